@@ -1,0 +1,123 @@
+"""Settings: every LYNKFLOW_* environment variable, parsed and checked in one place.
+
+A bad value stops the service at start with one readable line per problem (see
+`load_settings`), never with a traceback from deep inside.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Documented development credentials (README): fixed so a newcomer can paste them.
+DEFAULT_UPLYNK_OWNER = "6e6f2d736c696365722d6f776e657231"
+DEFAULT_UPLYNK_API_KEY = "lynkflow-dev-api-key-0123456789abcdef"
+DEFAULT_VUFLOW_API_KEY = "00000000-1111-4222-8333-444444444444"
+
+
+class SignatureMode(str, Enum):
+    strict = "strict"
+    lenient = "lenient"
+    off = "off"
+
+
+class SettingsError(Exception):
+    """Raised with a human-readable list of configuration problems."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LYNKFLOW_", extra="ignore", frozen=True)
+
+    data_dir: Path = Path("./var")
+    database_url: str | None = None
+    public_url: str | None = None
+    uplynk_owner: str = DEFAULT_UPLYNK_OWNER
+    uplynk_api_key: str = DEFAULT_UPLYNK_API_KEY
+    vuflow_api_key: str = DEFAULT_VUFLOW_API_KEY
+    signature_mode: SignatureMode = SignatureMode.strict
+    timestamp_skew: int = Field(default=300, ge=0, le=10 * 365 * 86400)
+    inproc_workers: int = Field(default=1, ge=0, le=64)
+    seed_file: Path | None = None
+    ffmpeg: str | None = None
+    media_dir: Path | None = None
+    admin_token: str | None = None
+    seed_random: int | None = None
+    journal_size: int = Field(default=1000, ge=1, le=1_000_000)
+
+    @field_validator("uplynk_owner")
+    @classmethod
+    def _owner_is_hex32(cls, v: str) -> str:
+        v = v.strip().lower()
+        if len(v) != 32 or any(c not in "0123456789abcdef" for c in v):
+            raise ValueError("must be 32 lowercase hex characters, like an Uplynk user id")
+        return v
+
+    @field_validator("uplynk_api_key", "vuflow_api_key")
+    @classmethod
+    def _key_not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must not be empty")
+        return v.strip()
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_shape(cls, v: str | None) -> str | None:
+        if v is None or v == "":
+            return None
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://, e.g. http://localhost:8080")
+        return v.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_shape(cls, v: str | None) -> str | None:
+        if v is None or v == "":
+            return None
+        if not v.startswith(("sqlite", "postgresql", "postgres")):
+            raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        return normalise_database_url(v)
+
+    @cached_property
+    def resolved_data_dir(self) -> Path:
+        return self.data_dir.expanduser().resolve()
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.resolved_data_dir / 'lynkflow.db'}"
+
+    @cached_property
+    def resolved_media_dir(self) -> Path:
+        """The folder from which ingest-by-path and cloud-slicer file sources may read."""
+        if self.media_dir is not None:
+            return self.media_dir.expanduser().resolve()
+        return self.resolved_data_dir / "inbox"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept plain postgres URLs and point them at the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment (plus overrides) or raise SettingsError listing each bad variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"]) or "?"
+            lines.append(f"LYNKFLOW_{field.upper()}: {err['msg']} (got {err.get('input')!r})")
+        raise SettingsError("invalid configuration:\n  " + "\n  ".join(lines)) from None

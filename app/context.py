@@ -1,0 +1,51 @@
+"""The per-process service context: settings, database, storage, clock and shared services.
+
+One `AppContext` is built by `create_app` (and by the CLI commands that need a database) and
+handed to the faces, the control plane and the workers, so nothing reaches for globals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.clock import Clock, clock
+from app.config import Settings
+from app.db.engine import make_engine, make_sessionmaker, session_scope
+from app.storage.paths import Storage
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    storage: Storage
+    clock: Clock
+    # Services other modules attach at start-up (journal, faults, workers, caches...).
+    services: dict[str, Any] = field(default_factory=dict)
+
+    def session(self):  # noqa: ANN201 - context manager
+        return session_scope(self.sessions)
+
+    def public_base(self, request_base: str | None = None) -> str:
+        """Base URL for URLs in answers: LYNKFLOW_PUBLIC_URL, else the request's own host."""
+        if self.settings.public_url:
+            return self.settings.public_url
+        return (request_base or "http://127.0.0.1:8080").rstrip("/")
+
+
+def build_context(settings: Settings) -> AppContext:
+    storage = Storage(settings.resolved_data_dir)
+    storage.ensure()
+    engine = make_engine(settings.resolved_database_url)
+    return AppContext(
+        settings=settings,
+        engine=engine,
+        sessions=make_sessionmaker(engine),
+        storage=storage,
+        clock=clock,
+    )

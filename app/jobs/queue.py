@@ -1,0 +1,201 @@
+"""The jobs table as a queue.
+
+Order: priority 1 (highest) .. 10, then FIFO by id. A claim takes a lease (real monotonic-free
+wall seconds, not the lynkflow clock, so a frozen test clock never expires a healthy worker);
+workers renew it by heartbeat, and a job whose lease ran out (its worker died) is claimable
+again. On PostgreSQL the claim uses `FOR UPDATE SKIP LOCKED`, so any number of worker processes
+can share the database. On SQLite the claim runs in a `BEGIN IMMEDIATE` transaction, which takes
+the database write lock before reading, so two claimers can never pick the same row.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import event, or_, select, update
+from sqlalchemy.orm import Session
+
+from app.context import AppContext
+from app.db.models import Job
+
+QUEUED, RUNNING, HELD, DONE, FAILED, CANCELLED = "queued", "running", "held", "done", "failed", "cancelled"
+FINAL_STATES = (DONE, FAILED, CANCELLED)
+
+
+class JobError(ValueError):
+    """A queue operation that cannot be done (unknown job, wrong state), with the reason."""
+
+
+def enqueue(
+    db: Session, ctx: AppContext, kind: str, payload: dict[str, Any], *, priority: int = 5, max_attempts: int = 3
+) -> Job:
+    """Add a job in the caller's transaction; workers see it once the caller commits."""
+    if not 1 <= priority <= 10:
+        raise JobError("priority must be between 1 (highest) and 10 (lowest)")
+    job = Job(kind=kind, payload=payload, priority=priority, max_attempts=max_attempts,
+              state=QUEUED, created=ctx.clock.now_ms(), progress=0.0, attempts=0, run_after=0.0)
+    db.add(job)
+    db.flush()
+    wake = ctx.services.get("wake_workers")
+    if wake is not None:
+        event.listen(db, "after_commit", lambda _s: wake(), once=True)
+    return job
+
+
+def claim(ctx: AppContext, worker_id: str, lease_seconds: float) -> Job | None:
+    now = time.time()
+    claimable = or_(
+        (Job.state == QUEUED) & (Job.run_after <= now),
+        (Job.state == RUNNING) & (Job.lease_expires < now),
+    )
+    query = select(Job).where(claimable).order_by(Job.priority, Job.id).limit(1)
+    if ctx.settings.is_sqlite:
+        conn_opts = {"sqlite_begin": "IMMEDIATE"}
+    else:
+        conn_opts = {}
+        query = query.with_for_update(skip_locked=True)
+    with ctx.engine.connect().execution_options(**conn_opts) as conn, Session(bind=conn) as db:
+        with conn.begin():
+            job = db.scalar(query)
+            if job is None:
+                return None
+            if job.cancel_requested:
+                job.state = CANCELLED
+                job.finished = ctx.clock.now_ms()
+                job.lease_owner = None
+                db.flush()
+                return None
+            job.state = RUNNING
+            job.attempts += 1
+            job.lease_owner = worker_id
+            job.lease_expires = now + lease_seconds
+            job.started = ctx.clock.now_ms()
+            db.flush()
+            db.expunge(job)
+            return job
+
+
+def heartbeat(ctx: AppContext, job_id: int, worker_id: str, lease_seconds: float,
+              progress: float | None = None) -> tuple[bool, bool]:
+    """Renew the lease. Returns (still ours, cancel requested)."""
+    values: dict[str, Any] = {"lease_expires": time.time() + lease_seconds}
+    if progress is not None:
+        values["progress"] = round(max(0.0, min(100.0, progress)), 1)
+    with ctx.session() as db:
+        res = db.execute(
+            update(Job).where(Job.id == job_id, Job.lease_owner == worker_id, Job.state == RUNNING).values(**values)
+        )
+        if res.rowcount == 0:
+            return False, True
+        cancel = db.scalar(select(Job.cancel_requested).where(Job.id == job_id))
+        return True, bool(cancel)
+
+
+def _owned(db: Session, job_id: int, worker_id: str) -> Job | None:
+    job = db.get(Job, job_id, with_for_update=not db.bind.dialect.name == "sqlite")
+    if job is None or job.lease_owner != worker_id or job.state != RUNNING:
+        return None
+    return job
+
+
+def mark_worked(ctx: AppContext, job_id: int, worker_id: str, result: dict[str, Any],
+                hold_until_ms: int | None, hold: bool) -> bool:
+    """Work done: either DONE now, or HELD until release (lifecycle). False if we lost the job."""
+    with ctx.session() as db:
+        job = _owned(db, job_id, worker_id)
+        if job is None:
+            return False
+        job.result = result
+        job.progress = 100.0
+        job.lease_owner = None
+        job.lease_expires = None
+        if hold:
+            job.state = HELD
+            job.release_at_ms = hold_until_ms
+        else:
+            job.state = DONE
+            job.finished = ctx.clock.now_ms()
+        return True
+
+
+def mark_failed(ctx: AppContext, job_id: int, worker_id: str, error: str, *, retry: bool,
+                backoff_seconds: float = 1.0) -> str | None:
+    """Record a failed attempt. Returns the new state, or None if the job is no longer ours."""
+    with ctx.session() as db:
+        job = _owned(db, job_id, worker_id)
+        if job is None:
+            return None
+        job.last_error = error
+        job.lease_owner = None
+        job.lease_expires = None
+        if retry and job.attempts < job.max_attempts:
+            job.state = QUEUED
+            job.run_after = time.time() + backoff_seconds * job.attempts
+        else:
+            job.state = FAILED
+            job.finished = ctx.clock.now_ms()
+        return job.state
+
+
+def mark_cancelled(ctx: AppContext, job_id: int, worker_id: str | None = None) -> None:
+    with ctx.session() as db:
+        job = db.get(Job, job_id)
+        if job is None or (worker_id is not None and job.lease_owner != worker_id):
+            return
+        job.state = CANCELLED
+        job.lease_owner = None
+        job.lease_expires = None
+        job.finished = ctx.clock.now_ms()
+
+
+def request_cancel(ctx: AppContext, job_id: int) -> Job:
+    """Cancel a queued or held job at once; ask a running one to stop (its worker kills ffmpeg)."""
+    with ctx.session() as db:
+        job = db.get(Job, job_id)
+        if job is None:
+            raise JobError(f"job {job_id} not found")
+        if job.state in (QUEUED, HELD):
+            job.state = CANCELLED
+            job.finished = ctx.clock.now_ms()
+        elif job.state == RUNNING:
+            job.cancel_requested = True
+        return job
+
+
+def release_held(db: Session, ctx: AppContext, job_id: int, *, ok: bool = True, error: str | None = None) -> Job:
+    """End a HELD job: DONE (after its handler's finish) or FAILED (after its handler's fail)."""
+    job = db.get(Job, job_id)
+    if job is None:
+        raise JobError(f"job {job_id} not found")
+    if job.state != HELD:
+        raise JobError(f"job {job_id} is {job.state}, not held; only held jobs can be completed or failed")
+    job.state = DONE if ok else FAILED
+    if error:
+        job.last_error = error
+    job.finished = ctx.clock.now_ms()
+    job.release_at_ms = None
+    return job
+
+
+def due_held_job_ids(ctx: AppContext) -> list[int]:
+    now = ctx.clock.now_ms()
+    with ctx.session() as db:
+        return list(db.scalars(select(Job.id).where(Job.state == HELD, Job.release_at_ms.is_not(None),
+                                                    Job.release_at_ms <= now)))
+
+
+def get_job(ctx: AppContext, job_id: int) -> Job | None:
+    with ctx.session() as db:
+        return db.get(Job, job_id)
+
+
+def job_to_dict(job: Job) -> dict[str, Any]:
+    return {
+        "id": job.id, "kind": job.kind, "state": job.state, "priority": job.priority,
+        "progress": job.progress, "attempts": job.attempts, "maxAttempts": job.max_attempts,
+        "lastError": job.last_error, "payload": job.payload, "result": job.result,
+        "cancelRequested": job.cancel_requested, "leaseOwner": job.lease_owner,
+        "created": job.created, "started": job.started, "finished": job.finished,
+        "releaseAt": job.release_at_ms,
+    }

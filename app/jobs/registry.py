@@ -1,0 +1,84 @@
+"""Job kinds and what runs them.
+
+A handler is split in two so lifecycles can hold the visible outcome without holding the work:
+`run` does the work (makes the media) and returns a JSON-able result; `finish` makes the outcome
+visible (asset ready, event state...). `fail` makes a final failure visible (asset in its error
+state, with the reason), so nothing stays "processing" forever. The queue calls `finish` at once
+under the `real` lifecycle, after a delay under `delay`, or when a test says so under `manual`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from app.context import AppContext
+
+
+@dataclass
+class JobRun:
+    """What a handler's `run` sees: the job, a progress callback and a cancel flag."""
+
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    attempt: int
+    cancel: threading.Event
+    report_progress: Callable[[float], None]
+
+
+RunFn = Callable[[AppContext, JobRun], dict[str, Any]]
+FinishFn = Callable[[AppContext, int, dict[str, Any], dict[str, Any]], None]  # ctx, job id, payload, result
+FailFn = Callable[[AppContext, int, dict[str, Any], str], None]  # ctx, job id, payload, reason
+
+
+@dataclass(frozen=True)
+class Handler:
+    kind: str
+    run: RunFn
+    finish: FinishFn | None = None
+    fail: FailFn | None = None
+    lifecycle_group: str = ""  # the name lifecycle policies use, e.g. "gif", "ingest"
+
+
+_handlers: dict[str, Handler] = {}
+_periodic: list[Callable[[AppContext], None]] = []
+
+# Modules that register handlers and periodic tasks when imported.
+HANDLER_MODULES = (
+    "app.domain.ingest",
+    "app.domain.uplynk_jobs",
+    "app.domain.vis_jobs",
+)
+
+
+def register(handler: Handler) -> Handler:
+    _handlers[handler.kind] = handler
+    return handler
+
+
+def periodic(fn: Callable[[AppContext], None]) -> Callable[[AppContext], None]:
+    """Register a task the workers' housekeeping loop runs about once a second."""
+    if fn not in _periodic:
+        _periodic.append(fn)
+    return fn
+
+
+def load_handlers() -> None:
+    for name in HANDLER_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:  # a real import error inside the module
+                raise
+
+
+def get(kind: str) -> Handler | None:
+    return _handlers.get(kind)
+
+
+def periodic_tasks() -> list[Callable[[AppContext], None]]:
+    return list(_periodic)

@@ -1,0 +1,196 @@
+"""Workers: threads that claim jobs, run their handlers with a heartbeat, and do housekeeping.
+
+`lynkflow serve` runs `LYNKFLOW_INPROC_WORKERS` of them in-process; `lynkflow worker` runs a
+pool on its own. Housekeeping (releasing lifecycle-held jobs, periodic tasks such as autoexpire)
+runs in one extra thread per pool; on a shared database every pool may run it, so periodic
+tasks must be idempotent.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import traceback
+from typing import Any
+
+from app.context import AppContext
+from app.db.models import Job
+from app.jobs import queue, registry
+from app.jobs.lifecycle import Lifecycles
+from app.logging import get_logger
+
+log = get_logger("jobs")
+
+DEFAULT_LEASE_SECONDS = float(os.environ.get("LYNKFLOW_JOB_LEASE", "30"))
+
+
+def lifecycles(ctx: AppContext) -> Lifecycles:
+    return ctx.services.setdefault("lifecycles", Lifecycles())
+
+
+def finish_job(ctx: AppContext, job_id: int, *, ok: bool = True, error: str | None = None) -> Job:
+    """Make a HELD job's outcome visible now (control plane `complete` / `fail`, or a delay ran out)."""
+    with ctx.session() as db:
+        job = queue.release_held(db, ctx, job_id, ok=ok, error=error)
+        handler = registry.get(job.kind)
+        payload, result = dict(job.payload), dict(job.result or {})
+    if handler is not None:
+        if ok and handler.finish is not None:
+            handler.finish(ctx, job_id, payload, result)
+        elif not ok and handler.fail is not None:
+            handler.fail(ctx, job_id, payload, error or "failed through the control plane")
+    return job
+
+
+class WorkerPool:
+    def __init__(self, ctx: AppContext, count: int, lease_seconds: float = DEFAULT_LEASE_SECONDS,
+                 poll_seconds: float = 0.5) -> None:
+        self.ctx = ctx
+        self.count = count
+        self.lease_seconds = lease_seconds
+        self.poll_seconds = poll_seconds
+        self._stop = threading.Event()
+        self._wake = threading.Condition()
+        self._threads: list[threading.Thread] = []
+        self._prefix = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        ctx.services["wake_workers"] = self.wake
+        lifecycles(ctx)
+
+    def start(self) -> None:
+        if self.count <= 0:
+            return
+        registry.load_handlers()
+        for i in range(self.count):
+            t = threading.Thread(target=self._loop, args=(f"{self._prefix}:{i}",), name=f"lynkflow-worker-{i}",
+                                 daemon=True)
+            t.start()
+            self._threads.append(t)
+        hk = threading.Thread(target=self._housekeeping, name="lynkflow-housekeeping", daemon=True)
+        hk.start()
+        self._threads.append(hk)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self.wake()
+        for t in self._threads:
+            t.join(timeout)
+        self._threads.clear()
+
+    def alive(self) -> int:
+        return sum(1 for t in self._threads if t.is_alive() and t.name.startswith("lynkflow-worker"))
+
+    def wake(self) -> None:
+        with self._wake:
+            self._wake.notify_all()
+
+    def run_until_stopped(self) -> None:
+        self.start()
+        try:
+            while not self._stop.wait(1.0):
+                pass
+        finally:
+            self.stop()
+
+    # --- the loops ---------------------------------------------------------------------------
+
+    def _loop(self, worker_id: str) -> None:
+        while not self._stop.is_set():
+            try:
+                job = queue.claim(self.ctx, worker_id, self.lease_seconds)
+            except Exception:  # noqa: BLE001 - a database hiccup must not kill the worker
+                log.exception("claim failed")
+                job = None
+            if job is None:
+                with self._wake:
+                    self._wake.wait(self.poll_seconds)
+                continue
+            self._run(job, worker_id)
+
+    def _run(self, job: Job, worker_id: str) -> None:
+        handler = registry.get(job.kind)
+        if handler is None:
+            queue.mark_failed(self.ctx, job.id, worker_id, f"no handler for job kind {job.kind!r}", retry=False)
+            return
+        cancel = threading.Event()
+        progress: dict[str, float | None] = {"value": None}
+        lost = threading.Event()
+        done = threading.Event()
+
+        def beat() -> None:
+            interval = max(0.2, min(2.0, self.lease_seconds / 4))
+            while not done.wait(interval):
+                try:
+                    ours, cancelled = queue.heartbeat(self.ctx, job.id, worker_id, self.lease_seconds,
+                                                      progress["value"])
+                except Exception:  # noqa: BLE001
+                    continue
+                if not ours:
+                    lost.set()
+                if cancelled:
+                    cancel.set()
+
+        hb = threading.Thread(target=beat, name=f"lynkflow-heartbeat-{job.id}", daemon=True)
+        hb.start()
+        run = registry.JobRun(id=job.id, kind=job.kind, payload=dict(job.payload), attempt=job.attempts,
+                              cancel=cancel, report_progress=lambda p: progress.__setitem__("value", p))
+        try:
+            result = handler.run(self.ctx, run)
+        except Exception as exc:  # noqa: BLE001 - every failure is recorded on the job
+            done.set()
+            hb.join()
+            self._after_failure(job, handler, worker_id, exc, cancel.is_set())
+            return
+        done.set()
+        hb.join()
+        if lost.is_set():
+            log.warning("lost lease; dropping result", extra={"fields": {"job": job.id}})
+            return
+        self._after_success(job, handler, worker_id, result)
+
+    def _after_success(self, job: Job, handler: registry.Handler, worker_id: str, result: dict[str, Any]) -> None:
+        policy = lifecycles(self.ctx).get(handler.lifecycle_group or job.kind)
+        if policy.mode == "real":
+            # Make the outcome visible before the job reads as done, so a client polling the job
+            # never sees "done" while the asset still says processing.
+            if handler.finish is not None:
+                handler.finish(self.ctx, job.id, dict(job.payload), result)
+            queue.mark_worked(self.ctx, job.id, worker_id, result, None, hold=False)
+            return
+        release = None
+        if policy.mode == "delay":
+            release = self.ctx.clock.now_ms() + int(policy.seconds * 1000)
+        queue.mark_worked(self.ctx, job.id, worker_id, result, release, hold=True)
+
+    def _after_failure(self, job: Job, handler: registry.Handler, worker_id: str, exc: Exception,
+                       cancelled: bool) -> None:
+        from app.media.errors import BadMedia, MediaCancelled
+
+        if cancelled or isinstance(exc, MediaCancelled):
+            queue.mark_cancelled(self.ctx, job.id, worker_id)
+            if handler.fail is not None:
+                handler.fail(self.ctx, job.id, dict(job.payload), "cancelled")
+            return
+        message = str(exc) or exc.__class__.__name__
+        # Bad input will not get better on a retry; anything else might (a busy disk, a killed process).
+        retry = not isinstance(exc, (BadMedia, ValueError))
+        if not isinstance(exc, (BadMedia, ValueError)):
+            log.warning("job attempt failed", extra={"fields": {"job": job.id, "error": message,
+                                                                "trace": traceback.format_exc(limit=5)}})
+        state = queue.mark_failed(self.ctx, job.id, worker_id, message, retry=retry)
+        if state == queue.FAILED and handler.fail is not None:
+            handler.fail(self.ctx, job.id, dict(job.payload), message)
+
+    def _housekeeping(self) -> None:
+        while not self._stop.wait(1.0):
+            try:
+                for job_id in queue.due_held_job_ids(self.ctx):
+                    try:
+                        finish_job(self.ctx, job_id)
+                    except queue.JobError:
+                        pass  # released by someone else meanwhile
+                for task in registry.periodic_tasks():
+                    task(self.ctx)
+            except Exception:  # noqa: BLE001
+                log.exception("housekeeping failed")

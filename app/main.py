@@ -1,0 +1,80 @@
+"""`create_app(settings)`: the FastAPI application with every face, the control plane and workers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app import __version__
+from app.config import Settings, load_settings
+from app.context import AppContext, build_context
+from app.db.migrate import is_at_head, upgrade
+from app.logging import get_logger
+from app.seeding import apply_seed, ensure_default_accounts, is_seeded, load_seed_file
+
+log = get_logger("main")
+
+
+def prepare(ctx: AppContext) -> None:
+    """Migrate, make sure the default accounts exist and apply the seed to an empty database."""
+    from app import ids
+
+    ids.seed(ctx.settings.seed_random)
+    if not is_at_head(ctx.engine):
+        upgrade(ctx.engine)
+    ensure_default_accounts(ctx)
+    seed_file = ctx.settings.seed_file
+    if seed_file is not None and not is_seeded(ctx):
+        counts = apply_seed(ctx, load_seed_file(seed_file))
+        log.info("seed applied", extra={"fields": {"seed": str(seed_file), **counts}})
+
+
+def create_app(settings: Settings | None = None, *, ctx: AppContext | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    ctx = ctx or build_context(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ctx.services["seed_applied"] = False
+        prepare(ctx)
+        ctx.services["seed_applied"] = True
+        from app.jobs.workers import WorkerPool
+
+        pool = WorkerPool(ctx, count=settings.inproc_workers)
+        ctx.services["workers"] = pool
+        pool.start()
+        try:
+            yield
+        finally:
+            pool.stop()
+            ctx.engine.dispose()
+
+    app = FastAPI(
+        title="lynkflow",
+        version=__version__,
+        description="A local emulator of the Uplynk api2 and Vualto Vuflow/VIS APIs, with real media.",
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    _mount(app)
+    return app
+
+
+def _mount(app: FastAPI) -> None:
+    from app.control.health import router as health_router
+    from app.control.routes import router as control_router
+    from app.storage.serve import router as storage_router
+    from app.uplynk.routes import router as uplynk_router
+    from app.vuflow.routes import router as vuflow_router
+    from app.web.routes import router as web_router
+
+    app.include_router(health_router)
+    app.include_router(control_router)
+    app.include_router(uplynk_router)
+    # VIS answers under /api/ like the real service, and at the root as the seed pages write it.
+    app.include_router(vuflow_router, prefix="/api")
+    app.include_router(vuflow_router, include_in_schema=False)
+    app.include_router(storage_router)
+    app.include_router(web_router)

@@ -1,0 +1,152 @@
+"""Seed files: the starting state of an instance (owners, keys, vuflows, media to ingest).
+
+Format (JSON, `format: 1`)::
+
+    {
+      "format": 1,
+      "uplynk": {"owners": [{"id": "<32 hex>" | "default", "name": "...",
+                              "api_keys": ["secret", ...],
+                              "libraries": [{"id": "<32 hex>", "desc": "...",
+                                             "shared_with": ["<owner id>"]}]}]},
+      "vis": {"api_keys": [{"key": "<guid>" | "default", "name": "..."}],
+              "vuflows": [{"id": "<guid>", "name": "...", "apiKey": "default",
+                           "configuration": {"storageUrlPublic": "{lynkflow}/storage/vis"}}]},
+      "media": [{"synthetic": "<fixtures.synth STANDARD_CLIPS name>" | "path": "<file>",
+                 "uplynk": {"owner": "default", "external_id": "...", "desc": "...", "meta": {}},
+                 "vis": {"apiKey": "default", "vuflowId": "<guid>", "title": "..."}}]
+    }
+
+"default" stands for the account configured by LYNKFLOW_UPLYNK_OWNER / _API_KEY and
+LYNKFLOW_VUFLOW_API_KEY. In a vuflow's configuration, `{lynkflow}` inside storageUrlPublic is
+replaced by this instance's public base URL when asset URLs are built, so one seed works on any
+host and port. A `path` is relative to the seed file. Media items are ingested through the job
+queue (see app/domain/ingest.py), so applying a seed returns at once.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from app.context import AppContext
+from app.db.models import (
+    KeyValue,
+    UplynkApiKey,
+    UplynkLibrary,
+    UplynkLibraryShare,
+    UplynkOwner,
+    VisApiKey,
+    VisVuflow,
+)
+
+SEED_FORMAT = 1
+SEED_MARKER = "seed_applied"
+
+
+class SeedError(ValueError):
+    """A seed file that cannot be applied, with the reason."""
+
+
+def ensure_default_accounts(ctx: AppContext) -> None:
+    """The configured Uplynk owner/key and VIS key always exist (idempotent)."""
+    s = ctx.settings
+    now = ctx.clock.now_ms()
+    with ctx.session() as db:
+        if db.get(UplynkOwner, s.uplynk_owner) is None:
+            db.add(UplynkOwner(id=s.uplynk_owner, name="Default owner", created=now))
+            db.flush()
+        exists = db.scalar(
+            select(UplynkApiKey).where(
+                UplynkApiKey.owner_id == s.uplynk_owner, UplynkApiKey.secret == s.uplynk_api_key
+            )
+        )
+        if exists is None:
+            from app import ids
+
+            db.add(UplynkApiKey(id=ids.hex32(), owner_id=s.uplynk_owner, secret=s.uplynk_api_key, created=now))
+        if db.get(VisApiKey, s.vuflow_api_key) is None:
+            db.add(VisApiKey(key=s.vuflow_api_key, name="Default key", created=now))
+
+
+def is_seeded(ctx: AppContext) -> bool:
+    with ctx.session() as db:
+        return db.get(KeyValue, SEED_MARKER) is not None
+
+
+def load_seed_file(path: Path) -> dict[str, Any]:
+    try:
+        doc = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise SeedError(f"seed file not found: {path}") from None
+    except json.JSONDecodeError as exc:
+        raise SeedError(f"seed file {path} is not valid JSON: {exc}") from None
+    if not isinstance(doc, dict) or doc.get("format") != SEED_FORMAT:
+        raise SeedError(f"seed file {path} must be a JSON object with \"format\": {SEED_FORMAT}")
+    doc["_base_dir"] = str(path.resolve().parent)
+    return doc
+
+
+def apply_seed(ctx: AppContext, doc: dict[str, Any]) -> dict[str, int]:
+    """Apply a seed document; returns counts of what it created. Re-applying is idempotent."""
+    ensure_default_accounts(ctx)
+    s = ctx.settings
+    counts = {"owners": 0, "api_keys": 0, "libraries": 0, "vis_api_keys": 0, "vuflows": 0, "media": 0}
+    now = ctx.clock.now_ms()
+
+    def owner_id(value: str) -> str:
+        return s.uplynk_owner if value == "default" else value
+
+    def vis_key(value: str) -> str:
+        return s.vuflow_api_key if value == "default" else value
+
+    with ctx.session() as db:
+        for o in doc.get("uplynk", {}).get("owners", []):
+            oid = owner_id(o.get("id", "default"))
+            if db.get(UplynkOwner, oid) is None:
+                db.add(UplynkOwner(id=oid, name=o.get("name", ""), created=now))
+                db.flush()
+                counts["owners"] += 1
+            for secret in o.get("api_keys", []):
+                if not db.scalar(select(UplynkApiKey).where(UplynkApiKey.secret == secret,
+                                                            UplynkApiKey.owner_id == oid)):
+                    from app import ids
+
+                    db.add(UplynkApiKey(id=ids.hex32(), owner_id=oid, secret=secret, created=now))
+                    counts["api_keys"] += 1
+        db.flush()
+        for o in doc.get("uplynk", {}).get("owners", []):
+            oid = owner_id(o.get("id", "default"))
+            for lib in o.get("libraries", []):
+                if db.get(UplynkLibrary, lib["id"]) is None:
+                    db.add(UplynkLibrary(id=lib["id"], owner_id=oid, desc=lib.get("desc", ""),
+                                         created=now, lastmod=now))
+                    db.flush()
+                    counts["libraries"] += 1
+                for other in lib.get("shared_with", []):
+                    if db.get(UplynkLibraryShare, (lib["id"], owner_id(other))) is None:
+                        db.add(UplynkLibraryShare(library_id=lib["id"], owner_id=owner_id(other)))
+        for k in doc.get("vis", {}).get("api_keys", []):
+            key = vis_key(k.get("key", "default"))
+            if db.get(VisApiKey, key) is None:
+                db.add(VisApiKey(key=key, name=k.get("name", ""), created=now))
+                counts["vis_api_keys"] += 1
+        db.flush()
+        for v in doc.get("vis", {}).get("vuflows", []):
+            if db.get(VisVuflow, v["id"]) is None:
+                config = v.get("configuration", {})
+                db.add(VisVuflow(id=v["id"], api_key=vis_key(v.get("apiKey", "default")),
+                                 name=v.get("name", ""), configuration_json=json.dumps(config),
+                                 created=now, modified=now))
+                counts["vuflows"] += 1
+        if db.get(KeyValue, SEED_MARKER) is None:
+            db.add(KeyValue(key=SEED_MARKER, value=str(now)))
+
+    media_items = doc.get("media", [])
+    if media_items:
+        from app.domain.ingest import ingest_seed_media
+
+        counts["media"] = ingest_seed_media(ctx, media_items, Path(doc.get("_base_dir", ".")))
+    return counts

@@ -1,0 +1,5 @@
+"""Routing table of the Uplynk api2 face (/api2/...)."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["uplynk api2"])

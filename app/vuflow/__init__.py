@@ -1,0 +1,1 @@
+"""The Vualto Vuflow / VIS face: API-KEY requests in, camelCase VIS JSON out."""

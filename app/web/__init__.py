@@ -1,0 +1,1 @@
+"""Dashboard, test/embed players and Uplynk-style playback URLs."""
