@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -67,10 +68,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     ctx = _context()
     pool = WorkerPool(ctx, count=args.threads)
     print(f"lynkflow worker: {args.threads} thread(s) on {ctx.engine.url.render_as_string()}", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         pool.run_until_stopped()
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

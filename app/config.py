@@ -6,7 +6,7 @@ A bad value stops the service at start with one readable line per problem (see
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 
@@ -19,7 +19,7 @@ DEFAULT_UPLYNK_API_KEY = "lynkflow-dev-api-key-0123456789abcdef"
 DEFAULT_VUFLOW_API_KEY = "00000000-1111-4222-8333-444444444444"
 
 
-class SignatureMode(str, Enum):
+class SignatureMode(StrEnum):
     strict = "strict"
     lenient = "lenient"
     off = "off"

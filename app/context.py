@@ -23,13 +23,19 @@ class AppContext:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    read_sessions: sessionmaker[Session]
     storage: Storage
     clock: Clock
     # Services other modules attach at start-up (journal, faults, workers, caches...).
     services: dict[str, Any] = field(default_factory=dict)
 
     def session(self):  # noqa: ANN201 - context manager
+        """A unit of work that may write (commits on success, rolls back on error)."""
         return session_scope(self.sessions)
+
+    def read_session(self):  # noqa: ANN201 - context manager
+        """A read-only unit of work; cheaper on SQLite (no write lock). Never write through it."""
+        return session_scope(self.read_sessions)
 
     def public_base(self, request_base: str | None = None) -> str:
         """Base URL for URLs in answers: LYNKFLOW_PUBLIC_URL, else the request's own host."""
@@ -46,6 +52,7 @@ def build_context(settings: Settings) -> AppContext:
         settings=settings,
         engine=engine,
         sessions=make_sessionmaker(engine),
+        read_sessions=make_sessionmaker(engine, read_only=True),
         storage=storage,
         clock=clock,
     )

@@ -59,11 +59,14 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
     )
     app.state.ctx = ctx
     _mount(app)
+    from app.control.middleware import install as install_control_middleware
+    install_control_middleware(app)  # fault injection + request journal, wrapping everything
     return app
 
 
 def _mount(app: FastAPI) -> None:
     from app.control.health import router as health_router
+    from app.control.ingest import router as ingest_router
     from app.control.routes import router as control_router
     from app.storage.serve import router as storage_router
     from app.uplynk.routes import router as uplynk_router
@@ -72,6 +75,7 @@ def _mount(app: FastAPI) -> None:
 
     app.include_router(health_router)
     app.include_router(control_router)
+    app.include_router(ingest_router)
     app.include_router(uplynk_router)
     # VIS answers under /api/ like the real service, and at the root as the seed pages write it.
     app.include_router(vuflow_router, prefix="/api")

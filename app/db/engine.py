@@ -48,7 +48,15 @@ def _sqlite_begin(conn) -> None:  # noqa: ANN001 - SQLAlchemy Connection
     conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+def make_sessionmaker(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:
+    """Sessions for units of work.
+
+    On SQLite a read transaction cannot be upgraded to a write once another connection has
+    committed (WAL answers SQLITE_BUSY at once, without waiting), so write sessions take the
+    write lock up front with BEGIN IMMEDIATE. Read-only sessions keep the cheap deferred BEGIN.
+    """
+    if engine.dialect.name == "sqlite" and not read_only:
+        engine = engine.execution_options(sqlite_begin="IMMEDIATE")
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 

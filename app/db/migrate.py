@@ -1,18 +1,29 @@
-"""Run the Alembic migrations in `migrations/` against a configured database."""
+"""Run the Alembic migrations in `migrations/` against a configured database.
+
+Start-up checks the stored revision against `SCHEMA_HEAD` with one SQL query and imports
+Alembic only when there is something to migrate: Alembic's import alone costs about as much as
+the rest of a warm start. A test keeps `SCHEMA_HEAD` equal to Alembic's own head.
+"""
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, inspect
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent.parent / "migrations"
 
+# The newest revision in migrations/versions (tests/foundation/test_migrations.py checks it).
+SCHEMA_HEAD = "0001"
+
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -20,6 +31,8 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    from alembic import command
+
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
@@ -27,26 +40,28 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:
+    from alembic import command
+
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, revision)
 
 
-@lru_cache(maxsize=1)
 def head_revision() -> str:
+    """Alembic's own idea of the head (imports Alembic; for tests and tools)."""
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head() or ""
 
 
 def current_revision(engine: Engine) -> str | None:
-    if not inspect(engine).has_table("alembic_version"):
-        return None
     with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
         row = conn.exec_driver_sql("SELECT version_num FROM alembic_version").first()
     return row[0] if row else None
 
 
 def is_at_head(engine: Engine) -> bool:
-    return current_revision(engine) == head_revision()
+    return current_revision(engine) == SCHEMA_HEAD

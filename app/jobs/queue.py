@@ -55,25 +55,24 @@ def claim(ctx: AppContext, worker_id: str, lease_seconds: float) -> Job | None:
     else:
         conn_opts = {}
         query = query.with_for_update(skip_locked=True)
-    with ctx.engine.connect().execution_options(**conn_opts) as conn, Session(bind=conn) as db:
-        with conn.begin():
-            job = db.scalar(query)
-            if job is None:
-                return None
-            if job.cancel_requested:
-                job.state = CANCELLED
-                job.finished = ctx.clock.now_ms()
-                job.lease_owner = None
-                db.flush()
-                return None
-            job.state = RUNNING
-            job.attempts += 1
-            job.lease_owner = worker_id
-            job.lease_expires = now + lease_seconds
-            job.started = ctx.clock.now_ms()
+    with ctx.engine.connect().execution_options(**conn_opts) as conn, Session(bind=conn) as db, conn.begin():
+        job = db.scalar(query)
+        if job is None:
+            return None
+        if job.cancel_requested:
+            job.state = CANCELLED
+            job.finished = ctx.clock.now_ms()
+            job.lease_owner = None
             db.flush()
-            db.expunge(job)
-            return job
+            return None
+        job.state = RUNNING
+        job.attempts += 1
+        job.lease_owner = worker_id
+        job.lease_expires = now + lease_seconds
+        job.started = ctx.clock.now_ms()
+        db.flush()
+        db.expunge(job)
+        return job
 
 
 def heartbeat(ctx: AppContext, job_id: int, worker_id: str, lease_seconds: float,
@@ -93,7 +92,7 @@ def heartbeat(ctx: AppContext, job_id: int, worker_id: str, lease_seconds: float
 
 
 def _owned(db: Session, job_id: int, worker_id: str) -> Job | None:
-    job = db.get(Job, job_id, with_for_update=not db.bind.dialect.name == "sqlite")
+    job = db.get(Job, job_id, with_for_update=db.bind.dialect.name != "sqlite")
     if job is None or job.lease_owner != worker_id or job.state != RUNNING:
         return None
     return job

@@ -8,10 +8,10 @@ tasks must be idempotent.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
-import time
 import traceback
 from typing import Any
 
@@ -186,10 +186,8 @@ class WorkerPool:
         while not self._stop.wait(1.0):
             try:
                 for job_id in queue.due_held_job_ids(self.ctx):
-                    try:
+                    with contextlib.suppress(queue.JobError):  # released by someone else meanwhile
                         finish_job(self.ctx, job_id)
-                    except queue.JobError:
-                        pass  # released by someone else meanwhile
                 for task in registry.periodic_tasks():
                     task(self.ctx)
             except Exception:  # noqa: BLE001

@@ -47,6 +47,8 @@ def safe_join(base: Path, *parts: str) -> Path:
         text = unicodedata.normalize("NFKC", _decode_fully(part))
         if any(ord(c) < 32 or ord(c) == 127 for c in text):
             raise UnsafePath("path contains a control character or NUL")
+        if "\ufffd" in text:
+            raise UnsafePath("path contains bytes that are not valid UTF-8")
         if "\\" in text:
             raise UnsafePath("path contains a backslash; use '/' between folders")
         if text.startswith("/") or (len(text) > 1 and text[1] == ":"):
@@ -54,7 +56,7 @@ def safe_join(base: Path, *parts: str) -> Path:
         for seg in text.split("/"):
             if seg in ("", "."):
                 continue
-            if seg == ".." or seg.strip(" .") == "" :
+            if seg == ".." or seg.strip(" .") == "":
                 raise UnsafePath("path must not contain '..' or dot-only segments")
             rel_parts.append(seg)
     if not rel_parts:

@@ -1,0 +1,45 @@
+# lynkflow: two commands for a newcomer — `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.stamp-install
+HOST ?= 127.0.0.1
+PORT ?= 8080
+
+.PHONY: setup run test test-sqlite test-postgres lint bench clean
+
+# Re-install whenever pyproject.toml changes.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Serve the demo on the embedded default (SQLite + in-process worker) and print credentials.
+run: setup
+	LYNKFLOW_SEED_FILE=$${LYNKFLOW_SEED_FILE:-fixtures/demo/seed.json} $(BIN)/lynkflow migrate
+	LYNKFLOW_SEED_FILE=$${LYNKFLOW_SEED_FILE:-fixtures/demo/seed.json} $(BIN)/lynkflow serve --host $(HOST) --port $(PORT)
+
+# The whole suite on SQLite; then again on PostgreSQL when LYNKFLOW_TEST_POSTGRES_URL is set.
+test: setup test-sqlite
+	@if [ -n "$$LYNKFLOW_TEST_POSTGRES_URL" ]; then $(MAKE) --no-print-directory test-postgres; \
+	else echo "LYNKFLOW_TEST_POSTGRES_URL not set: skipped the PostgreSQL pass"; fi
+
+test-sqlite: setup
+	$(BIN)/pytest -q
+
+test-postgres: setup
+	LYNKFLOW_TEST_BACKEND=postgres $(BIN)/pytest -q
+
+lint: setup
+	$(BIN)/ruff check .
+
+bench: setup
+	$(BIN)/python bench/startup.py
+	$(BIN)/python bench/media.py
+	$(BIN)/python bench/uplynk.py
+
+clean:
+	rm -rf var .cache .pytest_cache

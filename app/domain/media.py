@@ -1,0 +1,92 @@
+"""Media items: a source file copied into the data dir, its probe data and its ingest outputs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from app import ids
+from app.context import AppContext
+from app.db.models import Media
+from app.storage.paths import UnsafePath, safe_join
+
+MAX_SOURCE_BYTES = 20 * 1024**3
+
+
+class MediaSourceError(ValueError):
+    """A source that cannot be taken in (outside the allowed folder, missing, too big)."""
+
+
+def resolve_allowed_source(ctx: AppContext, path: str | Path) -> Path:
+    """A path the caller names must lie inside the allowed media folder (LYNKFLOW_MEDIA_DIR)."""
+    base = ctx.settings.resolved_media_dir
+    raw = str(path)
+    candidate = Path(raw)
+    try:
+        if candidate.is_absolute():
+            resolved = candidate.resolve()
+            if base not in resolved.parents:
+                raise UnsafePath("outside")
+            target = resolved
+        else:
+            target = safe_join(base, raw)
+    except UnsafePath:
+        raise MediaSourceError(
+            f"source {raw!r} is outside the allowed media folder {base}; copy the file there "
+            "or upload it instead"
+        ) from None
+    if not target.is_file():
+        raise MediaSourceError(f"source {raw!r} not found in the media folder {base}")
+    return target
+
+
+def create_media_from_file(ctx: AppContext, db: Session, path: Path, original_filename: str | None = None,
+                           *, move: bool = False) -> Media:
+    """Store a copy of a local file as a new media item (state pending) and return it.
+
+    The copy goes to a temp name first and is renamed into place, so a failed copy leaves nothing.
+    """
+    size = path.stat().st_size
+    if size > MAX_SOURCE_BYTES:
+        raise MediaSourceError(f"source is {size} bytes; the limit is {MAX_SOURCE_BYTES}")
+    media_id = ids.hex32()
+    name = original_filename or path.name
+    suffix = "".join(c for c in Path(name).suffix.lower() if c.isalnum() or c == ".")[:10] or ".bin"
+    folder = ctx.storage.media_dir(media_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / f"source{suffix}"
+    tmp = ctx.storage.tmp / f"{media_id}{suffix}.part"
+    try:
+        if move:
+            shutil.move(str(path), tmp)
+        else:
+            shutil.copyfile(path, tmp)
+        os.replace(tmp, final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    now = ctx.clock.now_ms()
+    media = Media(id=media_id, original_filename=name, source_path=ctx.storage.relative(final),
+                  size_bytes=size, state="pending", created=now, updated=now)
+    db.add(media)
+    db.flush()
+    return media
+
+
+def media_source(ctx: AppContext, media: Media) -> Path:
+    return ctx.storage.root / media.source_path
+
+
+def media_output(ctx: AppContext, media: Media, relative: str) -> Path:
+    """A file of the media's ingest outputs (relative paths come from IngestResult)."""
+    if not media.output_dir:
+        raise FileNotFoundError(f"media {media.id} has no ingest outputs yet")
+    return safe_join(ctx.storage.root, media.output_dir, relative)
+
+
+def remove_media_files(ctx: AppContext, media: Media) -> None:
+    shutil.rmtree(ctx.storage.media_dir(media.id), ignore_errors=True)

@@ -1,0 +1,1 @@
+"""The lynkflow testing kit: signed clients, control client, and a pytest plugin."""

@@ -1,0 +1,179 @@
+"""Shared fixtures: a migrated database per session (SQLite, or PostgreSQL in the second pass),
+a fresh data dir and empty tables per test, an app client, signed clients and synthetic clips.
+
+Backends: `LYNKFLOW_TEST_BACKEND=postgres` (set by `make test` for its second pass when
+LYNKFLOW_TEST_POSTGRES_URL is given) runs every test that touches a database against PostgreSQL
+and deselects the rest, which already ran in the SQLite pass.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from app.clock import clock
+from app.config import Settings, normalise_database_url
+from app.testing.signing import signed_params
+
+BACKEND = os.environ.get("LYNKFLOW_TEST_BACKEND", "sqlite")
+PG_URL = os.environ.get("LYNKFLOW_TEST_POSTGRES_URL", "")
+REPO = Path(__file__).resolve().parent.parent
+SYNTH_CACHE = Path(os.environ.get("LYNKFLOW_SYNTH_CACHE", REPO / ".cache" / "synth"))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if BACKEND != "postgres":
+        return
+    keep, drop = [], []
+    for item in items:
+        (keep if "db_url" in getattr(item, "fixturenames", ()) else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def _fresh_postgres(url: str) -> str:
+    url = normalise_database_url(url)
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A database migrated to head once per session."""
+    from app.db.engine import make_engine
+    from app.db.migrate import upgrade
+
+    if BACKEND == "postgres":
+        if not PG_URL:
+            pytest.exit("LYNKFLOW_TEST_BACKEND=postgres needs LYNKFLOW_TEST_POSTGRES_URL", returncode=2)
+        url = _fresh_postgres(PG_URL)
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'lynkflow.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, db_url: str) -> Callable[..., Settings]:
+    def factory(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {"data_dir": tmp_path / "data", "database_url": db_url, "inproc_workers": 0}
+        values.update(overrides)
+        return Settings(**values)
+
+    return factory
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings()
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Empty tables and a running, unshifted clock for every test that uses the database."""
+    clock.reset()
+    if "db_url" in request.fixturenames:
+        from app.db.engine import make_engine
+        from app.db.wipe import wipe_all
+
+        engine = make_engine(request.getfixturevalue("db_url"))
+        wipe_all(engine)
+        engine.dispose()
+    yield
+    clock.reset()
+
+
+@pytest.fixture
+def ctx(settings: Settings):
+    from app.context import build_context
+    from app.main import prepare
+
+    context = build_context(settings)
+    prepare(context)
+    yield context
+    context.engine.dispose()
+
+
+@pytest.fixture
+def make_client(make_settings: Callable[..., Settings]):
+    """Start an app (lifespan included) with settings overrides; closed after the test."""
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
+    opened: list[TestClient] = []
+
+    def factory(**overrides: Any) -> TestClient:
+        client = TestClient(create_app(make_settings(**overrides)))
+        client.__enter__()
+        opened.append(client)
+        return client
+
+    yield factory
+    for c in opened:
+        c.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(make_client):
+    return make_client()
+
+
+class UplynkCaller:
+    """Signed api2 calls through a TestClient, as a real client would send them."""
+
+    def __init__(self, http, owner: str, api_key: str) -> None:
+        self.http = http
+        self.owner = owner
+        self.api_key = api_key
+
+    def __call__(self, path: str, method: str = "POST", **params: Any) -> dict:
+        data = signed_params(params, self.owner, self.api_key)
+        resp = self.http.get(path, params=data) if method == "GET" else self.http.post(path, data=data)
+        assert resp.status_code == 200, resp.text
+        return resp.json()
+
+
+@pytest.fixture
+def uplynk(client) -> UplynkCaller:
+    s = client.app.state.ctx.settings
+    return UplynkCaller(client, s.uplynk_owner, s.uplynk_api_key)
+
+
+@pytest.fixture
+def vis_headers(client) -> dict[str, str]:
+    return {"API-KEY": client.app.state.ctx.settings.vuflow_api_key}
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05) -> Any:
+    """Poll until predicate() is truthy; returns its value or fails the test with a clear message."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+@pytest.fixture(scope="session")
+def synth_clips() -> dict[str, Path]:
+    """The standard synthetic clips (frame number encoded in each picture), cached across runs."""
+    from fixtures.synth import STANDARD_CLIPS, make_clip
+
+    SYNTH_CACHE.mkdir(parents=True, exist_ok=True)
+    return {name: make_clip(SYNTH_CACHE / name, **params) for name, params in STANDARD_CLIPS.items()}
