@@ -1,0 +1,151 @@
+"""Locating and running the ffmpeg binary.
+
+Every ffmpeg invocation in lynkflow goes through :func:`run_ffmpeg`, which adds the flags we always
+want, reports progress as a percentage, honours a cancel event promptly, and turns a failure into a
+:class:`MediaError` whose message carries ffmpeg's own last error lines.
+"""
+
+from __future__ import annotations
+
+import collections
+import functools
+import os
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+
+from app.media.errors import MediaCancelled, MediaError
+
+# How often the supervising loop wakes up to look at the cancel event and the deadline; this bounds
+# how long a cancel takes to kill ffmpeg.
+_POLL_SECONDS = 0.05
+
+# ffmpeg's closing lines that restate failure without saying why; they are skipped when building the
+# error message so the user sees the cause instead.
+_NOISE_PREFIXES = (
+    "Conversion failed",
+    "Error while filtering",
+    "Error closing file",
+    "Exiting normally",
+    "[out#",
+    "Nothing was written",
+)
+
+
+def ffmpeg_binary() -> str:
+    """Path of the ffmpeg executable: ``LYNKFLOW_FFMPEG`` if set, else the imageio-ffmpeg one."""
+    return _resolve_binary(os.environ.get("LYNKFLOW_FFMPEG") or None)
+
+
+@functools.lru_cache(maxsize=4)
+def _resolve_binary(override: str | None) -> str:
+    # Cached per override value so changing the environment (tests do) takes effect immediately.
+    if override:
+        return override
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def _tail_message(lines: collections.deque[str]) -> str:
+    """The last meaningful stderr lines, joined, for an error message."""
+    useful = [ln for ln in lines if ln.strip() and not ln.strip().startswith(_NOISE_PREFIXES)]
+    if not useful:
+        useful = [ln for ln in lines if ln.strip()]
+    picked = useful[-3:]
+    return "; ".join(ln.strip() for ln in picked) or "no error output"
+
+
+def run_ffmpeg(
+    args: list[str],
+    *,
+    duration: float | None = None,
+    on_progress: Callable[[float], None] | None = None,
+    cancel: threading.Event | None = None,
+    timeout: float | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+) -> None:
+    """Run ffmpeg with ``args`` (everything after the binary), supervising it.
+
+    ``duration`` is the expected output duration in seconds; with it, ``out_time_us`` progress lines
+    become a 0–100 percentage passed to ``on_progress`` (called from this thread, never concurrently).
+    Setting ``cancel`` kills ffmpeg within ~0.1 s and raises :class:`MediaCancelled`. A non-zero exit
+    raises :class:`MediaError` with ffmpeg's last error lines; ``timeout`` seconds raises it too.
+    """
+    cmd = [ffmpeg_binary(), "-nostdin", "-hide_banner", "-y", "-progress", "pipe:1", "-nostats", *args]
+    if not any(a == "-loglevel" or a == "-v" for a in args):
+        # Only errors on stderr, so its tail is the cause of a failure rather than stream listings.
+        cmd[1:1] = ["-loglevel", "error"]
+    try:
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=cwd,
+            text=True,
+            errors="replace",
+        )
+    except OSError as exc:
+        raise MediaError(f"cannot start ffmpeg ({cmd[0]}): {exc}") from exc
+
+    stderr_tail: collections.deque[str] = collections.deque(maxlen=40)
+    latest: list[float] = [-1.0]  # written by the stdout reader, read by the supervising loop
+
+    def read_progress() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("out_time_us=") and duration and duration > 0:
+                try:
+                    us = int(line.split("=", 1)[1])
+                except ValueError:
+                    continue  # ffmpeg prints N/A before the first frame
+                latest[0] = max(0.0, min(100.0, us / (duration * 1e6) * 100.0))
+
+    def read_stderr() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            stderr_tail.append(line.rstrip("\n"))
+
+    readers = [
+        threading.Thread(target=read_progress, daemon=True, name="ffmpeg-progress"),
+        threading.Thread(target=read_stderr, daemon=True, name="ffmpeg-stderr"),
+    ]
+    for t in readers:
+        t.start()
+
+    deadline = time.monotonic() + timeout if timeout else None
+    reported = -1.0
+    outcome: str | None = None
+    try:
+        while True:
+            try:
+                proc.wait(timeout=_POLL_SECONDS)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            if cancel is not None and cancel.is_set():
+                outcome = "cancelled"
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                outcome = "timeout"
+                break
+            if on_progress is not None and latest[0] > reported:
+                reported = latest[0]
+                on_progress(reported)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for t in readers:
+            t.join(timeout=2)
+
+    if outcome == "cancelled":
+        raise MediaCancelled("cancelled")
+    if outcome == "timeout":
+        raise MediaError(f"ffmpeg took longer than {timeout:g} s and was stopped")
+    if proc.returncode != 0:
+        raise MediaError(f"ffmpeg failed (exit {proc.returncode}): {_tail_message(stderr_tail)}")
+    if on_progress is not None and reported < 100.0:
+        on_progress(100.0)
