@@ -30,7 +30,7 @@ async def ingest(
     request: Request,
     file: UploadFile | None = None,
     path: str | None = Form(default=None),
-    target: str = Form(default="uplynk", description="uplynk, vis or both"),
+    target: str = Form(default="uplynk", description="uplynk, vis, both, or media (the media item only)"),
     owner: str | None = Form(default=None),
     external_id: str | None = Form(default=None),
     desc: str | None = Form(default=None),
@@ -43,8 +43,8 @@ async def ingest(
     ctx = request.app.state.ctx
     if (file is None) == (path is None):
         return _error(400, "send exactly one of: a multipart 'file', or 'path' inside the media folder")
-    if target not in ("uplynk", "vis", "both"):
-        return _error(400, "target must be uplynk, vis or both")
+    if target not in ("uplynk", "vis", "both", "media"):
+        return _error(400, "target must be uplynk, vis, both or media")
     if not 1 <= priority <= 10:
         return _error(400, "priority must be between 1 (highest) and 10 (lowest)")
     try:

@@ -9,7 +9,6 @@ and `fail` (see app/jobs/registry.py) flip the visible states, so no asset or ev
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,8 +101,7 @@ def _run(ctx: AppContext, job: JobRun) -> dict[str, Any]:
         result = ingest(source, out_dir, on_progress=job.report_progress, cancel=job.cancel)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    doc = dataclasses.asdict(result)
-    doc["probe"] = result.probe.to_dict()
+    doc = result.to_dict()
     doc["output_dir"] = ctx.storage.relative(out_dir)
     return doc
 
