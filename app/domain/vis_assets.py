@@ -1,0 +1,336 @@
+"""VIS assets: GIF/VIDEO/IMAGE requests, listing, renaming, deleting and storage sync (no HTTP).
+
+An asset's `path` is relative to the VIS storage root: user assets live in
+``<contentId>/assets/<filename>.<ext>``, SYSTEM assets are the files in the event's VOD folder
+(``<contentId>/vod/``). Requests are validated completely before anything is written or queued.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app import ids
+from app.context import AppContext
+from app.db.models import Job, VisAsset, VisEvent
+from app.domain.vis_events import (
+    Recording,
+    VisConflict,
+    VisNotFound,
+    VisValidation,
+    get_event,
+)
+from app.jobs import queue
+from app.storage.paths import UnsafePath, safe_join
+
+ASSET_STATES = ["GENERATING", "COMPLETED", "FAILED"]
+ASSET_TYPES = ["SYSTEM", "IMAGE", "VIDEO", "GIF"]
+GENERATING, COMPLETED, FAILED = 0, 1, 2
+SYSTEM, IMAGE, VIDEO, GIF = 0, 1, 2, 3
+PAGE_SIZE = 100
+#: Asset type → (job kind, file extension).
+JOB_KINDS = {GIF: ("vis.gif", "gif"), VIDEO: ("vis.video", "mp4"), IMAGE: ("vis.image", "jpg")}
+MAX_FILENAME = 200
+
+
+def parse_enum_list(text: str, names: list[str], what: str) -> list[int]:
+    """`"COMPLETED,2"` → [1, 2]: names (any case) or numbers, comma-separated."""
+    values: list[int] = []
+    for raw in text.split(","):
+        item = raw.strip()
+        if not item:
+            continue
+        if item.isdigit() and int(item) < len(names):
+            values.append(int(item))
+        elif item.upper() in names:
+            values.append(names.index(item.upper()))
+        else:
+            raise VisValidation(f"'{item}' is not an asset {what}; use {', '.join(names)} or "
+                                f"0-{len(names) - 1}", f"InvalidAsset{what.title()}")
+    return values
+
+
+# --- requests ------------------------------------------------------------------------------
+
+
+@dataclass
+class AssetRequest:
+    """A validated-shape GIF/VIDEO/IMAGE request; times are seconds into the recording."""
+
+    type: int
+    name: str
+    filename: str | None
+    priority: int
+    start: float  # the image time for IMAGE
+    end: float | None  # None for IMAGE
+    params: dict[str, Any] = field(default_factory=dict)  # renderer options for the job
+
+
+def asset_file_name(filename: str, ext: str) -> str:
+    """The file name under the event's assets folder; VisValidation when it is not a plain name."""
+    name = filename.strip()
+    if not name:
+        raise VisValidation("filename (or name) must not be empty", "InvalidFilename")
+    if any(c in name for c in "/\\%") or name.startswith(".") or any(ord(c) < 32 for c in name):
+        # '%' too: the name becomes part of the asset URL and must not decode into something else.
+        raise VisValidation(
+            f"filename '{filename}' must be a plain file name: no '/', '\\', '%', control characters or "
+            "leading '.'; assets are written into the event's own assets folder", "InvalidFilename")
+    if name.lower().endswith("." + ext):
+        name = name[: -len(ext) - 1]  # "goal.GIF" and "goal" both become goal.gif
+    name = f"{name}.{ext}"
+    if len(name) > MAX_FILENAME:
+        raise VisValidation(f"filename is longer than {MAX_FILENAME} characters", "InvalidFilename")
+    return name
+
+
+def _check_times(req: AssetRequest, rec: Recording) -> None:
+    # Half a frame of slack: a clip ending exactly at the recording's end is fine even when the
+    # container duration is rounded.
+    slack = 0.5 / rec.fps
+    if req.start < 0:
+        raise VisValidation(f"start ({req.start:.3f} s) is before the beginning of the recording",
+                            "ClipOutOfRange", duration=rec.duration)
+    if req.end is None:
+        if req.start >= rec.duration:
+            raise VisValidation(f"time {req.start:.3f} s is beyond the recording, which lasts "
+                                f"{rec.duration:.3f} s", "ClipOutOfRange", duration=rec.duration)
+        return
+    if req.end <= req.start:
+        raise VisValidation(f"end ({req.end:.3f} s) must be after start ({req.start:.3f} s)",
+                            "ClipEndNotAfterStart")
+    if req.end > rec.duration + slack:
+        raise VisValidation(f"end ({req.end:.3f} s) is beyond the recording, which lasts {rec.duration:.3f} s",
+                            "ClipOutOfRange", duration=rec.duration)
+
+
+def request_asset(db: Session, ctx: AppContext, event: VisEvent, rec: Recording, req: AssetRequest) -> VisAsset:
+    """Create the asset in GENERATING and queue its job (in the caller's transaction)."""
+    kind, ext = JOB_KINDS[req.type]
+    _check_times(req, rec)
+    file_name = asset_file_name(req.filename or req.name, ext)
+    try:
+        safe_join(ctx.storage.vis_root, event.content_id, "assets", file_name)
+    except UnsafePath as exc:
+        raise VisValidation(f"filename '{file_name}' is not usable: {exc}", "InvalidFilename") from None
+    rel = f"{event.content_id}/assets/{file_name}"
+    clash = db.scalar(select(VisAsset.id).where(VisAsset.event_id == event.id, VisAsset.path == rel))
+    if clash is not None:
+        raise VisConflict(f"Asset {clash} already uses {rel}; choose another filename or delete that asset",
+                          "AssetPathInUse", assetId=clash, path=rel)
+    now = ctx.clock.now_ms()
+    asset = VisAsset(id=ids.guid(), event_id=event.id, api_key=event.api_key, name=req.name, path=rel,
+                     extension=ext, state=GENERATING, type=req.type, content_id=event.content_id,
+                     params={"start": req.start, "end": req.end, "priority": req.priority, **req.params},
+                     created=now, modified=now)
+    try:
+        with db.begin_nested():
+            db.add(asset)
+    except IntegrityError:
+        # Two requests for the same file name at once: the unique (event, path) index decides.
+        raise VisConflict(f"Another asset already uses {rel}; choose another filename", "AssetPathInUse",
+                          path=rel) from None
+    payload = {"asset_id": asset.id, "event_id": event.id, "path": rel, "start": req.start, "end": req.end,
+               **req.params}
+    job = queue.enqueue(db, ctx, kind, payload, priority=req.priority, max_attempts=2)
+    asset.job_id = str(job.id)
+    return asset
+
+
+# --- reads ---------------------------------------------------------------------------------
+
+
+@dataclass
+class AssetFilter:
+    event_id: str | None = None
+    content_id: str | None = None
+    job_id: str | None = None
+    name: str | None = None
+    states: list[int] | None = None
+    types: list[int] | None = None
+    extensions: list[str] | None = None
+
+    def has_delete_filter(self) -> bool:
+        """DEL /asset/ needs at least one of the filters it documents (extensions is not one)."""
+        return any(v is not None for v in (self.event_id, self.content_id, self.job_id, self.name,
+                                           self.states, self.types))
+
+
+def _visible(api_key: str) -> Select[tuple[VisAsset]]:
+    return (select(VisAsset).join(VisEvent, VisEvent.id == VisAsset.event_id)
+            .where(VisAsset.api_key == api_key, VisEvent.deleted.is_(None)))
+
+
+def _filtered(api_key: str, f: AssetFilter) -> Select[tuple[VisAsset]]:
+    from sqlalchemy import or_
+
+    query = _visible(api_key)
+    if f.event_id is not None:
+        query = query.where(VisAsset.event_id == f.event_id)
+    if f.content_id is not None:
+        query = query.where(VisAsset.content_id == f.content_id)
+    if f.job_id is not None:
+        query = query.where(VisAsset.job_id == f.job_id)
+    if f.name is not None:
+        query = query.where(VisAsset.name == f.name)
+    if f.states is not None:
+        query = query.where(VisAsset.state.in_(f.states))
+    if f.types is not None:
+        query = query.where(VisAsset.type.in_(f.types))
+    if f.extensions is not None:
+        # "extensions do not have to be filename extensions specifically", e.g. `_sprite.jpg`: a
+        # bare word matches the extension, anything with '.' or '_' matches the end of the path.
+        conds = []
+        for ext in f.extensions:
+            if "." in ext or "_" in ext:
+                conds.append(VisAsset.path.endswith(ext, autoescape=True))
+            else:
+                conds.append(VisAsset.extension == ext.lower())
+        query = query.where(or_(*conds))
+    return query
+
+
+def list_assets(db: Session, api_key: str, f: AssetFilter, page_index: int) -> list[VisAsset]:
+    query = _filtered(api_key, f).order_by(VisAsset.created, VisAsset.id)
+    return list(db.scalars(query.offset(page_index * PAGE_SIZE).limit(PAGE_SIZE)))
+
+
+def get_asset(db: Session, api_key: str, asset_id: str) -> VisAsset:
+    asset = db.scalar(_visible(api_key).where(VisAsset.id == asset_id))
+    if asset is None:
+        raise VisNotFound(f"Asset {asset_id} was not found", "AssetNotFound", id=asset_id)
+    return asset
+
+
+def rename_asset(db: Session, ctx: AppContext, api_key: str, asset_id: str, name: str) -> VisAsset:
+    asset = get_asset(db, api_key, asset_id)
+    asset.name = name
+    asset.modified = ctx.clock.now_ms()
+    return asset
+
+
+# --- deletes -------------------------------------------------------------------------------
+
+
+def cancel_asset_jobs(ctx: AppContext, assets: list[VisAsset]) -> None:
+    """Stop the jobs of assets that are going away (in the caller's transaction)."""
+    # Done on the caller's session: a second session would wait on SQLite's write lock held here.
+    from sqlalchemy.orm import object_session
+
+    for asset in assets:
+        if asset.state != GENERATING or not asset.job_id or not asset.job_id.isdigit():
+            continue
+        db = object_session(asset)
+        job = db.get(Job, int(asset.job_id)) if db is not None else None
+        if job is None:
+            continue
+        if job.state in (queue.QUEUED, queue.HELD):
+            job.state = queue.CANCELLED
+            job.finished = ctx.clock.now_ms()
+        elif job.state == queue.RUNNING:
+            job.cancel_requested = True
+
+
+def _remove_files(ctx: AppContext, paths: list[str]) -> None:
+    for rel in paths:
+        try:
+            safe_join(ctx.storage.vis_root, rel).unlink(missing_ok=True)
+        except (UnsafePath, IsADirectoryError, PermissionError):
+            continue
+
+
+def delete_asset(db: Session, ctx: AppContext, api_key: str, asset_id: str) -> None:
+    asset = get_asset(db, api_key, asset_id)
+    if asset.type == SYSTEM:
+        raise VisValidation(f"Asset {asset_id} is a SYSTEM asset; SYSTEM assets are not deletable",
+                            "SystemAssetNotDeletable", id=asset_id)
+    cancel_asset_jobs(ctx, [asset])
+    path = asset.path
+    db.delete(asset)
+    db.flush()
+    _remove_files(ctx, [path])
+
+
+def delete_assets(db: Session, ctx: AppContext, api_key: str, f: AssetFilter) -> int:
+    if not f.has_delete_filter():
+        raise VisValidation("Provide at least one filter (eventId, contentId, jobId, name, states or types) "
+                            "to delete many assets", "NoDeleteFilter")
+    assets = [a for a in db.scalars(_filtered(api_key, f)) if a.type != SYSTEM]
+    cancel_asset_jobs(ctx, assets)
+    paths = [a.path for a in assets]
+    for asset in assets:
+        db.delete(asset)
+    db.flush()
+    _remove_files(ctx, paths)
+    return len(assets)
+
+
+# --- SYSTEM assets and sync ----------------------------------------------------------------
+
+
+def ensure_system_asset(db: Session, ctx: AppContext, event: VisEvent, rel: str) -> VisAsset:
+    """The asset of a file in storage, created as a COMPLETED SYSTEM asset when there is none."""
+    existing = db.scalar(select(VisAsset).where(VisAsset.event_id == event.id, VisAsset.path == rel))
+    if existing is not None:
+        existing.modified = ctx.clock.now_ms()
+        return existing
+    file_name = rel.rsplit("/", 1)[-1]
+    ext = file_name.rsplit(".", 1)[-1].lower() if "." in file_name else ""
+    now = ctx.clock.now_ms()
+    asset = VisAsset(id=ids.guid(), event_id=event.id, api_key=event.api_key, name=file_name, path=rel,
+                     extension=ext[:20], state=COMPLETED, type=SYSTEM, content_id=event.content_id,
+                     params={}, created=now, modified=now)
+    db.add(asset)
+    db.flush()
+    return asset
+
+
+@dataclass
+class SyncResult:
+    has_vod_file_changed: bool
+    created: int
+    deleted: int
+    path_evaluated: str
+
+
+_VOD_SUFFIXES = (".mp4", ".ism", ".ismv")
+
+
+def sync_event(db: Session, ctx: AppContext, api_key: str, event_id: str) -> SyncResult:
+    """Assets for unlisted files in the VOD folder; drop COMPLETED assets whose file is gone."""
+    event = get_event(db, api_key, event_id)
+    if not event.vod_file:
+        raise VisConflict(f"Event {event_id} has no VOD file; sync needs one, as its folder is what gets "
+                          "synchronised", "EventHasNoVod")
+    vod_folder = event.vod_folder or event.vod_file.rsplit("/", 1)[0]
+    folder = safe_join(ctx.storage.vis_root, vod_folder)
+    root = ctx.storage.vis_root.resolve()
+    on_disk = sorted(
+        p.resolve().relative_to(root).as_posix()
+        for p in (folder.rglob("*") if folder.is_dir() else [])
+        if p.is_file() and not p.is_symlink() and not p.name.startswith(".")
+    )
+    changed = False
+    if not (ctx.storage.vis_root / event.vod_file).is_file():
+        replacement = next((p for p in on_disk if p.lower().endswith(_VOD_SUFFIXES)), None)
+        event.vod_file = replacement
+        changed = True
+    known = {a.path: a for a in db.scalars(select(VisAsset).where(VisAsset.event_id == event.id))}
+    created = 0
+    for rel in on_disk:
+        if rel not in known:
+            ensure_system_asset(db, ctx, event, rel)
+            created += 1
+    deleted = 0
+    for asset in known.values():
+        # GENERATING and FAILED assets have no file yet (or never will); they are not "missing".
+        if asset.state == COMPLETED and not (ctx.storage.vis_root / asset.path).is_file():
+            db.delete(asset)
+            deleted += 1
+    event.modified = ctx.clock.now_ms()
+    db.flush()
+    return SyncResult(changed, created, deleted, vod_folder)

@@ -1,0 +1,101 @@
+"""Job handlers that render VIS assets: `vis.gif`, `vis.video` (MP4 clip) and `vis.image` (JPEG).
+
+`run` cuts the asset from the event's recording straight to the asset's path (the media engine
+writes atomically); `finish` flips the asset to COMPLETED, `fail` to FAILED with the reason (the
+queue job's `last_error` carries the same reason to the control plane). An asset deleted while its
+job ran gets no file: `run` skips it, and `finish` removes a file written meanwhile.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.context import AppContext
+from app.db.models import VisAsset, VisEvent
+from app.domain.vis_assets import COMPLETED, FAILED
+from app.domain.vis_events import VisDomainError, recording_of
+from app.jobs.registry import Handler, JobRun, register
+from app.storage.paths import safe_join
+
+
+def _source_and_target(ctx: AppContext, payload: dict[str, Any]):  # noqa: ANN202 - (Path, Path) | None
+    with ctx.session() as db:
+        asset = db.get(VisAsset, payload["asset_id"])
+        event = db.get(VisEvent, payload["event_id"])
+        if asset is None or event is None:
+            return None
+        try:
+            rec = recording_of(db, ctx, event)
+        except VisDomainError as exc:
+            # A recording that went away cannot come back by retrying: ValueError = no retry.
+            raise ValueError(str(exc)) from None
+        return rec.path, safe_join(ctx.storage.vis_root, payload["path"])
+
+
+def _run_gif(ctx: AppContext, job: JobRun) -> dict[str, Any]:
+    from app.media.gif import make_gif
+
+    p = job.payload
+    found = _source_and_target(ctx, p)
+    if found is None:
+        return {"skipped": "asset deleted"}
+    source, target = found
+    info = make_gif(source, target, start=p["start"], end=p["end"], fps=p["fps"], width=p.get("width"),
+                    height=p.get("height"), playback_speed=p["playback_speed"], repeats=p["playback_repeats"],
+                    reverse=p["reverse"], on_progress=job.report_progress, cancel=job.cancel)
+    return {"path": p["path"], **info}
+
+
+def _run_video(ctx: AppContext, job: JobRun) -> dict[str, Any]:
+    from app.media.clip import make_clip
+
+    p = job.payload
+    found = _source_and_target(ctx, p)
+    if found is None:
+        return {"skipped": "asset deleted"}
+    source, target = found
+    info = make_clip(source, target, start=p["start"], end=p["end"], frame_accurate=p["frame_accurate"],
+                     copy_ts=p["copy_ts"], top_track_only=p["mezzanine"], on_progress=job.report_progress,
+                     cancel=job.cancel)
+    return {"path": p["path"], **info}
+
+
+def _run_image(ctx: AppContext, job: JobRun) -> dict[str, Any]:
+    from app.media.image import make_image
+
+    p = job.payload
+    found = _source_and_target(ctx, p)
+    if found is None:
+        return {"skipped": "asset deleted"}
+    source, target = found
+    info = make_image(source, target, t=p["start"], width=p.get("width"))
+    return {"path": p["path"], **info}
+
+
+def _finish(ctx: AppContext, job_id: int, payload: dict[str, Any], result: dict[str, Any]) -> None:
+    with ctx.session() as db:
+        asset = db.get(VisAsset, payload["asset_id"])
+        if asset is None or asset.job_id != str(job_id):
+            if "skipped" not in result:
+                # Deleted while rendering: do not leave an orphan file behind.
+                safe_join(ctx.storage.vis_root, payload["path"]).unlink(missing_ok=True)
+            return
+        asset.state = COMPLETED
+        asset.failure_reason = None
+        asset.params = {**(asset.params or {}), "output": {k: v for k, v in result.items() if k != "path"}}
+        asset.modified = ctx.clock.now_ms()
+
+
+def _fail(ctx: AppContext, job_id: int, payload: dict[str, Any], reason: str) -> None:
+    with ctx.session() as db:
+        asset = db.get(VisAsset, payload["asset_id"])
+        if asset is None or asset.job_id != str(job_id):
+            return
+        asset.state = FAILED
+        asset.failure_reason = reason
+        asset.modified = ctx.clock.now_ms()
+
+
+register(Handler("vis.gif", _run_gif, _finish, _fail, lifecycle_group="gif"))
+register(Handler("vis.video", _run_video, _finish, _fail, lifecycle_group="video"))
+register(Handler("vis.image", _run_image, _finish, _fail, lifecycle_group="image"))

@@ -1,0 +1,106 @@
+"""VIS errors: one exception type and the route class that turns every failure into the VIS shape.
+
+The VIS answers errors as ``{exceptionType, exceptionMessage, errorType, data}``. `VisRoute` is the
+route class of the VIS router only, so the shape (and the X-Transaction-ID echo) applies to VIS
+routes without touching the other faces: it catches `VisError`, FastAPI's request-validation errors,
+domain errors and anything unexpected (a 500 in the same shape, never a bare traceback).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+
+from app.domain.vis_errors import VisConflict, VisDomainError, VisNotFound, VisValidation
+from app.logging import get_logger
+
+log = get_logger("vuflow")
+
+TRANSACTION_HEADER = "X-Transaction-ID"
+
+_EXCEPTION_TYPES = {
+    400: "ValidationException",
+    401: "UnauthorizedException",
+    404: "NotFoundException",
+    405: "MethodNotAllowedException",
+    409: "ConflictException",
+    500: "Exception",
+}
+
+
+class VisError(Exception):
+    """An error answer in the VIS shape."""
+
+    def __init__(self, status: int, message: str, error_type: str, data: dict[str, Any] | None = None,
+                 exception_type: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.error_type = error_type
+        self.data = data or {}
+        self.exception_type = exception_type or _EXCEPTION_TYPES.get(status, "Exception")
+
+    def body(self) -> dict[str, Any]:
+        return {"exceptionType": self.exception_type, "exceptionMessage": self.message,
+                "errorType": self.error_type, "data": self.data}
+
+
+def bad_request(message: str, error_type: str = "ValidationError", **data: Any) -> VisError:
+    return VisError(400, message, error_type, data)
+
+
+def not_found(message: str, error_type: str = "NotFound", **data: Any) -> VisError:
+    return VisError(404, message, error_type, data)
+
+
+def from_domain(exc: VisDomainError) -> VisError:
+    status = {VisValidation: 400, VisNotFound: 404, VisConflict: 409}.get(type(exc), 400)
+    return VisError(status, str(exc), exc.error_type, exc.data)
+
+
+def _validation_message(exc: RequestValidationError) -> VisError:
+    problems = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
+        problems.append(f"{where or 'request'}: {err.get('msg', 'invalid')}")
+    return VisError(400, "The request is not valid: " + "; ".join(problems), "RequestValidation",
+                    {"errors": problems})
+
+
+def error_response(err: VisError) -> JSONResponse:
+    return JSONResponse(err.body(), status_code=err.status)
+
+
+class VisRoute(APIRoute):
+    """Every VIS route answers failures in the VIS shape and echoes X-Transaction-ID."""
+
+    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        inner = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            try:
+                response = await inner(request)
+            except VisError as err:
+                response = error_response(err)
+            except VisDomainError as exc:
+                response = error_response(from_domain(exc))
+            except RequestValidationError as exc:
+                response = error_response(_validation_message(exc))
+            except HTTPException as exc:
+                response = error_response(VisError(exc.status_code, str(exc.detail), "HttpError"))
+            except Exception as exc:  # noqa: BLE001 - unexpected: still the VIS shape, and logged
+                log.exception("unexpected VIS error")
+                response = error_response(VisError(
+                    500, f"Unable to complete {request.method} {request.url.path} because of an "
+                    f"unexpected error: {exc.__class__.__name__}: {exc}", "UnexpectedError"))
+            transaction = request.headers.get(TRANSACTION_HEADER)
+            if transaction is not None:
+                response.headers[TRANSACTION_HEADER] = transaction
+            return response
+
+        return handler
