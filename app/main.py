@@ -74,9 +74,10 @@ def _mount(app: FastAPI) -> None:
     from app.web.routes import router as web_router
 
     app.include_router(health_router)
+    # api2 is the hot path and routes match in order: each route tried first costs every call.
+    app.include_router(uplynk_router)
     app.include_router(control_router)
     app.include_router(ingest_router)
-    app.include_router(uplynk_router)
     # VIS answers under /api/ like the real service, and at the root as the seed pages write it.
     app.include_router(vuflow_router, prefix="/api")
     app.include_router(vuflow_router, include_in_schema=False)

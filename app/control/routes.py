@@ -1,5 +1,19 @@
-"""Control-plane routes under /_lynkflow beyond health and readiness (reset, clock, journal...)."""
+"""The control plane under /_lynkflow (besides health and readiness): reset, seed and snapshots;
+the clock; lifecycles and jobs; faults, the request journal and the signature explainer.
 
-from fastapi import APIRouter
+Every route here needs LYNKFLOW_ADMIN_TOKEN when it is set (see auth.py) and answers errors as
+`{"error": "..."}` (see errors.py).
+"""
 
-router = APIRouter(prefix="/_lynkflow", tags=["control"])
+from fastapi import APIRouter, Depends
+
+from app.control import clock_routes, jobs_routes, observe_routes, state_routes
+from app.control.auth import require_admin
+from app.control.errors import ControlRoute
+
+router = APIRouter(prefix="/_lynkflow", tags=["control"], route_class=ControlRoute,
+                   dependencies=[Depends(require_admin)])
+router.include_router(state_routes.router)
+router.include_router(clock_routes.router)
+router.include_router(jobs_routes.router)
+router.include_router(observe_routes.router)

@@ -25,3 +25,28 @@ def sign(msg: str, api_key: str) -> str:
 def signed_params(params: dict[str, Any], owner: str, api_key: str, timestamp: int | None = None) -> dict[str, str]:
     msg = encode_msg(params, owner, timestamp)
     return {"msg": msg, "sig": sign(msg, api_key)}
+
+
+class Signer:
+    """Signs api2 calls for one owner so that no two calls ever share a `msg`.
+
+    Two calls with the same parameters in the same second would produce the same `msg`, which
+    lynkflow (like a careful server) refuses as a replay. Repeats within one `_timestamp` therefore
+    vary the JSON whitespace: `msg` changes, its meaning does not.
+    """
+
+    def __init__(self, owner: str, api_key: str) -> None:
+        self.owner = owner
+        self.api_key = api_key
+        self._repeats: dict[int, int] = {}
+
+    def __call__(self, params: dict[str, Any], timestamp: int | None = None) -> dict[str, str]:
+        ts = int(time.time()) if timestamp is None else int(timestamp)
+        repeat = self._repeats.get(ts, 0)
+        if len(self._repeats) > 1000:
+            self._repeats.clear()
+        self._repeats[ts] = repeat + 1
+        doc = {**params, "_owner": self.owner, "_timestamp": ts}
+        text = json.dumps(doc) if repeat == 0 else json.dumps(doc, indent=repeat)
+        msg = base64.b64encode(zlib.compress(text.encode(), 9)).decode()
+        return {"msg": msg, "sig": sign(msg, self.api_key)}

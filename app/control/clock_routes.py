@@ -1,0 +1,86 @@
+"""Control routes for the one lynkflow clock: read, freeze, set, advance, resume."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+
+from app.control.errors import ControlError, ControlRoute
+
+router = APIRouter(route_class=ControlRoute)
+
+
+class At(BaseModel):
+    at: int | str | None = None
+
+
+class Advance(BaseModel):
+    seconds: float = 0.0
+    ms: int = 0
+
+
+def parse_instant(value: int | str) -> int:
+    """Epoch milliseconds from an integer (ms) or an ISO-8601 text (`2024-05-01T12:00:00Z`)."""
+    if isinstance(value, int):
+        return value
+    text = value.strip()
+    if text.lstrip("-").isdigit():
+        return int(text)
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ControlError(400, f"at must be epoch milliseconds or ISO-8601 like 2024-05-01T12:00:00Z; "
+                                f"got {value!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def clock_state(request: Request) -> dict[str, Any]:
+    state = request.app.state.ctx.clock.state()
+    iso = datetime.fromtimestamp(state.now_ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
+    return {"nowMs": state.now_ms, "now": iso.replace("+00:00", "Z"), "frozen": state.frozen,
+            "offsetMs": state.offset_ms if not state.frozen else None}
+
+
+@router.get("/clock")
+def read(request: Request) -> dict[str, Any]:
+    return clock_state(request)
+
+
+@router.post("/clock/freeze")
+def freeze(request: Request, body: At | None = None) -> dict[str, Any]:
+    at = None if body is None or body.at is None else parse_instant(body.at)
+    request.app.state.ctx.clock.freeze(at)
+    return clock_state(request)
+
+
+@router.post("/clock/set")
+def set_(request: Request, body: At) -> dict[str, Any]:
+    if body.at is None:
+        raise ControlError(400, "send {\"at\": <epoch ms or ISO-8601>}")
+    request.app.state.ctx.clock.set(parse_instant(body.at))
+    return clock_state(request)
+
+
+@router.post("/clock/advance")
+def advance(request: Request, body: Advance) -> dict[str, Any]:
+    delta = int(round(body.seconds * 1000)) + body.ms
+    request.app.state.ctx.clock.advance(delta)
+    return clock_state(request)
+
+
+@router.post("/clock/resume")
+def resume(request: Request) -> dict[str, Any]:
+    request.app.state.ctx.clock.resume()
+    return clock_state(request)
+
+
+@router.post("/clock/reset")
+def reset(request: Request) -> dict[str, Any]:
+    """Back to real time: unfrozen, no offset."""
+    request.app.state.ctx.clock.reset()
+    return clock_state(request)

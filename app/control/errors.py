@@ -1,0 +1,56 @@
+"""The control plane's error shape: `{"error": "<what to do>"}` with a 4xx status.
+
+`ControlRoute` is the route class of the /_lynkflow routers: HTTP errors (including the admin
+token check) and request-validation errors come back in that one shape instead of FastAPI's
+`detail` lists, so a test helper can always print `body["error"]`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+
+
+class ControlError(Exception):
+    """Raised by control-plane code; rendered as {"error": message} with `status`."""
+
+    def __init__(self, status: int, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.extra = extra
+
+
+def error_response(status: int, message: str, headers: dict[str, str] | None = None,
+                   **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": message, **extra}, status_code=status, headers=headers)
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    problems = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
+        problems.append(f"{where or 'request'}: {err.get('msg', 'invalid')}")
+    return "invalid request: " + "; ".join(problems)
+
+
+class ControlRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        inner = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            try:
+                return await inner(request)
+            except ControlError as exc:
+                return error_response(exc.status, exc.message, **exc.extra)
+            except HTTPException as exc:
+                return error_response(exc.status_code, str(exc.detail), headers=exc.headers)
+            except RequestValidationError as exc:
+                return error_response(422, _validation_message(exc))
+
+        return handler

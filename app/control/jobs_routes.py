@@ -1,0 +1,162 @@
+"""Control routes for jobs and their lifecycle policies (how long processing appears to take)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import func, select
+
+from app.control.errors import ControlError, ControlRoute
+from app.db.models import Job
+from app.jobs import queue
+from app.jobs.lifecycle import Lifecycle
+from app.jobs.workers import finish_job, lifecycles
+
+router = APIRouter(route_class=ControlRoute)
+
+GROUPS = ("ingest", "gif", "video", "image", "export")
+JOB_STATES = (queue.QUEUED, queue.RUNNING, queue.HELD, queue.DONE, queue.FAILED, queue.CANCELLED)
+
+
+def _policy(group: str, doc: Any) -> Lifecycle:
+    if group not in GROUPS and group != "*":
+        raise ControlError(400, f"unknown lifecycle group {group!r}; use one of {', '.join(GROUPS)} or *")
+    if not isinstance(doc, dict):
+        raise ControlError(400, f"lifecycle for {group} must be an object like {{\"mode\": \"delay\", \"seconds\": 5}}")
+    unknown = sorted(set(doc) - {"mode", "seconds"})
+    if unknown:
+        raise ControlError(400, f"unknown lifecycle field(s) {', '.join(unknown)} for {group}; use mode and seconds")
+    seconds = doc.get("seconds", 0)
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        raise ControlError(400, f"lifecycle seconds for {group} must be a number")
+    try:
+        policy = Lifecycle(mode=str(doc.get("mode", "real")), seconds=float(seconds))
+    except ValueError as exc:
+        raise ControlError(400, f"lifecycle for {group}: {exc}") from None
+    if policy.mode == "delay" and policy.seconds == 0:
+        raise ControlError(400, f"a delay lifecycle for {group} needs seconds > 0")
+    return policy
+
+
+def lifecycles_view(request: Request) -> dict[str, Any]:
+    lc = lifecycles(request.app.state.ctx)
+    # Each group's effective policy (its own, else "*", else real); "*" itself only when set.
+    groups = [*GROUPS, "*"] if "*" in lc.all() else list(GROUPS)
+    return {"lifecycles": {g: {"mode": lc.get(g).mode, "seconds": lc.get(g).seconds} for g in groups}}
+
+
+@router.get("/lifecycles")
+def read_lifecycles(request: Request) -> dict[str, Any]:
+    return lifecycles_view(request)
+
+
+@router.put("/lifecycles")
+async def replace_lifecycles(request: Request) -> dict[str, Any]:
+    """Replace every policy: `{"gif": {"mode": "manual"}, "*": {"mode": "delay", "seconds": 3}}`.
+
+    Groups not named go back to `real`.
+    """
+    try:
+        doc = await request.json()
+    except ValueError:
+        raise ControlError(400, "send a JSON object of group → {mode, seconds}") from None
+    if not isinstance(doc, dict):
+        raise ControlError(400, "send a JSON object of group → {mode, seconds}")
+    policies = {group: _policy(group, value) for group, value in doc.items()}  # all checked before any change
+    lc = lifecycles(request.app.state.ctx)
+    lc.clear()
+    for group, policy in policies.items():
+        lc.set(group, policy)
+    return lifecycles_view(request)
+
+
+@router.put("/lifecycles/{group}")
+async def set_lifecycle(group: str, request: Request) -> dict[str, Any]:
+    try:
+        doc = await request.json()
+    except ValueError:
+        raise ControlError(400, "send {\"mode\": \"real\"|\"delay\"|\"manual\", \"seconds\": N}") from None
+    lifecycles(request.app.state.ctx).set(group, _policy(group, doc))
+    return lifecycles_view(request)
+
+
+@router.get("/jobs")
+def list_jobs(request: Request, state: str | None = None, kind: str | None = None,
+              limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)) -> dict[str, Any]:
+    if state is not None and state not in JOB_STATES:
+        raise ControlError(400, f"state must be one of {', '.join(JOB_STATES)}")
+    ctx = request.app.state.ctx
+    query = select(Job)
+    if state:
+        query = query.where(Job.state == state)
+    if kind:
+        query = query.where(Job.kind == kind)
+    with ctx.session() as db:
+        total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
+        jobs = db.scalars(query.order_by(Job.id.desc()).limit(limit).offset(offset)).all()
+        return {"jobs": [queue.job_to_dict(j) for j in jobs], "total": total, "limit": limit, "offset": offset}
+
+
+def _job(request: Request, job_id: int) -> dict[str, Any]:
+    job = queue.get_job(request.app.state.ctx, job_id)
+    if job is None:
+        raise ControlError(404, f"job {job_id} not found")
+    return queue.job_to_dict(job)
+
+
+@router.get("/jobs/{job_id}")
+def get_job(request: Request, job_id: int) -> dict[str, Any]:
+    return _job(request, job_id)
+
+
+async def _release(request: Request, job_id: int, ok: bool, error: str | None) -> dict[str, Any]:
+    try:
+        await run_in_threadpool(finish_job, request.app.state.ctx, job_id, ok=ok, error=error)
+    except queue.JobError as exc:
+        status = 404 if "not found" in str(exc) else 409
+        raise ControlError(status, str(exc)) from None
+    return _job(request, job_id)
+
+
+@router.post("/jobs/{job_id}/complete")
+async def complete_job(request: Request, job_id: int) -> dict[str, Any]:
+    """Make a held job's outcome visible now (its `manual` or `delay` lifecycle ends)."""
+    return await _release(request, job_id, True, None)
+
+
+@router.post("/jobs/{job_id}/fail")
+async def fail_job(request: Request, job_id: int) -> dict[str, Any]:
+    """End a held job as failed: its asset/event shows the failure with `error` as the reason."""
+    error = "failed through the lynkflow control plane"
+    raw = await request.body()
+    if raw.strip():
+        try:
+            doc = await request.json()
+        except ValueError:
+            raise ControlError(400, "send {\"error\": \"<reason>\"} or no body") from None
+        if not isinstance(doc, dict) or not isinstance(doc.get("error", ""), str):
+            raise ControlError(400, "send {\"error\": \"<reason>\"} or no body")
+        error = doc.get("error") or error
+    return await _release(request, job_id, False, error)
+
+
+@router.post("/jobs/{job_id}/cancel")
+def cancel_job(request: Request, job_id: int) -> dict[str, Any]:
+    """Cancel a queued or held job at once; a running one is asked to stop (its ffmpeg is killed)."""
+    ctx = request.app.state.ctx
+    before = _job(request, job_id)["state"]
+    try:
+        job = queue.request_cancel(ctx, job_id)
+    except queue.JobError as exc:
+        raise ControlError(404, str(exc)) from None
+    if before in (queue.QUEUED, queue.HELD) and job.state == queue.CANCELLED:
+        from app.jobs import registry
+
+        registry.load_handlers()
+        handler = registry.get(job.kind)
+        if handler is not None and handler.fail is not None:
+            # A cancelled job's asset/event must not stay "processing" forever.
+            handler.fail(ctx, job.id, dict(job.payload), "cancelled")
+    return _job(request, job_id)

@@ -1,0 +1,194 @@
+"""The one ASGI middleware of the control plane: fault injection and the request journal.
+
+It wraps the whole application, outside Starlette's own error middleware, for two reasons: the
+journal then records the 500s that middleware produces, and a `drop` fault can reach the server's
+connection to close it without any answer (the server's `send` is only visible out here).
+Control-plane, dashboard and storage requests pass straight through, untouched and unrecorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.context import AppContext
+from app.control.faults import (
+    FAULT_HEADER,
+    FAULT_MESSAGE_HEADER,
+    Fault,
+    FaultSpecError,
+    error_body,
+    get_faults,
+    parse_header,
+)
+from app.control.journal import get_journal
+
+# VIS JSON bodies are recorded up to this size; bigger ones are noted as truncated.
+MAX_JOURNAL_BODY = 64 * 1024
+_VIS_ROOTS = ("/asset", "/event", "/vuflow", "/health")
+
+
+class DroppedConnection(ConnectionResetError):
+    """Raised where there is no network connection to drop (in-process test clients)."""
+
+
+def classify(path: str) -> str | None:
+    """"uplynk", "vuflow", or None for everything that is neither API (control plane, files, pages)."""
+    if path.startswith("/api2/") or path == "/api2":
+        return "uplynk"
+    if path.startswith("/api/") or path == "/api":
+        return "vuflow"
+    for root in _VIS_ROOTS:
+        if path == root or path.startswith(root + "/"):
+            return "vuflow"
+    return None
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
+
+
+async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
+    data = json.dumps(body).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]})
+    await send({"type": "http.response.body", "body": data})
+
+
+async def _drop(send: Send) -> None:
+    """Close the client's connection with no answer at all."""
+    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    if transport is None:
+        raise DroppedConnection("connection dropped by a lynkflow fault")
+    transport.abort()
+    # Let the server notice the lost connection before it checks whether we answered, so it
+    # does not try to write a 500 to a closed socket.
+    for _ in range(3):
+        await asyncio.sleep(0)
+
+
+class ControlMiddleware:
+    def __init__(self, app: ASGIApp, ctx: AppContext) -> None:
+        self.app = app
+        self.ctx = ctx
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        api = classify(path)
+        if api is None:
+            await self.app(scope, receive, send)
+            return
+        ctx = self.ctx
+        services = ctx.services
+        journal = get_journal(services, ctx.settings.journal_size)
+        started = time.perf_counter()
+        method: str = scope["method"]
+        entry: dict[str, Any] = {"time": ctx.clock.now_ms(), "api": api, "method": method, "route": path,
+                                 "query": scope.get("query_string", b"").decode("latin-1"), "status": None,
+                                 "durationMs": None, "params": None, "body": None, "fault": None,
+                                 "signature": None}
+        state: dict[str, Any] = scope.setdefault("state", {})
+
+        fault: Fault | None
+        try:
+            header = _header(scope, FAULT_HEADER.encode())
+            fault = (parse_header(header, _header(scope, FAULT_MESSAGE_HEADER.encode()), get_faults(services))
+                     if header else get_faults(services).pick(api, path, method))
+        except FaultSpecError as exc:
+            body = {"error": f"bad {FAULT_HEADER} header: {exc}"}
+            await _send_json(send, 400, body)
+            self._record(journal, entry, started, 400, {"action": "invalid", "error": str(exc)}, state)
+            return
+
+        if fault is not None:
+            entry["fault"] = fault.describe()
+            if fault.latency_ms:
+                await asyncio.sleep(fault.latency_ms / 1000)
+            if fault.action == "error":
+                status, body = error_body(api, fault, method, path)
+                entry["fault"]["status"] = status
+                await _send_json(send, status, body)
+                self._record(journal, entry, started, status, entry["fault"], state)
+                return
+            if fault.action == "drop":
+                self._record(journal, entry, started, 0, entry["fault"], state)
+                await _drop(send)
+                return
+
+        status_box = [0]
+        body_parts: list[bytes] = []
+        body_size = [0]
+        capture = api == "vuflow" and method in ("POST", "PUT", "PATCH") and "json" in (
+            _header(scope, b"content-type") or "")
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_box[0] = message["status"]
+            await send(message)
+
+        async def receive_wrapper() -> Message:
+            message = await receive()
+            if message["type"] == "http.request" and body_size[0] <= MAX_JOURNAL_BODY:
+                chunk = message.get("body", b"")
+                body_size[0] += len(chunk)
+                if body_size[0] <= MAX_JOURNAL_BODY:
+                    body_parts.append(chunk)
+            return message
+
+        try:
+            await self.app(scope, receive_wrapper if capture else receive, send_wrapper)
+        except BaseException:
+            if capture:
+                entry["body"] = _decode_body(body_parts, body_size[0])
+            self._record(journal, entry, started, status_box[0] or 500, entry["fault"], state)
+            raise
+        if capture:
+            entry["body"] = _decode_body(body_parts, body_size[0])
+        self._record(journal, entry, started, status_box[0], entry["fault"], state)
+
+    @staticmethod
+    def _record(journal: Any, entry: dict[str, Any], started: float, status: int, fault: Any,
+                state: dict[str, Any]) -> None:
+        entry["status"] = status
+        entry["durationMs"] = round((time.perf_counter() - started) * 1000, 3)
+        entry["fault"] = fault
+        face = state.get("journal")
+        if isinstance(face, dict):
+            # What the face decoded (api2: the msg parameters and the signature verdict).
+            for key, value in face.items():
+                if key != "api":
+                    entry[key] = value
+        journal.record(entry)
+
+
+def _decode_body(parts: list[bytes], size: int) -> Any:
+    if size > MAX_JOURNAL_BODY:
+        return {"_truncated": True, "_bytes": size}
+    raw = b"".join(parts)
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw[:1000].decode("utf-8", errors="replace")
+
+
+def install(app: FastAPI) -> None:
+    """Wrap the application's whole middleware stack (see the module docstring for why outermost)."""
+    build = app.build_middleware_stack
+
+    def build_with_control() -> ASGIApp:
+        return ControlMiddleware(build(), app.state.ctx)
+
+    app.build_middleware_stack = build_with_control  # type: ignore[method-assign]

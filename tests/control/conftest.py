@@ -1,0 +1,44 @@
+"""Fixtures of the control-plane tests.
+
+The kit tests run against a live `lynkflow serve` started by the package's own pytest plugin
+(`lynkflow_*` fixtures). In the PostgreSQL pass that server gets its own schema of the test
+database, so its workers never claim jobs queued by the in-process tests (and vice versa).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from app.config import normalise_database_url
+from tests.conftest import BACKEND, PG_URL
+
+KIT_SCHEMA = "lynkflow_kit"
+
+
+@pytest.fixture(scope="session")
+def lynkflow_env(db_url: str) -> dict[str, str]:
+    """Depends on db_url so the kit tests also run in the PostgreSQL pass."""
+    env = {"LYNKFLOW_INPROC_WORKERS": "1", "LYNKFLOW_JOURNAL_SIZE": "2000"}
+    if BACKEND == "postgres":
+        engine = create_engine(normalise_database_url(PG_URL), isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {KIT_SCHEMA} CASCADE"))
+            conn.execute(text(f"CREATE SCHEMA {KIT_SCHEMA}"))
+        engine.dispose()
+        sep = "&" if "?" in PG_URL else "?"
+        env["LYNKFLOW_DATABASE_URL"] = f"{PG_URL}{sep}options=-csearch_path%3D{KIT_SCHEMA}"
+    return env
+
+
+
+@pytest.fixture(scope="session")
+def short_clip() -> Path:
+    """A 2-second 320x240 synthetic clip (frame numbers in the picture), cached across runs."""
+    from fixtures.synth import make_clip
+    from tests.conftest import SYNTH_CACHE
+
+    SYNTH_CACHE.mkdir(parents=True, exist_ok=True)
+    return make_clip(SYNTH_CACHE / "control_320x240_25_2s.mp4", width=320, height=240, fps=25, seconds=2.0)

@@ -1,0 +1,123 @@
+"""The request journal through HTTP: what it records, queries, counting, clearing, waiting, the cap."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import httpx
+import pytest
+
+from app.testing.signing import Signer, encode_msg, sign
+
+
+@pytest.fixture
+def signer(client):
+    s = client.app.state.ctx.settings
+    return Signer(s.uplynk_owner, s.uplynk_api_key)
+
+
+def test_uplynk_entry_has_decoded_params_and_signature_verdict(client, signer):
+    s = client.app.state.ctx.settings
+    client.post("/api2/asset/list", data=signer({"search": "bars", "limit": 5}))
+    msg = encode_msg({"search": "x"}, s.uplynk_owner)
+    client.get("/api2/asset/list", params={"msg": msg, "sig": sign(msg, "not-the-key")})
+    good, bad = client.get("/_lynkflow/journal").json()["entries"]
+    assert good["api"] == "uplynk" and good["method"] == "POST" and good["route"] == "/api2/asset/list"
+    assert good["status"] == 200 and good["signature"] == "valid" and good["durationMs"] > 0
+    assert good["params"]["search"] == "bars" and good["params"]["limit"] == 5
+    assert good["params"]["_owner"] == s.uplynk_owner
+    assert bad["method"] == "GET" and bad["signature"] == "invalid" and bad["params"]["search"] == "x"
+    assert bad["id"] > good["id"] and bad["time"] >= good["time"]
+
+
+def test_vis_entry_has_the_json_body(client, vis_headers):
+    body = {"name": "journaled flow", "configurationJson": "{}"}
+    resp = client.post("/api/vuflow/", json=body, headers=vis_headers)
+    client.get("/api/event/")  # no API key: 401
+    entries = client.get("/_lynkflow/journal", params={"api": "vuflow"}).json()["entries"]
+    assert entries[0]["body"] == body and entries[0]["status"] == resp.status_code
+    assert entries[0]["signature"] is None and entries[0]["params"] is None
+    assert entries[1]["status"] == 401 and entries[1]["body"] is None
+
+
+def test_queries_filter_by_api_route_method_status_and_time(client, signer, vis_headers):
+    client.post("/_lynkflow/clock/freeze", json={"at": 1_000_000})
+    client.get("/api/event/", headers=vis_headers)
+    client.post("/_lynkflow/clock/advance", json={"ms": 1000})
+    client.get("/event/")  # 401
+    client.post("/_lynkflow/clock/resume")
+    client.post("/api2/asset/list", data=signer({}))
+    client.get("/api2/nope", params={"msg": "x", "sig": "y"})
+
+    def count(**params):
+        return client.get("/_lynkflow/journal/count", params=params).json()["count"]
+
+    assert count() == 4
+    assert count(api="vuflow") == 2 and count(api="uplynk") == 2
+    assert count(route="/event/") == 2  # a VIS route without /api matches both mounts
+    assert count(route="/api2/*") == 2 and count(route="/api2/asset/list") == 1
+    assert count(method="get") == 3 and count(method="POST") == 1
+    assert count(status="401") == 1 and count(status="2xx") == 3 and count(status="5xx") == 0
+    assert count(until=1_000_500) == 1 and count(since=1_000_500, until=1_001_000) == 1
+    newest = client.get("/_lynkflow/journal", params={"limit": 1}).json()["entries"]
+    assert [e["route"] for e in newest] == ["/api2/nope"]
+    bad = client.get("/_lynkflow/journal", params={"status": "teapot"})
+    assert bad.status_code == 400 and "status" in bad.json()["error"]
+    assert client.get("/_lynkflow/journal", params={"api": "s3"}).status_code == 400
+
+
+def test_clear_empties_the_journal_and_control_calls_are_not_recorded(client, vis_headers):
+    client.get("/api/event/", headers=vis_headers)
+    client.get("/_lynkflow/clock")
+    assert client.get("/_lynkflow/journal/count").json()["count"] == 1
+    assert client.delete("/_lynkflow/journal").json() == {"count": 0}
+    assert client.get("/_lynkflow/journal").json()["entries"] == []
+
+
+def test_wait_returns_once_the_requests_arrive(client, vis_headers):
+    def later():
+        time.sleep(0.3)
+        for _ in range(3):
+            client.get("/api/event/", headers=vis_headers)
+
+    worker = threading.Thread(target=later)
+    t = time.perf_counter()
+    worker.start()
+    resp = client.post("/_lynkflow/journal/wait", json={"count": 3, "route": "/api/event/", "timeout": 10})
+    worker.join()
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["count"] == 3 and len(resp.json()["entries"]) == 3
+    assert 0.3 <= time.perf_counter() - t < 5
+
+
+def test_wait_times_out_with_408_and_the_count_so_far(client, vis_headers):
+    client.get("/api/event/", headers=vis_headers)
+    resp = client.post("/_lynkflow/journal/wait", json={"count": 2, "api": "vuflow", "timeout": 0.2})
+    assert resp.status_code == 408
+    assert resp.json()["count"] == 1 and "wanted 2" in resp.json()["error"]
+    assert client.post("/_lynkflow/journal/wait", json={"count": 0}).status_code == 400
+    assert client.post("/_lynkflow/journal/wait", json={"count": 1, "colour": "red"}).status_code == 400
+
+
+def test_journal_stays_capped_under_10000_requests(make_client):
+    client = make_client(journal_size=250)
+    app = client.app
+
+    async def hammer() -> None:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://lynkflow") as http:
+            for _ in range(100):
+                await asyncio.gather(*(http.get("/api/event/") for _ in range(100)))  # VIS 401, cheap
+
+    t = time.perf_counter()
+    asyncio.run(hammer())
+    elapsed = time.perf_counter() - t
+    body = client.get("/_lynkflow/journal", params={"limit": 100000}).json()
+    assert body["total"] == 10_000 and body["size"] == 250
+    entries = body["entries"]
+    assert len(entries) == 250
+    assert [e["id"] for e in entries] == list(range(9751, 10_001))  # the newest, in order
+    assert all(e["status"] == 401 for e in entries)
+    assert elapsed < 30, elapsed
