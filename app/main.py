@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import __version__
+from app.apis import install_routing_errors
 from app.config import Settings, load_settings
 from app.context import AppContext, build_context
 from app.db.migrate import is_at_head, upgrade
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
     )
     app.state.ctx = ctx
     _mount(app)
+    install_routing_errors(app)
     from app.control.middleware import install as install_control_middleware
     install_control_middleware(app)  # fault injection + request journal, wrapping everything
     return app

@@ -9,14 +9,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import JSONResponse
 
+from app.control.auth import require_admin
 from app.domain.ingest import ingest_file
 from app.domain.media import MediaSourceError, resolve_allowed_source
 from app.jobs.queue import job_to_dict
 
-router = APIRouter(prefix="/_lynkflow", tags=["control"])
+router = APIRouter(prefix="/_lynkflow", tags=["control"], dependencies=[Depends(require_admin)])
 
 MAX_UPLOAD_BYTES = 4 * 1024**3
 

@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.apis import classify
 from app.context import AppContext
 from app.control.faults import (
     FAULT_HEADER,
@@ -30,23 +31,8 @@ from app.control.journal import get_journal
 
 # VIS JSON bodies are recorded up to this size; bigger ones are noted as truncated.
 MAX_JOURNAL_BODY = 64 * 1024
-_VIS_ROOTS = ("/asset", "/event", "/vuflow", "/health")
-
-
 class DroppedConnection(ConnectionResetError):
     """Raised where there is no network connection to drop (in-process test clients)."""
-
-
-def classify(path: str) -> str | None:
-    """"uplynk", "vuflow", or None for everything that is neither API (control plane, files, pages)."""
-    if path.startswith("/api2/") or path == "/api2":
-        return "uplynk"
-    if path.startswith("/api/") or path == "/api":
-        return "vuflow"
-    for root in _VIS_ROOTS:
-        if path == root or path.startswith(root + "/"):
-            return "vuflow"
-    return None
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
