@@ -32,10 +32,11 @@ async def _routing_error(request: Request, exc: StarletteHTTPException) -> Respo
                              "with msg and sig; see /docs for the endpoints lynkflow serves)"},
                             status_code=exc.status_code, headers=exc.headers)
     if api == "vuflow":
-        error_type = "NotFound" if exc.status_code == 404 else "MethodNotAllowed"
+        exception_type, error_type = (("NotFoundException", "RouteNotFound") if exc.status_code == 404
+                                      else ("MethodNotAllowedException", "MethodNotAllowed"))
         message = (f"No route matches {request.url.path}" if exc.status_code == 404
                    else f"{request.method} is not allowed on {request.url.path}")
-        response = JSONResponse({"exceptionType": "HttpException", "exceptionMessage": message,
+        response = JSONResponse({"exceptionType": exception_type, "exceptionMessage": message,
                                  "errorType": error_type, "data": {}},
                                 status_code=exc.status_code, headers=exc.headers)
         transaction = request.headers.get("x-transaction-id")

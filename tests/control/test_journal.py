@@ -47,6 +47,7 @@ def test_queries_filter_by_api_route_method_status_and_time(client, signer, vis_
     client.get("/api/event/", headers=vis_headers)
     client.post("/_lynkflow/clock/advance", json={"ms": 1000})
     client.get("/event/")  # 401
+    client.post("/_lynkflow/clock/advance", json={"ms": 1_000_000})  # later calls fall outside the window
     client.post("/_lynkflow/clock/resume")
     client.post("/api2/asset/list", data=signer({}))
     client.get("/api2/nope", params={"msg": "x", "sig": "y"})

@@ -17,7 +17,8 @@ def test_unknown_vis_route(client, vis_headers, path: str) -> None:
     r = client.get(path, headers={**vis_headers, "X-Transaction-ID": "tx-42"})
     assert r.status_code == 404
     assert set(r.json()) == {"exceptionType", "exceptionMessage", "errorType", "data"}
-    assert r.json()["errorType"] == "NotFound"
+    assert r.json()["errorType"] == "RouteNotFound"
+    assert r.json()["exceptionType"] == "NotFoundException"
     assert r.headers["x-transaction-id"] == "tx-42"
 
 
