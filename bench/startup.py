@@ -1,7 +1,8 @@
 """Start-up time: process start → first 200 from the readiness URL.
 
 `lynkflow serve` on an existing data dir (the usual restart) and on an empty one (migrations
-run), side by side with a minimal FastAPI app under uvicorn, runs interleaved. Prints medians and the ratio (goal: ≤ 1.5×).
+run), side by side with a minimal FastAPI app under uvicorn, runs interleaved.
+Prints medians and the ratio (goal: ≤ 1.5×).
 
     .venv/bin/python bench/startup.py [--runs N]
 """

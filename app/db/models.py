@@ -153,7 +153,8 @@ class UplynkAssetTerm(Base):
     field: Mapped[str] = mapped_column(String(100), primary_key=True)  # name|id|external|meta|meta:<Field>
     term: Mapped[str] = mapped_column(String(200), primary_key=True)
 
-    __table_args__ = (Index("ix_uplynk_asset_terms_term", "term", "field"),)
+    # Covering (asset_id included): a search reads IDs from the index alone (migration 0002_uplynk).
+    __table_args__ = (Index("ix_uplynk_asset_terms_term_asset", "term", "field", "asset_id"),)
 
 
 class UplynkTestPlayer(Base):

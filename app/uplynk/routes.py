@@ -1,5 +1,28 @@
-"""Routing table of the Uplynk api2 face (/api2/...)."""
+"""Routing table of the Uplynk api2 face (/api2/...) and Uplynk-style playback URLs.
 
-from fastapi import APIRouter
+Every api2 operation answers GET and POST (clients use both, reference §1.3). Unknown /api2/
+paths answer in the api2 error shape rather than with a bare 404.
+"""
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from app.uplynk import assets, frames, slicer  # noqa: F401 - importing registers the operations
+from app.uplynk.api import OPERATIONS, make_endpoint
+from app.uplynk.errors import error_response
+from app.uplynk.playback import router as playback_router
 
 router = APIRouter(tags=["uplynk api2"])
+
+for _name in sorted(OPERATIONS):
+    router.add_api_route(f"/api2/{_name}", make_endpoint(_name), methods=["GET", "POST"],
+                         summary=f"api2 {_name} (signed msg/sig)")
+
+
+@router.api_route("/api2/{rest:path}", methods=["GET", "POST"], include_in_schema=False)
+def unknown_api2(rest: str, request: Request) -> JSONResponse:
+    known = ", ".join(sorted(OPERATIONS))
+    return error_response(f"unknown api2 endpoint /api2/{rest}; lynkflow implements: {known}")
+
+
+router.include_router(playback_router)

@@ -1,0 +1,469 @@
+"""Uplynk assets: create, update, soft-delete, the change log, the search-term index, posters,
+test players, libraries and sharing, and autoexpire. No HTTP in here.
+
+The ingest job calls `create_asset` (state "slicing"), then `on_ingest_done` (state "ready") or
+`on_ingest_failed` (state `ERROR_STATE`). Every visible change appends to `uplynk_changes`, which
+`asset/changes` reads: creations, updates and state changes are "update", deletions "delete".
+
+The term index (`uplynk_asset_terms`) holds one row per (asset, field, lower-cased word); fields are
+`name`, `id`, `external`, `meta` (any metadata value) and `meta:<Field>` (one named field). The
+asset/list query language is answered from it, so a search touches matching rows only.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import io
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from app import ids
+from app.context import AppContext
+from app.db.models import (
+    Media,
+    UplynkAsset,
+    UplynkAssetTerm,
+    UplynkChange,
+    UplynkLibrary,
+    UplynkLibraryAsset,
+    UplynkLibraryShare,
+    UplynkOwner,
+    UplynkSlicerJob,
+    UplynkTestPlayer,
+)
+from app.jobs import registry
+from app.storage.paths import safe_join
+
+ERROR_STATE = "error"
+MAX_POSTER_BYTES = 3 * 1024 * 1024
+TERM_MAX = 200
+FIELD_MAX = 100
+MAX_TERMS_PER_ASSET = 5000
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+class AssetError(ValueError):
+    """A request the domain refuses, with a message for the client."""
+
+
+# --- words and terms --------------------------------------------------------------------------
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased whole words (letters, digits, underscore), as the search sees them."""
+    return [w[:TERM_MAX] for w in _WORD.findall(text.lower())]
+
+
+def _meta_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    import json
+
+    return json.dumps(value, ensure_ascii=False)
+
+
+def field_words(desc: str, asset_id: str, external_id: str, meta: dict[str, Any] | None
+                ) -> list[tuple[str, list[str]]]:
+    """(field, word sequence) pairs of one asset, the unit the index and the evaluator share."""
+    out: list[tuple[str, list[str]]] = [("name", words(desc or "")), ("id", [asset_id.lower()])]
+    if external_id:
+        ext_words = words(external_id)
+        out.append(("external", ext_words))
+        whole = external_id.lower()[:TERM_MAX]
+        if [whole] != ext_words:
+            out.append(("external", [whole]))  # external:ma* means "starts with ma"
+    for key, value in (meta or {}).items():
+        seq = words(_meta_text(value))
+        out.append(("meta", seq))
+        out.append((("meta:" + str(key))[:FIELD_MAX], seq))
+    return out
+
+
+def term_rows(asset_id: str, desc: str, external_id: str, meta: dict[str, Any] | None) -> list[dict[str, str]]:
+    seen: set[tuple[str, str]] = set()
+    for f, seq in field_words(desc, asset_id, external_id, meta):
+        for w in seq:
+            seen.add((f, w))
+            if len(seen) >= MAX_TERMS_PER_ASSET:
+                break
+    return [{"asset_id": asset_id, "field": f, "term": t} for f, t in sorted(seen)]
+
+
+def reindex(db: Session, asset: UplynkAsset) -> None:
+    db.execute(delete(UplynkAssetTerm).where(UplynkAssetTerm.asset_id == asset.id))
+    rows = term_rows(asset.id, asset.desc, asset.external_id, asset.meta)
+    if rows:
+        db.execute(insert(UplynkAssetTerm), rows)
+
+
+# --- change log -------------------------------------------------------------------------------
+
+
+def record_change(db: Session, ctx: AppContext, asset: UplynkAsset, action: str, at_ms: int | None = None) -> None:
+    db.add(UplynkChange(owner_id=asset.owner_id, asset_id=asset.id, action=action,
+                        at_ms=ctx.clock.now_ms() if at_ms is None else at_ms))
+
+
+def changes_since(db: Session, owner_id: str, start: int, end: int, cap: int) -> tuple[list[UplynkChange], int]:
+    """Changes with start <= at <= end (inclusive), at most about `cap`; returns (changes, batch end).
+
+    When more than `cap` changes are due, the batch ends at the time of the cap-th change and
+    includes every change at that same millisecond, so a caller that restarts from `end` (bounds
+    are inclusive) can never loop on a run of same-millisecond changes.
+    """
+    base = select(UplynkChange).where(UplynkChange.owner_id == owner_id, UplynkChange.at_ms >= start,
+                                      UplynkChange.at_ms <= end).order_by(UplynkChange.at_ms, UplynkChange.id)
+    rows = list(db.scalars(base.limit(cap + 1)))
+    if len(rows) <= cap:
+        return rows, end
+    batch_end = rows[cap - 1].at_ms
+    head = [r for r in rows if r.at_ms < batch_end]
+    tail = list(db.scalars(base.where(UplynkChange.at_ms == batch_end)))
+    return head + tail, batch_end
+
+
+# --- create / update / delete -----------------------------------------------------------------
+
+
+def _new_player(db: Session, ctx: AppContext, asset_id: str, desc: str) -> UplynkTestPlayer:
+    player = UplynkTestPlayer(id=ids.player_id(), asset_id=asset_id, desc=desc, created=ctx.clock.now_ms())
+    db.add(player)
+    return player
+
+
+def create_asset(
+    db: Session,
+    ctx: AppContext,
+    *,
+    owner_id: str,
+    media_id: str | None,
+    external_id: str = "",
+    desc: str = "",
+    meta: dict | None = None,
+    source: str = "file",
+    orig_filename: str | None = None,
+) -> UplynkAsset:
+    """A new asset in state "slicing", with a test player and an embed player, indexed and logged."""
+    if db.get(UplynkOwner, owner_id) is None:
+        raise AssetError(f"unknown owner {owner_id}")
+    now = ctx.clock.now_ms()
+    asset = UplynkAsset(
+        id=ids.hex32(), owner_id=owner_id, media_id=media_id, external_id=external_id or "",
+        desc=desc or (orig_filename or ""), state="slicing", job_type="vod", source=source,
+        orig_filename=orig_filename, duration=0.0, rays=0, slices=0, audio_only=0,
+        meta=dict(meta or {}), break_offsets=[], embed_player_id=ids.player_id(), autoexpire=0,
+        require_drm=0, require_studio_drm=1 if _studio_drm(db, owner_id) else 0,
+        created=now, lastmod=now,
+    )
+    db.add(asset)
+    db.flush()
+    _new_player(db, ctx, asset.id, "Test Player")
+    reindex(db, asset)
+    record_change(db, ctx, asset, "update", now)
+    db.flush()
+    return asset
+
+
+def _studio_drm(db: Session, owner_id: str) -> bool:
+    owner = db.get(UplynkOwner, owner_id)
+    return bool(owner and owner.studio_drm)
+
+
+def _break_offsets(media: Media) -> list[dict[str, Any]]:
+    extra = (media.renditions or {}).get("extra") or {}
+    offsets = extra.get("break_offsets") or (media.probe or {}).get("break_offsets") or []
+    out = []
+    for b in offsets:
+        if isinstance(b, dict) and "offset" in b:
+            item = {"break_type": str(b.get("break_type", "AD BREAK")), "offset": float(b["offset"]),
+                    "duration": float(b.get("duration", 0.0))}
+            if b.get("name"):
+                item["name"] = str(b["name"])
+            out.append(item)
+    return out
+
+
+_EMPTY_TTML = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+               '<tt xmlns="http://www.w3.org/ns/ttml" xml:lang="en"><body><div/></body></tt>\n')
+
+
+def on_ingest_done(db: Session, ctx: AppContext, asset_id: str, media: Media, slicer_job_id: str | None) -> None:
+    """The ingest made the renditions: the asset becomes "ready" with its real numbers."""
+    asset = db.get(UplynkAsset, asset_id)
+    if asset is None:
+        return
+    result = media.renditions or {}
+    probe = media.probe or result.get("probe") or {}
+    asset.state = "ready"
+    asset.error = None
+    asset.duration = float(result.get("duration") or probe.get("duration") or 0.0)
+    asset.rays = len(result.get("rays") or [])
+    asset.slices = int(result.get("slices") or 0)
+    asset.audio_only = 0
+    asset.break_offsets = _break_offsets(media)
+    if media.original_filename and not asset.orig_filename:
+        asset.orig_filename = media.original_filename
+    asset.lastmod = ctx.clock.now_ms()
+    # An (empty) caption document next to the MP4, so ttml_url answers like the real one does.
+    if media.output_dir and result.get("mp4"):
+        try:
+            ttml = safe_join(ctx.storage.root, media.output_dir, result["mp4"] + ".ttml")
+            if not ttml.exists():
+                ttml.write_text(_EMPTY_TTML)
+        except (OSError, ValueError):
+            pass
+    record_change(db, ctx, asset, "update")
+    if slicer_job_id:
+        job = db.get(UplynkSlicerJob, slicer_job_id)
+        if job is not None:
+            job.asset_id = asset.id
+            job.progress = "Finished successfully"
+            job.finished = ctx.clock.now_ms()
+
+
+def on_ingest_failed(db: Session, ctx: AppContext, asset_id: str, reason: str, slicer_job_id: str | None) -> None:
+    """The ingest failed for good: the asset shows `ERROR_STATE` and the job its `last_error`."""
+    asset = db.get(UplynkAsset, asset_id)
+    if asset is not None:
+        asset.state = ERROR_STATE
+        asset.error = reason
+        asset.lastmod = ctx.clock.now_ms()
+        record_change(db, ctx, asset, "update")
+    if slicer_job_id:
+        job = db.get(UplynkSlicerJob, slicer_job_id)
+        if job is not None:
+            job.last_error = reason
+            job.progress = "cancelled" if reason == "cancelled" else f"Failed: {reason}"[:200]
+            job.finished = ctx.clock.now_ms()
+            if asset is not None:
+                job.asset_id = asset.id
+
+
+def live_assets(owner_id: str):  # noqa: ANN201 - a Select
+    return select(UplynkAsset).where(UplynkAsset.owner_id == owner_id, UplynkAsset.deleted.is_(None))
+
+
+def find_by_ids(db: Session, owner_id: str, asset_ids: Iterable[str]) -> dict[str, UplynkAsset]:
+    wanted = list(dict.fromkeys(asset_ids))
+    if not wanted:
+        return {}
+    rows = db.scalars(live_assets(owner_id).where(UplynkAsset.id.in_(wanted)))
+    return {a.id: a for a in rows}
+
+
+def find_by_external_ids(db: Session, owner_id: str, external_ids: Iterable[str]) -> dict[str, UplynkAsset]:
+    """external id → asset; with duplicates, the most recently created one (the docs: "arbitrary")."""
+    wanted = list(dict.fromkeys(external_ids))
+    if not wanted:
+        return {}
+    rows = db.scalars(live_assets(owner_id).where(UplynkAsset.external_id.in_(wanted))
+                      .order_by(UplynkAsset.created, UplynkAsset.id))
+    return {a.external_id: a for a in rows}
+
+
+def _poster_bytes(value: str) -> tuple[bytes, str]:
+    text = re.sub(r"\s+", "", value)
+    if text.startswith("data:") and "," in text:
+        text = text.split(",", 1)[1]  # a data: URL prefix is harmless; drop it
+    if len(text) > (MAX_POSTER_BYTES * 4) // 3 + 8:
+        raise AssetError("poster_img must be smaller than 3 MB before base64 encoding")
+    try:
+        data = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise AssetError("poster_img is not valid base64") from None
+    if len(data) >= MAX_POSTER_BYTES:
+        raise AssetError("poster_img must be smaller than 3 MB before base64 encoding")
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            fmt = (img.format or "").lower()
+            img.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise AssetError("poster_img is not an image (send a base64-encoded PNG, JPEG, GIF or WebP)") from None
+    ext = {"png": "png", "jpeg": "jpg", "gif": "gif", "webp": "webp"}.get(fmt)
+    if ext is None:
+        raise AssetError(f"poster_img format {fmt or 'unknown'} is not supported; use PNG, JPEG, GIF or WebP")
+    return data, ext
+
+
+def prepare_poster(value: str) -> tuple[bytes, str] | None:
+    """Validate a poster_img value before any write; None means "reset the poster"."""
+    if value == "" or value is None:
+        return None
+    if not isinstance(value, str):
+        raise AssetError("poster_img must be a base64 string")
+    return _poster_bytes(value)
+
+
+def store_poster(ctx: AppContext, asset: UplynkAsset, poster: tuple[bytes, str] | None) -> None:
+    """Write (or remove) the poster file; the asset row is updated by the caller's transaction."""
+    old = asset.poster_path
+    if poster is None:
+        asset.poster_path = None
+    else:
+        data, ext = poster
+        folder = safe_join(ctx.storage.root, "uplynk", asset.owner_id, asset.id)
+        folder.mkdir(parents=True, exist_ok=True)
+        name = f"poster-{ids.hex32()[:12]}.{ext}"
+        target = safe_join(folder, name)
+        tmp = safe_join(ctx.storage.tmp, f"{asset.id}-{name}")
+        tmp.write_bytes(data)
+        tmp.replace(target)
+        asset.poster_path = ctx.storage.relative(target)
+    if old and old != asset.poster_path:
+        with contextlib.suppress(OSError, ValueError):
+            safe_join(ctx.storage.root, old).unlink(missing_ok=True)
+
+
+def update_asset(db: Session, ctx: AppContext, asset: UplynkAsset, changes: dict[str, Any]) -> UplynkAsset:
+    """Apply already-parsed changes (keys: external_id, desc, meta, require_drm, require_studio_drm,
+    autoexpire, test_player, embed_player, poster) in one transaction."""
+    reindex_needed = False
+    if "external_id" in changes:
+        asset.external_id = changes["external_id"]
+        reindex_needed = True
+    if "desc" in changes:
+        asset.desc = changes["desc"]
+        reindex_needed = True
+    if "meta" in changes:
+        new = changes["meta"]
+        asset.meta = {} if new == {} else {**(asset.meta or {}), **new}
+        reindex_needed = True
+    for key in ("require_drm", "require_studio_drm", "autoexpire"):
+        if key in changes:
+            setattr(asset, key, changes[key])
+    if changes.get("test_player") or changes.get("embed_player"):
+        # Players live outside the asset row; move lastmod even on a frozen clock (see app/uplynk/reads.py).
+        asset.lastmod = max(ctx.clock.now_ms(), asset.lastmod + 1)
+    if changes.get("test_player"):
+        n = db.scalar(select(UplynkTestPlayer.id).where(UplynkTestPlayer.asset_id == asset.id).limit(1))
+        _new_player(db, ctx, asset.id, "Test Player" if n is None else "Additional Test Player")
+    if changes.get("embed_player"):
+        asset.embed_player_id = ids.player_id()
+    if "poster" in changes:
+        store_poster(ctx, asset, changes["poster"])
+    asset.lastmod = max(ctx.clock.now_ms(), asset.lastmod)
+    if reindex_needed:
+        reindex(db, asset)
+    record_change(db, ctx, asset, "update", asset.lastmod)
+    db.flush()
+    return asset
+
+
+def soft_delete(db: Session, ctx: AppContext, asset: UplynkAsset, at_ms: int | None = None) -> None:
+    now = ctx.clock.now_ms() if at_ms is None else at_ms
+    asset.deleted = now
+    asset.lastmod = now
+    record_change(db, ctx, asset, "delete", now)
+
+
+# --- related rows for rendering ---------------------------------------------------------------
+
+
+def players_for(db: Session, asset_ids: list[str]) -> dict[str, list[UplynkTestPlayer]]:
+    out: dict[str, list[UplynkTestPlayer]] = {a: [] for a in asset_ids}
+    if asset_ids:
+        rows = db.scalars(select(UplynkTestPlayer).where(UplynkTestPlayer.asset_id.in_(asset_ids))
+                          .order_by(UplynkTestPlayer.created, UplynkTestPlayer.id))
+        for p in rows:
+            out[p.asset_id].append(p)
+    return out
+
+
+def libraries_for(db: Session, asset_ids: list[str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {a: [] for a in asset_ids}
+    if asset_ids:
+        rows = db.execute(select(UplynkLibraryAsset.asset_id, UplynkLibraryAsset.library_id)
+                          .where(UplynkLibraryAsset.asset_id.in_(asset_ids))
+                          .order_by(UplynkLibraryAsset.library_id))
+        for asset_id, lib in rows:
+            out[asset_id].append(lib)
+    return out
+
+
+def media_for(db: Session, media_ids: list[str]) -> dict[str, Media]:
+    wanted = [m for m in dict.fromkeys(media_ids) if m]
+    if not wanted:
+        return {}
+    return {m.id: m for m in db.scalars(select(Media).where(Media.id.in_(wanted)))}
+
+
+# --- libraries and sharing --------------------------------------------------------------------
+
+
+def create_library(db: Session, ctx: AppContext, owner_id: str, desc: str) -> UplynkLibrary:
+    now = ctx.clock.now_ms()
+    lib = UplynkLibrary(id=ids.hex32(), owner_id=owner_id, desc=desc, created=now, lastmod=now)
+    db.add(lib)
+    db.flush()
+    return lib
+
+
+def _touch(db: Session, ctx: AppContext, asset_ids: list[str]) -> None:
+    """An asset's `libraries` changed: move its lastmod (at least 1 ms, even on a frozen clock)."""
+    now = ctx.clock.now_ms()
+    for a in db.scalars(select(UplynkAsset).where(UplynkAsset.id.in_(asset_ids))):
+        a.lastmod = max(now, a.lastmod + 1)
+
+
+def add_to_library(db: Session, ctx: AppContext, library_id: str, asset_ids: list[str]) -> None:
+    lib = db.get(UplynkLibrary, library_id)
+    if lib is None:
+        raise AssetError(f"library {library_id} not found")
+    for aid in asset_ids:
+        if db.get(UplynkLibraryAsset, (library_id, aid)) is None:
+            db.add(UplynkLibraryAsset(library_id=library_id, asset_id=aid))
+    lib.lastmod = ctx.clock.now_ms()
+    _touch(db, ctx, asset_ids)
+    db.flush()
+
+
+def remove_from_library(db: Session, ctx: AppContext, library_id: str, asset_ids: list[str]) -> None:
+    db.execute(delete(UplynkLibraryAsset).where(UplynkLibraryAsset.library_id == library_id,
+                                                UplynkLibraryAsset.asset_id.in_(asset_ids)))
+    _touch(db, ctx, asset_ids)
+
+
+def share_library(db: Session, library_id: str, with_owner: str) -> None:
+    if db.get(UplynkLibraryShare, (library_id, with_owner)) is None:
+        db.add(UplynkLibraryShare(library_id=library_id, owner_id=with_owner))
+        db.flush()
+
+
+def shared_assets_query(owner_id: str):  # noqa: ANN201 - a Select
+    """Assets of other owners in libraries shared with `owner_id` (each asset once)."""
+    shared_ids = (
+        select(UplynkLibraryAsset.asset_id)
+        .join(UplynkLibraryShare, UplynkLibraryShare.library_id == UplynkLibraryAsset.library_id)
+        .where(UplynkLibraryShare.owner_id == owner_id)
+    )
+    return select(UplynkAsset).where(UplynkAsset.id.in_(shared_ids), UplynkAsset.deleted.is_(None),
+                                      UplynkAsset.owner_id != owner_id)
+
+
+# --- autoexpire -------------------------------------------------------------------------------
+
+
+def expire_due(ctx: AppContext) -> int:
+    """Soft-delete every asset whose autoexpire time has passed on the lynkflow clock (idempotent)."""
+    now = ctx.clock.now_ms()
+    with ctx.session() as db:
+        due = list(db.scalars(select(UplynkAsset).where(UplynkAsset.autoexpire > 0, UplynkAsset.autoexpire <= now,
+                                                        UplynkAsset.deleted.is_(None)).limit(1000)))
+        for asset in due:
+            # Guarded update: on a shared database another worker pool may expire it at the same time.
+            res = db.execute(update(UplynkAsset).where(UplynkAsset.id == asset.id, UplynkAsset.deleted.is_(None))
+                             .values(deleted=now, lastmod=now).execution_options(synchronize_session=False))
+            if res.rowcount:
+                record_change(db, ctx, asset, "delete", now)
+        return len(due)
+
+
+registry.periodic(expire_due)

@@ -1,0 +1,309 @@
+"""Cloud-slicer jobs: create (slice a source into a new asset), export (an MP4 of an asset), cancel,
+delete. No HTTP in here.
+
+A slicer job is a row in `uplynk_slicer_jobs`; its work runs as a row in the durable `jobs` queue
+(`queue_job_id`), and its visible state is derived from that queue job (see app/uplynk/render.py).
+
+Sources: a file inside the allowed media folder (LYNKFLOW_MEDIA_DIR), copied into the data dir at
+once; or an http(s) URL on the loopback interface, downloaded by an `uplynk.fetch` job (never in
+the request, since it may be slow) with a size cap, after which the ingest job is queued and the
+slicer job follows it. Other URLs (S3, remote hosts) are refused: lynkflow never reaches out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app import ids
+from app.context import AppContext
+from app.db.models import Job, Media, UplynkAsset, UplynkSlicerJob
+from app.domain import uplynk_assets  # noqa: F401 - registers the autoexpire task with the workers
+from app.jobs import queue
+from app.jobs.registry import Handler, JobRun, register
+
+FETCH_KIND = "uplynk.fetch"
+EXPORT_KIND = "uplynk.export"
+MAX_DOWNLOAD_BYTES = 4 * 1024**3
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+class SlicerError(ValueError):
+    """A slicer request that cannot be done, with a message for the client."""
+
+
+# --- create -------------------------------------------------------------------------------------
+
+
+def classify_source(ctx: AppContext, url: str) -> tuple[str, Path | str]:
+    """("file", path inside the media folder) or ("http", url on loopback); SlicerError otherwise."""
+    from app.domain.media import MediaSourceError, resolve_allowed_source
+
+    parsed = urlparse(url)
+    scheme = parsed.scheme.lower()
+    if scheme in ("http", "https"):
+        host = (parsed.hostname or "").lower()
+        if host not in LOOPBACK_HOSTS:
+            raise SlicerError(f"source url host {host or '(none)'!r} is not allowed: lynkflow only fetches from "
+                              "127.0.0.1, localhost or ::1; or put the file in the media folder and send its path")
+        return "http", url
+    if scheme in ("", "file"):
+        path = unquote(parsed.path) if scheme == "file" else url
+        try:
+            return "file", resolve_allowed_source(ctx, path)
+        except MediaSourceError as exc:
+            raise SlicerError(str(exc)) from None
+    raise SlicerError(f"source url scheme {scheme!r} is not supported by lynkflow; use a file in the media "
+                      f"folder {ctx.settings.resolved_media_dir} or an http(s) URL on 127.0.0.1")
+
+
+def _new_job(db: Session, ctx: AppContext, owner: str, kind: str, source: dict, args: dict,
+             asset_id: str | None = None) -> UplynkSlicerJob:
+    job = UplynkSlicerJob(id=ids.hex32(), owner_id=owner, kind=kind, state="waiting", source=source, args=args,
+                          asset_id=asset_id, attempts=0, last_error="", last_start=0, finished=0, progress="",
+                          created=ctx.clock.now_ms())
+    db.add(job)
+    db.flush()
+    return job
+
+
+def _start_ingest(ctx: AppContext, db: Session, media: Media, job: UplynkSlicerJob, ingest: dict[str, Any],
+                  priority: int) -> None:
+    from app.domain.ingest import start_ingest
+
+    started = start_ingest(ctx, db, media, uplynk={**ingest, "owner": job.owner_id, "slicer_job_id": job.id},
+                           priority=priority)
+    job.queue_job_id = started.job.id
+
+
+def create_job(ctx: AppContext, owner: str, source: dict[str, Any], args: dict[str, Any],
+               ingest: dict[str, Any], *, priority: int = 5) -> str:
+    """Queue a slicing job; `ingest` holds external_id, desc, meta, trim for the new asset."""
+    from app.domain.media import create_media_from_file
+
+    url = source.get("url")
+    if not isinstance(url, str) or not url.strip():
+        raise SlicerError('source must be {"url": "<file path or http URL>"}')
+    kind, where = classify_source(ctx, url.strip())
+    with ctx.session() as db:
+        job = _new_job(db, ctx, owner, "create", source, args)
+        if kind == "file":
+            assert isinstance(where, Path)
+            media = create_media_from_file(ctx, db, where, where.name)
+            _start_ingest(ctx, db, media, job, ingest, priority)
+        else:
+            payload = {"slicer_job_id": job.id, "url": where, "ingest": _jsonable(ingest), "priority": priority}
+            job.queue_job_id = queue.enqueue(db, ctx, FETCH_KIND, payload, priority=priority).id
+        return job.id
+
+
+def _jsonable(ingest: dict[str, Any]) -> dict[str, Any]:
+    out = dict(ingest)
+    if out.get("trim") is not None:
+        out["trim"] = list(out["trim"])
+    return out
+
+
+def _fetch_run(ctx: AppContext, run: JobRun) -> dict[str, Any]:
+    import httpx
+
+    url = run.payload["url"]
+    name = os.path.basename(urlparse(url).path) or "source.mp4"
+    tmp = ctx.storage.tmp / f"fetch-{run.payload['slicer_job_id']}-{run.id}.part"
+    total = 0
+    try:
+        with httpx.stream("GET", url, follow_redirects=False, timeout=30.0) as resp:
+            if resp.status_code >= 300:
+                raise ValueError(f"fetching {url} answered HTTP {resp.status_code}"
+                                 + (" (redirects are not followed)" if 300 <= resp.status_code < 400 else ""))
+            expected = int(resp.headers.get("content-length") or 0)
+            if expected > MAX_DOWNLOAD_BYTES:
+                raise ValueError(f"source is {expected} bytes; lynkflow downloads at most {MAX_DOWNLOAD_BYTES}")
+            with open(tmp, "wb") as fh:
+                for chunk in resp.iter_bytes(1024 * 1024):
+                    if run.cancel.is_set():
+                        from app.media.errors import MediaCancelled
+
+                        raise MediaCancelled("cancelled")
+                    total += len(chunk)
+                    if total > MAX_DOWNLOAD_BYTES:
+                        raise ValueError(f"source is larger than {MAX_DOWNLOAD_BYTES} bytes")
+                    fh.write(chunk)
+                    if expected:
+                        run.report_progress(100.0 * total / expected)
+    except httpx.HTTPError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ValueError(f"could not fetch {url}: {exc}") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return {"path": ctx.storage.relative(tmp), "filename": name, "bytes": total}
+
+
+def _fetch_finish(ctx: AppContext, job_id: int, payload: dict[str, Any], result: dict[str, Any]) -> None:
+    from app.domain.media import create_media_from_file
+
+    tmp = ctx.storage.root / result["path"]
+    with ctx.session() as db:
+        job = db.get(UplynkSlicerJob, payload["slicer_job_id"])
+        if job is None or job.state == "cancelled":
+            tmp.unlink(missing_ok=True)
+            return
+        media = create_media_from_file(ctx, db, tmp, result.get("filename"), move=True)
+        ingest = dict(payload.get("ingest") or {})
+        if ingest.get("trim"):
+            ingest["trim"] = tuple(ingest["trim"])
+        _start_ingest(ctx, db, media, job, ingest, int(payload.get("priority", 5)))
+
+
+def _fetch_fail(ctx: AppContext, job_id: int, payload: dict[str, Any], reason: str) -> None:
+    with ctx.session() as db:
+        job = db.get(UplynkSlicerJob, payload["slicer_job_id"])
+        if job is not None:
+            job.last_error = reason
+            job.finished = ctx.clock.now_ms()
+
+
+register(Handler(FETCH_KIND, _fetch_run, _fetch_finish, _fetch_fail, lifecycle_group="fetch"))
+
+
+# --- export -------------------------------------------------------------------------------------
+
+
+def create_export(ctx: AppContext, owner: str, asset_id: str, aaclc: bool) -> str:
+    with ctx.session() as db:
+        asset = db.scalar(select(UplynkAsset).where(UplynkAsset.id == asset_id, UplynkAsset.owner_id == owner,
+                                                    UplynkAsset.deleted.is_(None)))
+        if asset is None:
+            raise SlicerError(f"Asset not found (asset {asset_id})")
+        if asset.state != "ready":
+            raise SlicerError(f"asset {asset_id} is {asset.state}; only ready assets can be exported")
+        args: dict[str, Any] = {"export_mp4": True}
+        if aaclc:
+            args["aaclc"] = "1"
+        job = _new_job(db, ctx, owner, "export", {}, args, asset_id=asset.id)
+        payload = {"slicer_job_id": job.id, "asset_id": asset.id, "owner": owner, "aaclc": aaclc}
+        job.queue_job_id = queue.enqueue(db, ctx, EXPORT_KIND, payload).id
+        return job.id
+
+
+def _export_run(ctx: AppContext, run: JobRun) -> dict[str, Any]:
+    from app.media.ffmpeg import run_ffmpeg
+    from app.storage.paths import safe_join
+
+    with ctx.session() as db:
+        asset = db.get(UplynkAsset, run.payload["asset_id"])
+        media = db.get(Media, asset.media_id) if asset is not None and asset.media_id else None
+        if asset is None or media is None or not media.output_dir or not media.renditions:
+            raise ValueError("the asset has no renditions to export")
+        source = safe_join(ctx.storage.root, media.output_dir, media.renditions["mp4"])
+        duration = float(asset.duration)
+    folder = safe_join(ctx.storage.root, "uplynk", run.payload["owner"], "exports")
+    folder.mkdir(parents=True, exist_ok=True)
+    target = safe_join(folder, f"{run.payload['asset_id']}_{run.payload['slicer_job_id']}.mp4")
+    tmp = ctx.storage.tmp / f"export-{run.payload['slicer_job_id']}-{run.id}.mp4"
+    # The highest ray, remuxed with its index up front. AAC-LC is what ingest encodes, so `aaclc`
+    # needs no re-encode; HE-AAC (the real default) is not available in the bundled ffmpeg.
+    args = ["-i", str(source), "-map", "0", "-c", "copy", "-movflags", "+faststart", "-f", "mp4", str(tmp)]
+    try:
+        run_ffmpeg(args, duration=duration, on_progress=run.report_progress, cancel=run.cancel)
+        shutil.move(str(tmp), target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return {"export_path": ctx.storage.relative(target)}
+
+
+def _export_finish(ctx: AppContext, job_id: int, payload: dict[str, Any], result: dict[str, Any]) -> None:
+    with ctx.session() as db:
+        job = db.get(UplynkSlicerJob, payload["slicer_job_id"])
+        if job is not None:
+            job.export_path = result["export_path"]
+            job.finished = ctx.clock.now_ms()
+            job.progress = "Finished successfully"
+
+
+def _export_fail(ctx: AppContext, job_id: int, payload: dict[str, Any], reason: str) -> None:
+    with ctx.session() as db:
+        job = db.get(UplynkSlicerJob, payload["slicer_job_id"])
+        if job is not None:
+            job.last_error = reason
+            job.finished = ctx.clock.now_ms()
+
+
+register(Handler(EXPORT_KIND, _export_run, _export_finish, _export_fail, lifecycle_group="export"))
+
+
+# --- read, cancel, delete -----------------------------------------------------------------------
+
+
+def get_job(db: Session, owner: str, job_id: str) -> UplynkSlicerJob | None:
+    return db.scalar(select(UplynkSlicerJob).where(UplynkSlicerJob.id == job_id, UplynkSlicerJob.owner_id == owner))
+
+
+def list_jobs(db: Session, owner: str, limit: int, skip: int) -> list[UplynkSlicerJob]:
+    return list(db.scalars(select(UplynkSlicerJob).where(UplynkSlicerJob.owner_id == owner)
+                           .order_by(UplynkSlicerJob.created.desc(), UplynkSlicerJob.id).offset(skip).limit(limit)))
+
+
+# The queue's states as a slicer job shows them (reference §5.1: waiting → assigned → done | error).
+_VISIBLE = {queue.QUEUED: "waiting", queue.RUNNING: "assigned", queue.HELD: "assigned", queue.DONE: "done",
+            queue.FAILED: "error", queue.CANCELLED: "cancelled"}
+
+
+def derive_state(job: UplynkSlicerJob, queue_job: Job | None) -> str:
+    """A cancel shows at once (the worker stops within seconds); otherwise the queue job's state."""
+    if job.state == "cancelled" or queue_job is None:
+        return job.state
+    return _VISIBLE.get(queue_job.state, job.state)
+
+
+def visible_state(db: Session, job: UplynkSlicerJob) -> str:
+    qj = db.get(Job, job.queue_job_id) if job.queue_job_id is not None else None
+    return derive_state(job, qj)
+
+
+def cancel_job(ctx: AppContext, owner: str, job_id: str) -> None:
+    with ctx.session() as db:
+        job = get_job(db, owner, job_id)
+        if job is None:
+            raise SlicerError(f"Job not found ({job_id})")
+        state = visible_state(db, job)
+        if state in ("done", "error", "cancelled"):
+            raise SlicerError(f"job {job_id} is already {state}; only waiting or assigned jobs can be cancelled")
+        qid = job.queue_job_id
+        job.state = "cancelled"
+        job.finished = ctx.clock.now_ms()
+        job.last_error = ""
+    if qid is not None:
+        with contextlib.suppress(queue.JobError):
+            queue.request_cancel(ctx, qid)
+
+
+def delete_jobs(ctx: AppContext, owner: str, job_ids: list[str]) -> list[list[str]]:
+    actions: list[list[str]] = []
+    with ctx.session() as db:
+        for jid in job_ids:
+            job = get_job(db, owner, jid)
+            if job is None:
+                actions.append([jid, "Not found"])
+                continue
+            if visible_state(db, job) == "assigned":
+                actions.append([jid, "Cannot delete an assigned job; cancel it first"])
+                continue
+            qid = job.queue_job_id
+            db.delete(job)
+            db.flush()
+            if qid is not None:
+                qj = db.get(Job, qid)
+                if qj is not None and qj.state == queue.QUEUED:
+                    qj.state = queue.CANCELLED
+                    qj.finished = ctx.clock.now_ms()
+            actions.append([jid, "deleted"])
+    return actions

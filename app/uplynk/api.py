@@ -1,0 +1,81 @@
+"""The api2 call pipeline: authenticate, run the operation, render `{..., "error": 0}` or an error.
+
+Operations register with `@api2("asset/get")`. Fast database operations run on the event loop
+(cheaper than a thread hop on the hot path; measured faster on PostgreSQL too, whose short queries
+cost less than the hop); operations that touch media or copy files run in the thread pool
+(`threaded=True`). Every refusal becomes HTTP 200 `{"error": 1, "msg": ...}`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from app.domain.uplynk_assets import AssetError
+from app.logging import get_logger
+from app.media.errors import MediaError
+from app.storage.paths import UnsafePath
+from app.uplynk.errors import Api2Error, error_response
+from app.uplynk.params import ParamError
+from app.uplynk.query import QueryError
+from app.uplynk.transport import Api2Call, authenticate
+
+log = get_logger("uplynk")
+
+Operation = Callable[[Api2Call], dict[str, Any]]
+OPERATIONS: dict[str, tuple[Operation, bool]] = {}
+
+_CLIENT_ERRORS = (Api2Error, ParamError, QueryError, AssetError, UnsafePath)
+
+
+def api2(name: str, *, threaded: bool = False) -> Callable[[Operation], Operation]:
+    def deco(fn: Operation) -> Operation:
+        OPERATIONS[name] = (fn, threaded)
+        return fn
+
+    return deco
+
+
+def _message(exc: Exception) -> str:
+    return exc.msg if isinstance(exc, Api2Error) else str(exc)
+
+
+def make_endpoint(name: str) -> Callable[[Request], Any]:
+    fn, threaded = OPERATIONS[name]
+
+    async def endpoint(request: Request) -> JSONResponse:
+        try:
+            call = await authenticate(request)
+            result = await run_in_threadpool(fn, call) if threaded else fn(call)
+        except _CLIENT_ERRORS as exc:
+            return error_response(_message(exc))
+        except MediaError as exc:
+            return error_response(str(exc))
+        except Exception:  # noqa: BLE001 - the api2 shape even for our own bugs, and a log line
+            log.exception("api2 operation failed", extra={"fields": {"operation": name}})
+            return error_response(f"internal error in {name}; see the lynkflow log")
+        result["error"] = 0
+        return JSONResponse(result)
+
+    endpoint.__name__ = "api2_" + name.replace("/", "_").replace("-", "_")
+    return endpoint
+
+
+def require(params: dict[str, Any], name: str) -> Any:
+    value = params.get(name)
+    if value is None or value == "":
+        raise Api2Error(f"missing required parameter {name}")
+    return value
+
+
+def as_str(value: Any, name: str, *, max_len: int = 1000) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ParamError(f"{name} must be a string")
+    text = str(value)
+    if len(text) > max_len:
+        raise ParamError(f"{name} must be at most {max_len} characters")
+    return text

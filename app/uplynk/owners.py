@@ -1,0 +1,66 @@
+"""Owners and their enabled API keys, with a small per-process cache for the signature check.
+
+Every signed request needs the owner's enabled keys. Reading them from the database on each call
+would cost as much as the call itself, so they are cached for `KEY_CACHE_SECONDS`; a signature that
+fails against the cached keys is re-checked against fresh ones before it is refused, so a key added
+a moment ago works at once. A key disabled elsewhere stops working within the cache lifetime.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from sqlalchemy import select
+
+from app.db.models import UplynkApiKey, UplynkOwner
+
+KEY_CACHE_SECONDS = 1.0
+
+_lock = threading.Lock()
+
+
+def _cache(ctx: Any) -> dict[str, tuple[float, bool, list[tuple[str, str]]]]:
+    return ctx.services.setdefault("uplynk_key_cache", {})
+
+
+def _load(ctx: Any, owner: str) -> tuple[bool, list[tuple[str, str]]]:
+    with ctx.session() as db:
+        exists = db.get(UplynkOwner, owner) is not None
+        rows = db.execute(
+            select(UplynkApiKey.id, UplynkApiKey.secret)
+            .where(UplynkApiKey.owner_id == owner, UplynkApiKey.enabled.is_(True))
+            .order_by(UplynkApiKey.created, UplynkApiKey.id)
+        ).all()
+    return exists, [(r[0], r[1]) for r in rows]
+
+
+def lookup(ctx: Any, owner: str, *, fresh: bool = False) -> tuple[bool, list[tuple[str, str]]]:
+    """(owner exists, [(key id, secret), ...] of enabled keys)."""
+    cache = _cache(ctx)
+    now = time.monotonic()
+    if not fresh:
+        hit = cache.get(owner)
+        if hit is not None and hit[0] > now:
+            return hit[1], hit[2]
+    exists, keys = _load(ctx, owner)
+    with _lock:
+        if len(cache) > 10_000:
+            cache.clear()
+        cache[owner] = (now + KEY_CACHE_SECONDS, exists, keys)
+    return exists, keys
+
+
+def owner_exists(ctx: Any, owner: str) -> bool:
+    return lookup(ctx, owner)[0]
+
+
+def enabled_keys(ctx: Any, owner: str, *, fresh: bool = False) -> list[tuple[str, str]]:
+    return lookup(ctx, owner, fresh=fresh)[1]
+
+
+def forget(ctx: Any) -> None:
+    """Drop the cache (after a reset or a key change made through lynkflow itself)."""
+    with _lock:
+        _cache(ctx).clear()

@@ -1,0 +1,112 @@
+"""`/api2/cloudslicer/jobs/*`: create, get, list, cancel, delete, create_export (reference §5.1)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from app.domain import uplynk_jobs as jobs
+from app.domain.uplynk_jobs import SlicerError
+from app.uplynk.api import api2, as_str, require
+from app.uplynk.errors import Api2Error
+from app.uplynk.params import ParamError, parse_bool, parse_int, parse_kv_meta, parse_str_list, parse_trim
+from app.uplynk.render import job_dicts
+from app.uplynk.transport import Api2Call
+
+
+def _dict_param(value: Any, name: str) -> dict[str, Any]:
+    if value in (None, ""):
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ParamError(f"{name} must be a dictionary (or a JSON string of one)") from None
+    if not isinstance(value, dict):
+        raise ParamError(f"{name} must be a dictionary")
+    return value
+
+
+def _render_one(call: Api2Call, job_id: str) -> dict[str, Any]:
+    with call.ctx.session() as db:
+        job = jobs.get_job(db, call.owner, job_id)
+        if job is None:
+            raise Api2Error(f"Job not found ({job_id})")
+        return job_dicts(db, call.public_base, [job])[0]
+
+
+@api2("cloudslicer/jobs/create", threaded=True)
+def jobs_create(call: Api2Call) -> dict[str, Any]:
+    p = call.params
+    source = p.get("source")
+    if isinstance(source, str) and not source.lstrip().startswith("{"):
+        source = {"url": source}  # a bare URL is an obvious intent
+    source = _dict_param(source, "source")
+    if not source.get("url"):
+        raise Api2Error('missing source: send source={"url": "<file in the media folder or http://127.0.0.1/...>"}')
+    args = _dict_param(p.get("args"), "args")
+    meta_raw = args.get("meta")
+    if isinstance(meta_raw, dict):
+        meta = {str(k): v for k, v in meta_raw.items()}
+    elif meta_raw in (None, ""):
+        meta = {}
+    else:
+        meta = parse_kv_meta(as_str(meta_raw, "args.meta", max_len=100_000))
+    ingest = {
+        "external_id": as_str(args.get("external_id") or "", "args.external_id", max_len=200),
+        "desc": as_str(args.get("description") or args.get("desc") or "", "args.description", max_len=1000),
+        "meta": meta,
+        "trim": parse_trim(args.get("trim")),
+    }
+    priority = 3 if parse_bool(p.get("high_priority", False), "high_priority") else 5
+    try:
+        job_id = jobs.create_job(call.ctx, call.owner, source, args, ingest, priority=priority)
+    except SlicerError as exc:
+        raise Api2Error(str(exc)) from None
+    return {"job": _render_one(call, job_id)}
+
+
+@api2("cloudslicer/jobs/get")
+def jobs_get(call: Api2Call) -> dict[str, Any]:
+    job_id = as_str(require(call.params, "id"), "id", max_len=64)
+    return {"job": _render_one(call, job_id)}
+
+
+@api2("cloudslicer/jobs/list")
+def jobs_list(call: Api2Call) -> dict[str, Any]:
+    p = call.params
+    limit = parse_int(p["limit"], "limit", low=1, high=1000) if p.get("limit") not in (None, "") else 100
+    skip = parse_int(p["skip"], "skip", low=0) if p.get("skip") not in (None, "") else 0
+    with call.ctx.session() as db:
+        rows = jobs.list_jobs(db, call.owner, limit, skip)
+        return {"jobs": job_dicts(db, call.public_base, rows)}
+
+
+@api2("cloudslicer/jobs/cancel")
+def jobs_cancel(call: Api2Call) -> dict[str, Any]:
+    job_id = as_str(require(call.params, "id"), "id", max_len=64)
+    try:
+        jobs.cancel_job(call.ctx, call.owner, job_id)
+    except SlicerError as exc:
+        raise Api2Error(str(exc)) from None
+    return {"job": _render_one(call, job_id)}
+
+
+@api2("cloudslicer/jobs/delete")
+def jobs_delete(call: Api2Call) -> dict[str, Any]:
+    ids_ = parse_str_list(require(call.params, "ids"), "ids")
+    if not ids_:
+        raise Api2Error("missing required parameter ids")
+    return {"actions": jobs.delete_jobs(call.ctx, call.owner, ids_)}
+
+
+@api2("cloudslicer/jobs/create_export")
+def jobs_create_export(call: Api2Call) -> dict[str, Any]:
+    p = call.params
+    asset_id = as_str(require(p, "asset"), "asset", max_len=64)
+    aaclc = parse_bool(p.get("aaclc", False), "aaclc")
+    try:
+        job_id = jobs.create_export(call.ctx, call.owner, asset_id, aaclc)
+    except SlicerError as exc:
+        raise Api2Error(str(exc)) from None
+    return {"job": _render_one(call, job_id)}

@@ -1,0 +1,155 @@
+"""Reading a signed api2 call off the wire: `msg`/`sig` from the query string or the body.
+
+Clients send GET with a query string, POST with a form body, and POST with the pair in the query
+string (reference §1.3); all are accepted. The body is parsed by hand for the common
+`application/x-www-form-urlencoded` case (cheaper than the generic form parser on a hot path).
+
+`authenticate` runs the checks in the order a client author would want them reported: transport,
+decoding, owner, timestamp, signature, replay. It records what it decoded and the verdict in
+`request.state.journal` for the request journal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+from fastapi import Request
+
+from app.config import SignatureMode
+from app.context import AppContext
+from app.logging import get_logger
+from app.uplynk import owners, signature
+from app.uplynk.errors import Api2Error
+from app.uplynk.replay import ReplayGuard
+from app.uplynk.signature import SignatureError
+
+log = get_logger("uplynk.signature")
+
+# Bodies larger than this are refused before parsing (the decompressed cap is far smaller in practice).
+MAX_BODY_BYTES = signature.MAX_MSG_CHARS + 64 * 1024
+
+
+@dataclass
+class Api2Call:
+    """One authenticated call: who is calling, with which parameters, through which request."""
+
+    ctx: AppContext
+    owner: str
+    params: dict[str, Any]
+    request: Request
+
+    @property
+    def public_base(self) -> str:
+        if self.ctx.settings.public_url:
+            return self.ctx.settings.public_url
+        return self.ctx.public_base(str(self.request.base_url))
+
+
+async def read_pair(request: Request) -> tuple[str | None, str | None]:
+    """msg and sig from the query string, else from the body (urlencoded or multipart form)."""
+    qp = request.query_params
+    msg, sig = qp.get("msg"), qp.get("sig")
+    if msg is not None and sig is not None:
+        return msg, sig
+    if request.method in ("POST", "PUT", "PATCH"):
+        ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if ctype.startswith("multipart/"):
+            form = await request.form()
+            fm, fs = form.get("msg"), form.get("sig")
+            msg = msg if msg is not None else (fm if isinstance(fm, str) else None)
+            sig = sig if sig is not None else (fs if isinstance(fs, str) else None)
+        else:
+            length = request.headers.get("content-length")
+            if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
+                raise Api2Error(f"request body is larger than {MAX_BODY_BYTES} bytes")
+            body = await request.body()
+            if len(body) > MAX_BODY_BYTES:
+                raise Api2Error(f"request body is larger than {MAX_BODY_BYTES} bytes")
+            if body:
+                text = body.decode("utf-8", errors="replace")
+                for k, v in parse_qsl(text, keep_blank_values=True):
+                    if k == "msg" and msg is None:
+                        msg = v
+                    elif k == "sig" and sig is None:
+                        sig = v
+    return msg, sig
+
+
+def _guard(ctx: AppContext) -> ReplayGuard:
+    guard = ctx.services.get("uplynk_replay")
+    if guard is None:
+        guard = ctx.services.setdefault("uplynk_replay", ReplayGuard())
+    return guard
+
+
+def _journal(request: Request, params: dict[str, Any] | None, verdict: str, **extra: Any) -> None:
+    entry: dict[str, Any] = {"api": "uplynk", "params": signature.redact(params) if params else params,
+                             "signature": verdict}
+    entry.update(extra)
+    request.state.journal = entry
+
+
+async def authenticate(request: Request) -> Api2Call:
+    ctx: AppContext = request.app.state.ctx
+    mode = ctx.settings.signature_mode
+    msg, sig = await read_pair(request)
+    if not msg and not sig:
+        _journal(request, None, "invalid")
+        raise Api2Error("missing msg and sig parameters: send msg=<base64 zlib JSON>&sig=<hex HMAC-SHA256>")
+    if not msg:
+        _journal(request, None, "invalid")
+        raise Api2Error("missing msg parameter")
+    if not sig and mode != SignatureMode.off:
+        _journal(request, None, "invalid")
+        raise Api2Error("missing sig parameter: sign msg with HMAC-SHA256 using your API key")
+    try:
+        doc = signature.decode_msg(msg)
+    except SignatureError as exc:
+        _journal(request, None, "invalid")
+        raise Api2Error(str(exc)) from None
+    try:
+        owner = signature.owner_of(doc)
+        if mode != SignatureMode.off:
+            ts = signature.timestamp_of(doc)
+            signature.check_skew(ts, ctx.clock.now(), ctx.settings.timestamp_skew)
+        exists, keys = owners.lookup(ctx, owner)
+        if not exists:
+            raise SignatureError(f"unknown _owner {owner!r}: no such user ID")
+    except SignatureError as exc:
+        _journal(request, doc, "invalid")
+        raise Api2Error(str(exc)) from None
+
+    verdict = "unchecked"
+    if mode != SignatureMode.off:
+        assert sig is not None
+        valid = signature.sig_matches(msg, sig, [s for _, s in keys])
+        if not valid:
+            # A key added a moment ago may not be in the cache yet.
+            keys = owners.enabled_keys(ctx, owner, fresh=True)
+            valid = signature.sig_matches(msg, sig, [s for _, s in keys])
+        if valid:
+            verdict = "valid"
+        elif mode == SignatureMode.lenient:
+            verdict = "mismatch-accepted"
+            expected = [signature.compute_sig(msg, s) for _, s in keys]
+            log.warning("signature mismatch accepted (lenient mode)",
+                        extra={"fields": {"path": request.url.path, "owner": owner,
+                                          "received": signature.normalise_sig(sig), "expected": expected}})
+            _journal(request, doc, verdict, expected_sig=expected, received_sig=signature.normalise_sig(sig))
+        else:
+            _journal(request, doc, "invalid")
+            if not keys:
+                raise Api2Error(f"owner {owner} has no enabled API key")
+            raise Api2Error("invalid signature: sig must be the hex HMAC-SHA256 of the msg string, "
+                            "keyed with one of your enabled API keys")
+        if _guard(ctx).seen_before(msg, sig, ctx.clock.now(), max(1, ctx.settings.timestamp_skew)):
+            _journal(request, doc, verdict)
+            raise Api2Error("replayed request: this msg and sig were already used; "
+                            "build a new msg (with a fresh _timestamp) for every call")
+    if verdict != "mismatch-accepted":
+        _journal(request, doc, verdict)
+    # `_`-prefixed members are the envelope (_owner, _timestamp, a client's nonce), not parameters.
+    params = {k: v for k, v in doc.items() if not k.startswith("_")}
+    return Api2Call(ctx=ctx, owner=owner, params=params, request=request)

@@ -1,0 +1,123 @@
+"""The asset/list query language: parser units, and a table of queries run through signed HTTP
+requests against a fixed corpus, each checked against the expected assets and the reference
+evaluator."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.uplynk import query as q
+
+CORPUS = {
+    "A1": dict(desc="Basketball Convention 2023", external_id="ma-001",
+               meta={"class": "image", "My First Field": "Just Another Value"}, source="file"),
+    "A2": dict(desc="2022 basketball convention recap", external_id="ma-002", meta={"class": "video"},
+               source="event"),
+    "A3": dict(desc="League basketball game", external_id="league_7", meta={"genre": "sports"}, source="live"),
+    "A4": dict(desc="Blue sky casket", external_id="xy-blue", meta={}, source="clip"),
+    "A5": dict(desc="Purple blue baskets", external_id="mango", meta={"class": "image", "note": "blue"},
+               source="file"),
+    "A6": dict(desc="News at nine", external_id="news-9", meta={"genre": "news"}, source="rts"),
+    "A7": dict(desc="conference keynote", external_id="conf", meta={"class": "image"}, source="file"),
+    "A8": dict(desc="Blue Marlin", external_id="marlin-8", meta={"count": 7}, source="file"),
+}
+ALL = set(CORPUS)
+
+TABLE = [
+    ("basketball", {"A1", "A2", "A3"}),
+    ("BASKETBALL", {"A1", "A2", "A3"}),
+    ("basket", set()),
+    ("basket*", {"A1", "A2", "A3", "A5"}),
+    ("*asket*", {"A1", "A2", "A3", "A4", "A5"}),
+    ("b*e", {"A4", "A5", "A8"}),
+    ('"basketball convention"', {"A1", "A2"}),
+    ('"basketball convention" -2022', {"A1"}),
+    ('-"basketball convention"', ALL - {"A1", "A2"}),
+    ('"casket sky"', set()),
+    ('name:"sky casket"', {"A4"}),
+    ('+league +"basketball game"', {"A3"}),
+    ("blue", {"A4", "A5", "A8"}),
+    ("name: blue", {"A4", "A5", "A8"}),
+    ("name:blue", {"A4", "A5", "A8"}),
+    ("+blue -purple", {"A4", "A8"}),
+    ("-blue", ALL - {"A4", "A5", "A8"}),
+    ("keynote nine", {"A6", "A7"}),
+    ("2023", {"A1"}),
+    ("mango", {"A5"}),
+    ("news", {"A6"}),
+    ("news*", {"A6"}),
+    ("external: ma*", {"A1", "A2", "A5", "A8"}),
+    ("external: ma*, name: +blue -purple", {"A8"}),
+    ("external:league_7", {"A3"}),
+    ("external: blue", {"A4"}),
+    ("meta:image", {"A1", "A5", "A7"}),
+    ("meta:sports", {"A3"}),
+    ("meta:7", {"A8"}),
+    ("meta:class=image", {"A1", "A5", "A7"}),
+    ("meta:class=video", {"A2"}),
+    ("meta:Class=image", set()),
+    ("meta: My First Field=Just Another Value", {"A1"}),
+    ("meta: My First Field=Another Just", set()),
+    ("conference, meta: image", {"A7"}),
+    ("+basketball, source: +event", {"A2"}),
+    ("source:live", {"A3"}),
+    ("source: file", {"A1", "A5", "A7", "A8"}),
+    ("source: file, -blue", {"A1", "A7"}),
+    ("nothing-matches-this", set()),
+    ("100% literal_under", set()),
+]
+
+
+@pytest.fixture
+def corpus(asset_factory) -> dict[str, str]:
+    return {label: asset_factory(created=1_000_000 + i, **fields) for i, (label, fields) in enumerate(CORPUS.items())}
+
+
+def test_query_table(api, corpus) -> None:
+    by_id = {v: k for k, v in corpus.items()}
+    assert len(TABLE) >= 25
+    failures = []
+    for text, expected in TABLE:
+        out = api.ok("asset/list", query=text)
+        got = {by_id[a["id"]] for a in out["assets"]}
+        parsed = q.parse(text)
+        reference = {label for label, f in CORPUS.items()
+                     if q.matches(parsed, desc=f["desc"], asset_id=corpus[label], external_id=f["external_id"],
+                                  meta=f["meta"], source=f["source"])}
+        if got != expected or reference != expected:
+            failures.append((text, sorted(expected), sorted(got), sorted(reference)))
+    assert not failures, failures
+
+
+def test_id_scope_and_id_words(api, corpus) -> None:
+    a6 = corpus["A6"]
+    assert [a["id"] for a in api.ok("asset/list", query=f"id:{a6}")["assets"]] == [a6]
+    assert [a["id"] for a in api.ok("asset/list", query=f"id: {a6[:10]}*")["assets"]] == [a6]
+    assert [a["id"] for a in api.ok("asset/list", query=a6)["assets"]] == [a6]  # unscoped covers the ID
+
+
+def test_query_respects_order_limit_skip(api, corpus) -> None:
+    descs = [a["desc"] for a in api.ok("asset/list", query="*asket*", order="desc")["assets"]]
+    assert descs == sorted(descs)
+    page = api.ok("asset/list", query='"basketball convention"', order="created", limit=1, skip=1)["assets"]
+    assert [a["id"] for a in page] == [corpus["A2"]]
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [('"open phrase', "unmatched double quote"), ("name:", "needs a word"), ("meta: =x", "field name"),
+     ("x" * 3000, "at most 2000")],
+)
+def test_query_errors(api, text: str, fragment: str) -> None:
+    assert fragment in api.err("asset/list", query=text)
+
+
+def test_parser_units() -> None:
+    parsed = q.parse('external: ma*, name: +blue -purple "a b"')
+    assert [c.scope for c in parsed.criteria] == ["external", "name"]
+    name = parsed.criteria[1]
+    assert [(t.words, t.op) for t in name.terms] == [(("blue",), "+"), (("purple",), "-"), (("a", "b"), "")]
+    assert q.parse("meta: My Field=Some Value").criteria[0].scope == "meta:My Field"
+    assert q.parse("meta: My Field=Some Value").criteria[0].terms[0].words == ("some", "value")
+    assert q.parse("basket-ball").criteria[0].terms[0].words == ("basket", "ball")  # a hyphenated word is a phrase
+    assert q.parse("  ,  ").criteria == ()
