@@ -43,10 +43,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from app.logging import configure_logging
     from app.main import create_app
 
+    from app.context import build_context
+
     settings = _settings()
     configure_logging()
-    app = create_app(settings)
-    print(banner(settings, args.host, args.port), flush=True)
+    ctx = build_context(settings)
+    # Printed once migrations, seed and workers are up, so the URLs shown already answer.
+    ctx.services["on_ready"] = lambda: print(banner(settings, args.host, args.port), flush=True)
+    app = create_app(settings, ctx=ctx)
     uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="warning")
     return 0
 

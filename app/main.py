@@ -46,6 +46,9 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
         pool = WorkerPool(ctx, count=settings.inproc_workers)
         ctx.services["workers"] = pool
         pool.start()
+        on_ready = ctx.services.get("on_ready")
+        if on_ready is not None:
+            on_ready()
         try:
             yield
         finally:

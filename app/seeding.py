@@ -12,7 +12,8 @@ Format (JSON, `format: 1`)::
               "vuflows": [{"id": "<guid>", "name": "...", "apiKey": "default",
                            "configuration": {"storageUrlPublic": "{lynkflow}/storage/vis"}}]},
       "media": [{"synthetic": "<fixtures.synth STANDARD_CLIPS name>" | "path": "<file>",
-                 "uplynk": {"owner": "default", "external_id": "...", "desc": "...", "meta": {}},
+                 "uplynk": {"owner": "default", "external_id": "...", "desc": "...", "meta": {},
+                            "libraries": ["<library id>"]},
                  "vis": {"apiKey": "default", "vuflowId": "<guid>", "title": "..."}}]
     }
 

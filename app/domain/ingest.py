@@ -177,6 +177,18 @@ def ingest_seed_media(ctx: AppContext, items: list[dict[str, Any]], base_dir: Pa
             vis = {"api_key": ctx.settings.vuflow_api_key if vis.get("apiKey", "default") == "default"
                    else vis["apiKey"], "vuflow_id": vis.get("vuflowId"), "title": vis.get("title"),
                    "event_id": vis.get("eventId")}
-        ingest_file(ctx, path, uplynk=uplynk, vis=vis)
+        started = ingest_file(ctx, path, uplynk=uplynk, vis=vis)
+        if started.uplynk_asset_id and uplynk and uplynk.get("libraries"):
+            _add_to_libraries(ctx, started.uplynk_asset_id, uplynk["libraries"])
         count += 1
     return count
+
+
+def _add_to_libraries(ctx: AppContext, asset_id: str, library_ids: list[str]) -> None:
+    from app.db.models import UplynkLibrary, UplynkLibraryAsset
+
+    with ctx.session() as db:
+        for library_id in library_ids:
+            if db.get(UplynkLibrary, library_id) is None:
+                raise ValueError(f"seed media names library {library_id!r}, which the seed does not define")
+            db.add(UplynkLibraryAsset(library_id=library_id, asset_id=asset_id))

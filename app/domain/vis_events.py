@@ -43,7 +43,7 @@ MP4_STATES = {0: "NONE", 1: "AVAILABLE", 2: "GENERATING", 4: "FAILED"}
 MP4_NONE, MP4_AVAILABLE = 0, 1
 
 # States an event can be put into through PUT /event/state/{id}: lynkflow has no live encoders, so
-# only the VOD protection switch is a real transition (see docs/parity-vuflow.md).
+# only the VOD protection switch is a real transition (see docs/parity.md, Vuflow / VIS).
 SETTABLE_STATES = {VOD_PRIVATE, VOD_PUBLIC}
 HAS_RECORDING_STATES = {VOD_PRIVATE, VOD_PUBLIC}
 
