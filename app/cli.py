@@ -40,10 +40,9 @@ def banner(settings: Settings, host: str, port: int) -> str:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from app.context import build_context
     from app.logging import configure_logging
     from app.main import create_app
-
-    from app.context import build_context
 
     settings = _settings()
     configure_logging()
