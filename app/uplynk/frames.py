@@ -13,7 +13,6 @@ from typing import Any
 
 from app.db.models import Media, UplynkAsset
 from app.domain import uplynk_assets as dom
-from app.media import frames
 from app.media.errors import FrameOutOfRange
 from app.storage.paths import safe_join
 from app.uplynk.api import api2, as_str, require
@@ -64,6 +63,8 @@ def asset_getframe(call: Api2Call) -> dict[str, Any]:
     _asset_row, highest, _lowest, duration = _asset(call, allow_external=False)
     _check_inside("ts", ts, duration)
     try:
+        from app.media import frames  # PyAV loads on first use, not at start-up
+
         png = frames.frame_at(highest, ts / 1000.0, fmt="png")
     except FrameOutOfRange as exc:
         raise Api2Error(f"ts {ts} ms is outside the asset: {exc}") from None
@@ -83,6 +84,8 @@ def asset_getthumbs(call: Api2Call) -> dict[str, Any]:
     _asset_row, _highest, lowest, duration = _asset(call, allow_external=True)
     _check_inside("start", start, duration)
     try:
+        from app.media import frames
+
         images = frames.frames_between(lowest, start / 1000.0, stop / 1000.0, fmt="png")
     except FrameOutOfRange as exc:
         raise Api2Error(f"start {start} ms is outside the asset: {exc}") from None
