@@ -30,7 +30,9 @@ def make_engine(url: str) -> Engine:
         # claim-style read-then-write transactions lock up front (BEGIN IMMEDIATE where asked).
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    # No pre-ping: it would add a round trip to every request; a connection that the server
+    # dropped is invalidated on its first error and the pool replaces it.
+    return create_engine(url, pool_size=10, max_overflow=20)
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API connection

@@ -73,8 +73,8 @@ class _OneByIdLookup:
 
     The single-asset lookup is the hottest query of the face; going around the Connection layer
     (transaction events, result processing) halves its cost. A lone SELECT needs no explicit
-    transaction on SQLite (autocommit mode, see app/db/engine.py); on PostgreSQL the driver opens
-    one and the pool rolls it back on return. JSON columns come back as text from SQLite and are
+    transaction on SQLite (autocommit mode, see app/db/engine.py) nor, switched to autocommit for
+    the one statement, on PostgreSQL. JSON columns come back as text from SQLite and are
     decoded here, as SQLAlchemy would.
     """
 
@@ -86,13 +86,20 @@ class _OneByIdLookup:
         self.row_type = namedtuple("AssetRow", names)  # type: ignore[misc]
         self.json_at = [i for i, c in enumerate(A.c) if isinstance(c.type, JSON)]
         self.engine = engine
+        self.is_postgres = engine.dialect.name == "postgresql"
 
     def __call__(self, owner: str, asset_id: str) -> Any | None:
         params: Any = {"owner": owner, "id": asset_id}
         if self.positional:
             params = tuple(params[name] for name in self.positional)
         raw = self.engine.raw_connection()
+        driver = raw.driver_connection
+        # On PostgreSQL a lone SELECT in autocommit mode is one round trip instead of three
+        # (BEGIN, SELECT, and the pool's ROLLBACK on return); the flag is client-side only.
+        autocommit = self.is_postgres and not driver.autocommit
         try:
+            if autocommit:
+                driver.autocommit = True
             cur = raw.cursor()
             try:
                 cur.execute(self.sql, params)
@@ -100,6 +107,8 @@ class _OneByIdLookup:
             finally:
                 cur.close()
         finally:
+            if autocommit:
+                driver.autocommit = False
             raw.close()
         if row is None:
             return None
