@@ -37,11 +37,11 @@ from app.db.models import (
     KeyValue,
     UplynkApiKey,
     UplynkLibrary,
-    UplynkLibraryShare,
     UplynkOwner,
     VisApiKey,
     VisVuflow,
 )
+from app.domain.uplynk_libraries import share_library
 
 SEED_FORMAT = 1
 SEED_MARKER = "seed_applied"
@@ -127,8 +127,7 @@ def apply_seed(ctx: AppContext, doc: dict[str, Any]) -> dict[str, int]:
                     db.flush()
                     counts["libraries"] += 1
                 for other in lib.get("shared_with", []):
-                    if db.get(UplynkLibraryShare, (lib["id"], owner_id(other))) is None:
-                        db.add(UplynkLibraryShare(library_id=lib["id"], owner_id=owner_id(other)))
+                    share_library(db, lib["id"], owner_id(other))
         for k in doc.get("vis", {}).get("api_keys", []):
             key = vis_key(k.get("key", "default"))
             if db.get(VisApiKey, key) is None:

@@ -179,16 +179,10 @@ def ingest_seed_media(ctx: AppContext, items: list[dict[str, Any]], base_dir: Pa
                    "event_id": vis.get("eventId")}
         started = ingest_file(ctx, path, uplynk=uplynk, vis=vis)
         if started.uplynk_asset_id and uplynk and uplynk.get("libraries"):
-            _add_to_libraries(ctx, started.uplynk_asset_id, uplynk["libraries"])
+            from app.domain.uplynk_libraries import add_to_library
+
+            with ctx.session() as db:
+                for library_id in uplynk["libraries"]:
+                    add_to_library(db, ctx, library_id, [started.uplynk_asset_id])
         count += 1
     return count
-
-
-def _add_to_libraries(ctx: AppContext, asset_id: str, library_ids: list[str]) -> None:
-    from app.db.models import UplynkLibrary, UplynkLibraryAsset
-
-    with ctx.session() as db:
-        for library_id in library_ids:
-            if db.get(UplynkLibrary, library_id) is None:
-                raise ValueError(f"seed media names library {library_id!r}, which the seed does not define")
-            db.add(UplynkLibraryAsset(library_id=library_id, asset_id=asset_id))

@@ -1,5 +1,5 @@
 """Uplynk assets: create, update, soft-delete, the change log, the search-term index, posters,
-test players, libraries and sharing, and autoexpire. No HTTP in here.
+test players and autoexpire. No HTTP in here. Libraries and sharing: app/domain/uplynk_libraries.py.
 
 The ingest job calls `create_asset` (state "slicing"), then `on_ingest_done` (state "ready") or
 `on_ingest_failed` (state `ERROR_STATE`). Every visible change appends to `uplynk_changes`, which
@@ -30,9 +30,6 @@ from app.db.models import (
     UplynkAsset,
     UplynkAssetTerm,
     UplynkChange,
-    UplynkLibrary,
-    UplynkLibraryAsset,
-    UplynkLibraryShare,
     UplynkOwner,
     UplynkSlicerJob,
     UplynkTestPlayer,
@@ -377,75 +374,11 @@ def players_for(db: Session, asset_ids: list[str]) -> dict[str, list[UplynkTestP
     return out
 
 
-def libraries_for(db: Session, asset_ids: list[str]) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {a: [] for a in asset_ids}
-    if asset_ids:
-        rows = db.execute(select(UplynkLibraryAsset.asset_id, UplynkLibraryAsset.library_id)
-                          .where(UplynkLibraryAsset.asset_id.in_(asset_ids))
-                          .order_by(UplynkLibraryAsset.library_id))
-        for asset_id, lib in rows:
-            out[asset_id].append(lib)
-    return out
-
-
 def media_for(db: Session, media_ids: list[str]) -> dict[str, Media]:
     wanted = [m for m in dict.fromkeys(media_ids) if m]
     if not wanted:
         return {}
     return {m.id: m for m in db.scalars(select(Media).where(Media.id.in_(wanted)))}
-
-
-# --- libraries and sharing --------------------------------------------------------------------
-
-
-def create_library(db: Session, ctx: AppContext, owner_id: str, desc: str) -> UplynkLibrary:
-    now = ctx.clock.now_ms()
-    lib = UplynkLibrary(id=ids.hex32(), owner_id=owner_id, desc=desc, created=now, lastmod=now)
-    db.add(lib)
-    db.flush()
-    return lib
-
-
-def _touch(db: Session, ctx: AppContext, asset_ids: list[str]) -> None:
-    """An asset's `libraries` changed: move its lastmod (at least 1 ms, even on a frozen clock)."""
-    now = ctx.clock.now_ms()
-    for a in db.scalars(select(UplynkAsset).where(UplynkAsset.id.in_(asset_ids))):
-        a.lastmod = max(now, a.lastmod + 1)
-
-
-def add_to_library(db: Session, ctx: AppContext, library_id: str, asset_ids: list[str]) -> None:
-    lib = db.get(UplynkLibrary, library_id)
-    if lib is None:
-        raise AssetError(f"library {library_id} not found")
-    for aid in asset_ids:
-        if db.get(UplynkLibraryAsset, (library_id, aid)) is None:
-            db.add(UplynkLibraryAsset(library_id=library_id, asset_id=aid))
-    lib.lastmod = ctx.clock.now_ms()
-    _touch(db, ctx, asset_ids)
-    db.flush()
-
-
-def remove_from_library(db: Session, ctx: AppContext, library_id: str, asset_ids: list[str]) -> None:
-    db.execute(delete(UplynkLibraryAsset).where(UplynkLibraryAsset.library_id == library_id,
-                                                UplynkLibraryAsset.asset_id.in_(asset_ids)))
-    _touch(db, ctx, asset_ids)
-
-
-def share_library(db: Session, library_id: str, with_owner: str) -> None:
-    if db.get(UplynkLibraryShare, (library_id, with_owner)) is None:
-        db.add(UplynkLibraryShare(library_id=library_id, owner_id=with_owner))
-        db.flush()
-
-
-def shared_assets_query(owner_id: str):  # noqa: ANN201 - a Select
-    """Assets of other owners in libraries shared with `owner_id` (each asset once)."""
-    shared_ids = (
-        select(UplynkLibraryAsset.asset_id)
-        .join(UplynkLibraryShare, UplynkLibraryShare.library_id == UplynkLibraryAsset.library_id)
-        .where(UplynkLibraryShare.owner_id == owner_id)
-    )
-    return select(UplynkAsset).where(UplynkAsset.id.in_(shared_ids), UplynkAsset.deleted.is_(None),
-                                      UplynkAsset.owner_id != owner_id)
 
 
 # --- autoexpire -------------------------------------------------------------------------------

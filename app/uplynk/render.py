@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.db.models import Job, Media, UplynkAsset, UplynkSlicerJob, UplynkTestPlayer
 from app.domain import uplynk_assets as assets_domain
+from app.domain import uplynk_libraries
 from app.domain.uplynk_jobs import derive_state
 
 
@@ -92,7 +93,7 @@ def asset_dicts(db: Session, base: str, rows: list[UplynkAsset], *, include_dele
     """Render many assets with three batched look-ups (players, libraries, media), not three per asset."""
     ids_ = [a.id for a in rows]
     players = assets_domain.players_for(db, ids_)
-    libs = assets_domain.libraries_for(db, ids_)
+    libs = uplynk_libraries.libraries_for(db, ids_)
     media = assets_domain.media_for(db, [a.media_id for a in rows if a.media_id])
     return [asset_dict(base, a, players[a.id], libs[a.id], media.get(a.media_id or ""),
                        include_deleted=include_deleted) for a in rows]

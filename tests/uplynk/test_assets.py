@@ -140,7 +140,7 @@ def test_search_substring_case_insensitive(api, asset_factory) -> None:
 
 
 def test_shared_library_assets(api, client) -> None:
-    from app.domain import uplynk_assets as dom
+    from app.domain import uplynk_libraries as libraries
 
     ctx = client.app.state.ctx
     other = _other_owner(client)
@@ -148,9 +148,9 @@ def test_shared_library_assets(api, client) -> None:
     theirs = make_asset(ctx, owner=other, desc="shared blue")
     hidden = make_asset(ctx, owner=other, desc="private blue")
     with ctx.session() as db:
-        lib = dom.create_library(db, ctx, other, "Shared stuff")
-        dom.add_to_library(db, ctx, lib.id, [theirs])
-        dom.share_library(db, lib.id, api.owner)
+        lib = libraries.create_library(db, ctx, other, "Shared stuff")
+        libraries.add_to_library(db, ctx, lib.id, [theirs])
+        libraries.share_library(db, lib.id, api.owner)
     out = api.ok("asset/list", query="blue")
     assert [a["id"] for a in out["assets"]] == [mine]
     assert [a["id"] for a in out["shared_assets"]] == [theirs]
