@@ -15,8 +15,11 @@ from app.uplynk.playback import router as playback_router
 router = APIRouter(tags=["uplynk api2"])
 
 for _name in sorted(OPERATIONS):
-    router.add_api_route(f"/api2/{_name}", make_endpoint(_name), methods=["GET", "POST"],
-                         summary=f"api2 {_name} (signed msg/sig)")
+    _endpoint = make_endpoint(_name)
+    # One route per method so each gets its own OpenAPI operation id.
+    for _method in ("GET", "POST"):
+        router.add_api_route(f"/api2/{_name}", _endpoint, methods=[_method], summary=f"api2 {_name} (signed msg/sig)",
+                             operation_id=f"api2_{_name.replace('/', '_')}_{_method.lower()}")
 
 
 @router.api_route("/api2/{rest:path}", methods=["GET", "POST"], include_in_schema=False)

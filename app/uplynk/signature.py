@@ -23,6 +23,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.textcheck import nul_field
+
 # Largest decompressed message we accept. A poster image may be ~4 MB of base64 inside the JSON
 # (3 MB before encoding), so the cap sits above that; anything larger is refused without ever
 # holding more than this many bytes (zlib bombs stop here).
@@ -106,6 +108,9 @@ def decode_msg(msg: str) -> dict[str, Any]:
         raise SignatureError(f"msg does not contain valid JSON ({exc})") from None
     if not isinstance(doc, dict):
         raise SignatureError(f"msg must hold a JSON object, not a {type(doc).__name__}")
+    bad = nul_field(doc)
+    if bad:
+        raise SignatureError(f"msg parameter {bad} contains a NUL character, which no text field can hold")
     return doc
 
 

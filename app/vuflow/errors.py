@@ -18,6 +18,7 @@ from fastapi.routing import APIRoute
 
 from app.domain.vis_errors import VisConflict, VisDomainError, VisNotFound, VisValidation
 from app.logging import get_logger
+from app.textcheck import nul_field
 
 log = get_logger("vuflow")
 
@@ -84,6 +85,10 @@ class VisRoute(APIRoute):
 
         async def handler(request: Request) -> Response:
             try:
+                field = nul_field(dict(request.query_params)) or nul_field(dict(request.path_params))
+                if field:
+                    raise bad_request(f"{field} contains a NUL character, which no text field can hold",
+                                      "InvalidText", field=field)
                 response = await inner(request)
             except VisError as err:
                 response = error_response(err)

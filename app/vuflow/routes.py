@@ -19,6 +19,7 @@ from app import __version__
 from app.context import AppContext
 from app.domain import vis_assets, vis_events, vis_vuflows
 from app.domain.vis_assets import AssetFilter, AssetRequest
+from app.textcheck import nul_field
 from app.vuflow import schemas
 from app.vuflow.auth import api_key
 from app.vuflow.casing import CIDict, query_ci
@@ -34,9 +35,14 @@ async def json_body(request: Request) -> Any:
     if not raw.strip():
         return None
     try:
-        return json.loads(raw)
+        doc = json.loads(raw)
     except ValueError as exc:
         raise bad_request(f"The request body is not valid JSON: {exc}", "InvalidJson") from None
+    field = nul_field(doc)
+    if field:
+        raise bad_request(f"{field} contains a NUL character, which no text field can hold", "InvalidText",
+                          field=field)
+    return doc
 
 
 Key = Annotated[str, Depends(api_key)]

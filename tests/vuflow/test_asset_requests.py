@@ -122,7 +122,7 @@ REFUSALS = [
     ("gif", {"filename": "..\\win"}, 400, "InvalidFilename"),
     ("gif", {"filename": ".."}, 400, "InvalidFilename"),
     ("gif", {"filename": "%2e%2e%2fx"}, 400, "InvalidFilename"),
-    ("gif", {"filename": "nul\x00byte"}, 400, "InvalidFilename"),
+    ("gif", {"filename": "nul\x00byte"}, 400, "InvalidText"),  # refused for every field before any parsing
     ("gif", {"name": "../../../etc/passwd"}, 400, "InvalidFilename"),
     ("gif", {"filename": 7}, 400, "InvalidField"),
     ("video", {"clip.end": "00:00:09"}, 400, "ClipOutOfRange"),
