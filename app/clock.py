@@ -20,6 +20,22 @@ class ClockState:
     offset_ms: int
 
 
+# Instants the clock may show: what every consumer (ms columns, ISO dates) can represent.
+MIN_MS = 0
+MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
+
+
+class ClockRangeError(ValueError):
+    """A freeze, set or advance that would move the clock outside 1970..9999."""
+
+
+def _checked(ms: int) -> int:
+    if not MIN_MS <= ms <= MAX_MS:
+        raise ClockRangeError(f"the clock must stay between {MIN_MS} (1970-01-01) and {MAX_MS} "
+                              f"(9999-12-31) epoch ms; that would make it {ms}")
+    return ms
+
+
 class Clock:
     """Wall time plus an offset, optionally frozen at a fixed instant."""
 
@@ -44,18 +60,20 @@ class Clock:
 
     def freeze(self, at_ms: int | None = None) -> None:
         with self._lock:
-            self._frozen_at_ms = self.now_ms() if at_ms is None else int(at_ms)
+            self._frozen_at_ms = self.now_ms() if at_ms is None else _checked(int(at_ms))
 
     def set(self, at_ms: int) -> None:
         """Jump to an instant; keeps running (or stays frozen) from there."""
         with self._lock:
+            at_ms = _checked(int(at_ms))
             if self._frozen_at_ms is not None:
-                self._frozen_at_ms = int(at_ms)
+                self._frozen_at_ms = at_ms
             else:
-                self._offset_ms = int(at_ms) - int(time.time() * 1000)
+                self._offset_ms = at_ms - int(time.time() * 1000)
 
     def advance(self, ms: int) -> None:
         with self._lock:
+            _checked(self.now_ms() + int(ms))
             if self._frozen_at_ms is not None:
                 self._frozen_at_ms += int(ms)
             else:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
+from app.clock import ClockRangeError
 from app.control.errors import ControlError, ControlRoute
 
 router = APIRouter(route_class=ControlRoute)
@@ -39,6 +43,14 @@ def parse_instant(value: int | str) -> int:
     return int(moment.timestamp() * 1000)
 
 
+@contextmanager
+def _in_range() -> Iterator[None]:
+    try:
+        yield
+    except ClockRangeError as exc:
+        raise ControlError(400, str(exc)) from None
+
+
 def clock_state(request: Request) -> dict[str, Any]:
     state = request.app.state.ctx.clock.state()
     iso = datetime.fromtimestamp(state.now_ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
@@ -54,7 +66,8 @@ def read(request: Request) -> dict[str, Any]:
 @router.post("/clock/freeze")
 def freeze(request: Request, body: At | None = None) -> dict[str, Any]:
     at = None if body is None or body.at is None else parse_instant(body.at)
-    request.app.state.ctx.clock.freeze(at)
+    with _in_range():
+        request.app.state.ctx.clock.freeze(at)
     return clock_state(request)
 
 
@@ -62,14 +75,17 @@ def freeze(request: Request, body: At | None = None) -> dict[str, Any]:
 def set_(request: Request, body: At) -> dict[str, Any]:
     if body.at is None:
         raise ControlError(400, "send {\"at\": <epoch ms or ISO-8601>}")
-    request.app.state.ctx.clock.set(parse_instant(body.at))
+    with _in_range():
+        request.app.state.ctx.clock.set(parse_instant(body.at))
     return clock_state(request)
 
 
 @router.post("/clock/advance")
 def advance(request: Request, body: Advance) -> dict[str, Any]:
-    delta = int(round(body.seconds * 1000)) + body.ms
-    request.app.state.ctx.clock.advance(delta)
+    if not math.isfinite(body.seconds * 1000):
+        raise ControlError(400, "seconds must be a finite number")
+    with _in_range():
+        request.app.state.ctx.clock.advance(int(round(body.seconds * 1000)) + body.ms)
     return clock_state(request)
 
 

@@ -113,3 +113,37 @@ def test_nul_characters_are_refused_in_each_dialect(client, vis_headers) -> None
     s = client.app.state.ctx.settings
     answer = UplynkCaller(client, s.uplynk_owner, s.uplynk_api_key)("/api2/asset/get", external_id="a\x00")
     assert answer["error"] == 1 and "external_id contains a NUL character" in answer["msg"]
+
+
+CONTROL_FIELDS = ["owner", "key", "api", "route", "method", "status", "since", "until", "limit", "offset", "count",
+                  "timeout", "at", "ms", "mode", "seconds", "action", "probability", "latency", "message", "path",
+                  "state", "kind", "error", "msg", "sig", "id"]
+
+
+def test_control_plane_never_answers_500(client) -> None:
+    rng = random.Random(5)
+    routes = [r for r in _paths(client, "/_lynkflow") if r != ("GET", "/_lynkflow/snapshot")]
+    assert len(routes) >= 20
+    failures = []
+    for _ in range(800):
+        method, path = rng.choice(routes)
+        concrete = path
+        while "{" in concrete:
+            a, _, rest = concrete.partition("{")
+            _, _, b = rest.partition("}")
+            value = rng.choice(["1", "999999", "abc", "%00", "x" * 40, "-1", "6e6f2d736c696365722d6f776e657231"])
+            concrete = a + value + b
+        kwargs: dict[str, Any] = {"params": {k: str(v) for k, v in _doc(rng, CONTROL_FIELDS).items()}}
+        if method in ("POST", "PUT", "PATCH"):
+            kwargs["json"] = _doc(rng, CONTROL_FIELDS) if rng.random() < 0.9 else _value(rng)
+        r = client.request(method, concrete, **kwargs)
+        if r.status_code >= 500:
+            failures.append((method, concrete, kwargs, r.status_code, r.text[:300]))
+    assert failures == []
+
+
+@pytest.mark.parametrize("body", [{"seconds": 1e308}, {"ms": 10**20}, {"seconds": -10**12}])
+def test_clock_refuses_to_leave_its_range(client, body: dict) -> None:
+    r = client.post("/_lynkflow/clock/advance", json=body)
+    assert r.status_code == 400
+    assert client.post("/_lynkflow/clock/set", json={"at": 10**16}).status_code == 400
