@@ -58,6 +58,12 @@ def time_to_ready(cmd: list[str], url: str, env: dict[str, str], cwd: str | None
         proc.wait(10)
 
 
+def time_process(cmd: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True)
+    return time.perf_counter() - start
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=7)
@@ -78,11 +84,21 @@ def main() -> None:
             mini.append(time_to_ready([str(bin_dir / "uvicorn"), "minimal_app:app", "--port", str(port),
                                        "--log-level", "warning"], f"http://127.0.0.1:{port}/ready",
                                       dict(os.environ), cwd=tmp))
+    floor, bare = [], []
+    for _ in range(args.runs):
+        # What the fixed stack of DESIGN.md costs before any lynkflow code runs, for context.
+        bare.append(time_process([sys.executable, "-c", "import fastapi, uvicorn, fastapi.openapi.models"]))
+        floor.append(time_process([sys.executable, "-c", "import fastapi, uvicorn, fastapi.openapi.models, "
+                                   "sqlalchemy.orm, pydantic_settings"]))
     fm, wm, mm = statistics.median(fresh), statistics.median(warm), statistics.median(mini)
     print(f"start → ready, median of {args.runs} interleaved runs")
     print(f"  minimal FastAPI app                   {mm * 1000:7.0f} ms")
     print(f"  lynkflow serve, existing data dir     {wm * 1000:7.0f} ms   ratio {wm / mm:5.2f}×  (goal ≤ 1.5×)")
     print(f"  lynkflow serve, empty dir (migrates)  {fm * 1000:7.0f} ms   ratio {fm / mm:5.2f}×")
+    fl, br = statistics.median(floor), statistics.median(bare)
+    print("context: interpreter start + imports only")
+    print(f"  FastAPI + uvicorn                     {br * 1000:7.0f} ms")
+    print(f"  + SQLAlchemy ORM + pydantic-settings  {fl * 1000:7.0f} ms   ratio {fl / br:5.2f}×  (fixed-stack floor)")
 
 
 if __name__ == "__main__":
