@@ -69,11 +69,7 @@ def periodic(fn: Callable[[AppContext], None]) -> Callable[[AppContext], None]:
 
 def load_handlers() -> None:
     for name in HANDLER_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:  # a real import error inside the module
-                raise
+        importlib.import_module(name)
 
 
 def get(kind: str) -> Handler | None:
