@@ -1,9 +1,10 @@
 """The api2 call pipeline: authenticate, run the operation, render `{..., "error": 0}` or an error.
 
-Operations register with `@api2("asset/get")`. Fast database operations run on the event loop
+Operations register with `@api2("asset/get")`. Fast read-only operations run on the event loop
 (cheaper than a thread hop on the hot path; measured faster on PostgreSQL too, whose short queries
-cost less than the hop); operations that touch media or copy files run in the thread pool
-(`threaded=True`). Every refusal becomes HTTP 200 `{"error": 1, "msg": ...}`.
+cost less than the hop, and reads never wait for a lock). Operations that write run in the thread
+pool (`threaded=True`): on SQLite a write waits for the database write lock, and that wait must
+not stall every other request. So do operations that touch media or copy files. Every refusal becomes HTTP 200 `{"error": 1, "msg": ...}`.
 """
 
 from __future__ import annotations

@@ -215,7 +215,7 @@ def asset_update(call: Api2Call) -> dict[str, Any]:
 # --- delete -------------------------------------------------------------------------------------
 
 
-@api2("asset/delete")
+@api2("asset/delete", threaded=True)
 def asset_delete(call: Api2Call) -> dict[str, Any]:
     p = call.params
     ids_ = parse_str_list(p["ids"], "ids") if p.get("ids") not in (None, "", []) else []
@@ -254,7 +254,7 @@ def asset_changes(call: Api2Call) -> dict[str, Any]:
         end = min(now, parse_int(p["end"], "end", low=0))
     if start > end:
         return {"changes": [], "assets": {}, "start": start, "end": end}
-    with call.ctx.session() as db:
+    with call.ctx.read_session() as db:
         rows, batch_end = dom.changes_since(db, call.owner, start, end, CHANGES_CAP)
     asset_ids = list(dict.fromkeys(r.asset_id for r in rows))
     with call.ctx.engine.connect() as conn:

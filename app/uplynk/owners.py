@@ -26,7 +26,7 @@ def _cache(ctx: Any) -> dict[str, tuple[float, bool, list[tuple[str, str]]]]:
 
 
 def _load(ctx: Any, owner: str) -> tuple[bool, list[tuple[str, str]]]:
-    with ctx.session() as db:
+    with ctx.read_session() as db:
         exists = db.get(UplynkOwner, owner) is not None
         rows = db.execute(
             select(UplynkApiKey.id, UplynkApiKey.secret)

@@ -28,7 +28,7 @@ def _dict_param(value: Any, name: str) -> dict[str, Any]:
 
 
 def _render_one(call: Api2Call, job_id: str) -> dict[str, Any]:
-    with call.ctx.session() as db:
+    with call.ctx.read_session() as db:
         job = jobs.get_job(db, call.owner, job_id)
         if job is None:
             raise Api2Error(f"Job not found ({job_id})")
@@ -77,12 +77,12 @@ def jobs_list(call: Api2Call) -> dict[str, Any]:
     p = call.params
     limit = parse_int(p["limit"], "limit", low=1, high=1000) if p.get("limit") not in (None, "") else 100
     skip = parse_int(p["skip"], "skip", low=0) if p.get("skip") not in (None, "") else 0
-    with call.ctx.session() as db:
+    with call.ctx.read_session() as db:
         rows = jobs.list_jobs(db, call.owner, limit, skip)
         return {"jobs": job_dicts(db, call.public_base, rows)}
 
 
-@api2("cloudslicer/jobs/cancel")
+@api2("cloudslicer/jobs/cancel", threaded=True)
 def jobs_cancel(call: Api2Call) -> dict[str, Any]:
     job_id = as_str(require(call.params, "id"), "id", max_len=64)
     try:
@@ -92,7 +92,7 @@ def jobs_cancel(call: Api2Call) -> dict[str, Any]:
     return {"job": _render_one(call, job_id)}
 
 
-@api2("cloudslicer/jobs/delete")
+@api2("cloudslicer/jobs/delete", threaded=True)
 def jobs_delete(call: Api2Call) -> dict[str, Any]:
     ids_ = parse_str_list(require(call.params, "ids"), "ids")
     if not ids_:
@@ -100,7 +100,7 @@ def jobs_delete(call: Api2Call) -> dict[str, Any]:
     return {"actions": jobs.delete_jobs(call.ctx, call.owner, ids_)}
 
 
-@api2("cloudslicer/jobs/create_export")
+@api2("cloudslicer/jobs/create_export", threaded=True)
 def jobs_create_export(call: Api2Call) -> dict[str, Any]:
     p = call.params
     asset_id = as_str(require(p, "asset"), "asset", max_len=64)
