@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import ids
@@ -141,18 +141,6 @@ class EventPage:
     results: list[VisEvent]
     total: int
     page_size: int
-
-
-def list_events(db: Session, api_key: str, *, deleted: bool, page_number: int, page_size: int,
-                ascending: bool) -> EventPage:
-    where = [VisEvent.api_key == api_key,
-             VisEvent.deleted.is_not(None) if deleted else VisEvent.deleted.is_(None)]
-    total = db.scalar(select(func.count()).select_from(VisEvent).where(*where)) or 0
-    order = (VisEvent.created.asc(), VisEvent.id.asc()) if ascending else (VisEvent.created.desc(),
-                                                                           VisEvent.id.desc())
-    rows = db.scalars(select(VisEvent).where(*where).order_by(*order)
-                      .offset((page_number - 1) * page_size).limit(page_size))
-    return EventPage(list(rows), total, page_size)
 
 
 def delete_event(db: Session, ctx: AppContext, api_key: str, event_id: str, *, hard: bool) -> None:

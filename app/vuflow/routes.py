@@ -7,6 +7,7 @@ both answer directly (no redirect a client might not follow for a POST).
 from __future__ import annotations
 
 import json
+import re
 import socket
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -17,15 +18,17 @@ from sqlalchemy import text
 
 from app import __version__
 from app.context import AppContext
-from app.domain import vis_assets, vis_events, vis_vuflows
+from app.domain import vis_assets, vis_event_queries, vis_events, vis_vuflows
 from app.domain.vis_assets import AssetFilter, AssetRequest
+from app.domain.vis_event_queries import EventFilter
+from app.domain.vis_vuflows import is_guid
 from app.textcheck import nul_field
 from app.vuflow import schemas
 from app.vuflow.auth import api_key
 from app.vuflow.casing import CIDict, query_ci
 from app.vuflow.errors import VisError, VisRoute, bad_request
 from app.vuflow.render import Renderer, vuflow
-from app.vuflow.times import TimeFormatError, parse_clip_time
+from app.vuflow.times import TimeFormatError, parse_clip_time, parse_iso_ms
 
 router = APIRouter(tags=["vuflow vis"], route_class=VisRoute)
 
@@ -191,15 +194,55 @@ def _start_ingest(db: Any, ctx: AppContext, key: str, event: Any, source_path: s
 
 @route("/event/", "GET")
 def event_list(request: Request, key: Key) -> dict[str, Any]:
-    return _event_page(request, key, deleted=False)
+    return _event_page(request, key, _event_filter(query_ci(request.query_params)), deleted=False)
 
 
 @route("/event/deleted/", "GET")
 def event_list_deleted(request: Request, key: Key) -> dict[str, Any]:
-    return _event_page(request, key, deleted=True)
+    return _event_page(request, key, _event_filter(query_ci(request.query_params)), deleted=True)
 
 
-def _event_page(request: Request, key: str, *, deleted: bool) -> dict[str, Any]:
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _q_time(q: dict[str, str], name: str) -> int | None:
+    """Epoch ms of an ISO 8601 query value: a date-time with a zone, or a bare date (UTC midnight)."""
+    raw = (q.get(name.lower()) or "").strip()
+    if not raw:
+        return None
+    text = raw + "T00:00:00Z" if _DATE_ONLY.match(raw) else raw
+    try:
+        return parse_iso_ms(text)
+    except TimeFormatError:
+        raise bad_request(f"{name} must be an ISO 8601 date-time with a zone (2024-05-01T12:00:00Z) or a date "
+                          f"(2024-05-01), got '{raw}'", "InvalidQuery", field=name) from None
+
+
+def _q_guid(q: dict[str, str], name: str) -> str | None:
+    raw = (q.get(name.lower()) or "").strip()
+    if not raw:
+        return None
+    if not is_guid(raw):
+        raise bad_request(f"{name} must be a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx), got '{raw}'",
+                          "InvalidQuery", field=name)
+    return raw
+
+
+def _event_filter(q: dict[str, str]) -> EventFilter:
+    f = EventFilter(from_ms=_q_time(q, "from"), to_ms=_q_time(q, "to"), channel_id=_q_guid(q, "channel"),
+                    event_type_id=_q_guid(q, "eventType"), category_id=_q_guid(q, "category"))
+    if f.from_ms is not None and f.to_ms is not None and f.from_ms > f.to_ms:
+        raise bad_request("from must not be later than to", "InvalidQuery", field="from")
+    raw_tags = q.get("tags")
+    if raw_tags is not None and raw_tags.strip():
+        f.tags = [t.strip() for t in raw_tags.split(",") if t.strip()]
+        if not f.tags:
+            raise bad_request(f"tags must be a comma-separated list of tags, got '{raw_tags}'", "InvalidQuery",
+                              field="tags")
+    return f
+
+
+def _event_page(request: Request, key: str, f: EventFilter, *, deleted: bool = False) -> dict[str, Any]:
     q = query_ci(request.query_params)
     page_size = _q_int(q, "pageSize", 25, 1, 1000)
     page_number = _q_int(q, "pageNumber", 1, 1, 1_000_000)
@@ -207,11 +250,66 @@ def _event_page(request: Request, key: str, *, deleted: bool) -> dict[str, Any]:
     if order not in ("ASC", "DESC"):
         raise bad_request(f"order must be ASC or DESC, got '{order}'", "InvalidQuery", field="order")
     with _ctx(request).session() as db:
-        page = vis_events.list_events(db, key, deleted=deleted, page_number=page_number, page_size=page_size,
-                                      ascending=order == "ASC")
+        page = vis_event_queries.find_events(db, key, f, deleted=deleted, page_number=page_number,
+                                             page_size=page_size, ascending=order == "ASC")
         r = Renderer(db, request)
         return {"results": [r.event(e) for e in page.results], "totalCount": page.total,
                 "pageSize": page.page_size}
+
+
+def _q_required(request: Request, name: str) -> str:
+    value = query_ci(request.query_params).get(name.lower())
+    if value is None or not value.strip():
+        raise bad_request(f"The {name} query parameter is required: ?{name}=...", "MissingField", field=name)
+    return value
+
+
+# Literal /event/... paths are registered before /event/{event_id}, which would otherwise capture them.
+
+
+@route("/event/reference/", "GET")
+def event_by_reference(request: Request, key: Key) -> dict[str, Any]:
+    return _event_page(request, key, EventFilter(ref_id=_q_required(request, "refId")))
+
+
+@route("/event/external/", "GET")
+def event_by_external(request: Request, key: Key) -> dict[str, Any]:
+    return _event_page(request, key, EventFilter(external_id=_q_required(request, "externalId")))
+
+
+@route("/event/reference/unique/", "GET")
+def event_reference_unique(request: Request, key: Key) -> bool:
+    ref_id = _q_required(request, "refId")
+    with _ctx(request).session() as db:
+        return vis_event_queries.is_unused(db, key, ref_id=ref_id)
+
+
+@route("/event/external/unique/", "GET")
+def event_external_unique(request: Request, key: Key) -> bool:
+    external_id = _q_required(request, "externalId")
+    with _ctx(request).session() as db:
+        return vis_event_queries.is_unused(db, key, external_id=external_id)
+
+
+@route("/event/reference/{reference_id}", "PATCH")
+def event_update_by_reference(request: Request, key: Key, raw: Body, reference_id: str) -> dict[str, Any]:
+    with _ctx(request).session() as db:
+        event_id = vis_event_queries.event_id_by_ref(db, key, reference_id)
+    return _patch_event(request, key, raw, event_id)
+
+
+@route("/event/clone/{event_id}", "GET")
+def event_clone(request: Request, key: Key, event_id: str) -> dict[str, Any]:
+    ctx = _ctx(request)
+    with ctx.session() as db:
+        clone = vis_event_queries.clone_event(db, ctx, key, event_id)
+        return Renderer(db, request).event(clone)
+
+
+@route("/event/forcestop/{event_id}", "PUT")
+def event_force_stop(request: Request, key: Key, event_id: str) -> dict[str, Any]:
+    with _ctx(request).session() as db:
+        vis_event_queries.force_stop(db, key, event_id)
 
 
 @route("/event/restore/{event_id}", "GET")
@@ -240,6 +338,10 @@ def event_get(request: Request, key: Key, event_id: str) -> dict[str, Any]:
 
 @route("/event/{event_id}", "PATCH")
 def event_update(request: Request, key: Key, raw: Body, event_id: str) -> dict[str, Any]:
+    return _patch_event(request, key, raw, event_id)
+
+
+def _patch_event(request: Request, key: str, raw: Any, event_id: str) -> dict[str, Any]:
     body = schemas.parse_event(raw)
     if body.event_id is not None and body.event_id.lower() != event_id.lower():
         raise bad_request(f"The body id {body.event_id} does not match the URL id {event_id}", "IdMismatch")
