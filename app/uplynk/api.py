@@ -4,7 +4,8 @@ Operations register with `@api2("asset/get")`. Fast read-only operations run on 
 (cheaper than a thread hop on the hot path; measured faster on PostgreSQL too, whose short queries
 cost less than the hop, and reads never wait for a lock). Operations that write run in the thread
 pool (`threaded=True`): on SQLite a write waits for the database write lock, and that wait must
-not stall every other request. So do operations that touch media or copy files. Every refusal becomes HTTP 200 `{"error": 1, "msg": ...}`.
+not stall every other request. So do operations that touch media or copy files.
+Every refusal becomes HTTP 200 `{"error": 1, "msg": ...}`.
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@
 Every signed request needs the owner's enabled keys. Reading them from the database on each call
 would cost as much as the call itself, so they are cached for `KEY_CACHE_SECONDS`; a signature that
 fails against the cached keys is re-checked against fresh ones before it is refused, so a key added
-a moment ago works at once. A key disabled elsewhere stops working within the cache lifetime.
+a moment ago works at once. A key changed through api2 (owners/api-key/*) drops its owner's entry, so a
+disabled or deleted key stops working at once in this process; in other processes (or after a change
+made straight in the database) it stops within the cache lifetime.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from app.db.models import UplynkApiKey, UplynkOwner
 KEY_CACHE_SECONDS = 1.0
 
 _lock = threading.Lock()
+_GENERATION = "uplynk_key_cache_generation"
 
 
 def _cache(ctx: Any) -> dict[str, tuple[float, bool, list[tuple[str, str]]]]:
@@ -44,11 +47,14 @@ def lookup(ctx: Any, owner: str, *, fresh: bool = False) -> tuple[bool, list[tup
         hit = cache.get(owner)
         if hit is not None and hit[0] > now:
             return hit[1], hit[2]
+    generation = ctx.services.get(_GENERATION, 0)
     exists, keys = _load(ctx, owner)
     with _lock:
         if len(cache) > 10_000:
             cache.clear()
-        cache[owner] = (now + KEY_CACHE_SECONDS, exists, keys)
+        # A key change committed while we were reading would be undone by caching what we read.
+        if ctx.services.get(_GENERATION, 0) == generation:
+            cache[owner] = (now + KEY_CACHE_SECONDS, exists, keys)
     return exists, keys
 
 
@@ -64,3 +70,11 @@ def forget(ctx: Any) -> None:
     """Drop the cache (after a reset or a key change made through lynkflow itself)."""
     with _lock:
         _cache(ctx).clear()
+        ctx.services[_GENERATION] = ctx.services.get(_GENERATION, 0) + 1
+
+
+def forget_owner(ctx: Any, owner: str) -> None:
+    """Drop one owner's cached keys (call after the key change is committed, so no reader re-caches the old keys)."""
+    with _lock:
+        _cache(ctx).pop(owner, None)
+        ctx.services[_GENERATION] = ctx.services.get(_GENERATION, 0) + 1

@@ -39,6 +39,9 @@ class Api2Call:
     owner: str
     params: dict[str, Any]
     request: Request
+    # The signed pair as received: lets an operation tell which key signed it (owners/api-key/*).
+    msg: str = ""
+    sig: str | None = None
 
     @property
     def public_base(self) -> str:
@@ -152,4 +155,4 @@ async def authenticate(request: Request) -> Api2Call:
         _journal(request, doc, verdict)
     # `_`-prefixed members are the envelope (_owner, _timestamp, a client's nonce), not parameters.
     params = {k: v for k, v in doc.items() if not k.startswith("_")}
-    return Api2Call(ctx=ctx, owner=owner, params=params, request=request)
+    return Api2Call(ctx=ctx, owner=owner, params=params, request=request, msg=msg, sig=sig)
