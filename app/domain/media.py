@@ -24,6 +24,8 @@ def resolve_allowed_source(ctx: AppContext, path: str | Path) -> Path:
     """A path the caller names must lie inside the allowed media folder (LYNKFLOW_MEDIA_DIR)."""
     base = ctx.settings.resolved_media_dir
     raw = str(path)
+    if len(raw) > 4096:
+        raise MediaSourceError(f"source path is {len(raw)} characters long; the limit is 4096")
     candidate = Path(raw)
     try:
         if candidate.is_absolute():
@@ -38,8 +40,12 @@ def resolve_allowed_source(ctx: AppContext, path: str | Path) -> Path:
             f"source {raw!r} is outside the allowed media folder {base}; copy the file there "
             "or upload it instead"
         ) from None
-    if not target.is_file():
-        raise MediaSourceError(f"source {raw!r} not found in the media folder {base}")
+    try:
+        found = target.is_file()
+    except OSError as exc:  # e.g. a name longer than the filesystem allows
+        raise MediaSourceError(f"source {raw[:80]!r} cannot be used: {exc.strerror}") from None
+    if not found:
+        raise MediaSourceError(f"source {raw[:200]!r} not found in the media folder {base}")
     return target
 
 
