@@ -4,33 +4,117 @@ An asset's `url` is its event's vuflow `storageUrlPublic` + "/" + the (percent-e
 when the event has no vuflow or the vuflow sets no storageUrlPublic. The literal `{lynkflow}` in
 storageUrlPublic stands for this instance's public base URL (seed convention), so one seed works on
 any host and port.
+
+An event's `video` object (reference §3.1) is filled only when the renderer is asked to process video
+(`ProcessVideo`) and the event's recording is ingested (its media item is ready with an HLS master
+playlist). Its URLs point at this lynkflow: the master playlist under /storage/, and the VIS player
+page /vis/player/{eventId}.html (app/web/players.py). A list renders it from one batched media query.
 """
 
 from __future__ import annotations
 
+import html
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import Request
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db.models import VisAsset, VisEvent, VisVuflow
+from app.db.models import Media, VisAsset, VisEvent, VisVuflow
 from app.domain.vis_assets import ASSET_STATES, ASSET_TYPES
 from app.domain.vis_events import EVENT_STATES, MP4_STATES
 from app.domain.vis_vuflows import storage_url_public
+from app.storage.paths import UnsafePath, safe_join
 from app.vuflow.schemas import EVENT_EXTRA_FIELDS
 from app.vuflow.times import format_date
+
+# Stream protocol numbers seen in the 2018 docs (HLS=0, HSS=2, DASH=3, HDS=4); lynkflow makes HLS only.
+HLS = 0
+# lynkflow serves every file itself, so each URL is an origin URL (there is no CDN in front of it).
+STREAM_SOURCE, STREAM_SOURCE_STRING = 0, "ORIGIN"
+# safe_join needs a base to check a relative path against; the check is lexical, so any folder does.
+_CHECK_ROOT = Path("/nonexistent-lynkflow-root")
+
+
+def player_page_url(base: str, event_id: str) -> str:
+    """The lynkflow page that plays an event's recording (app/web/players.py serves it)."""
+    return f"{base}/vis/player/{quote(event_id)}.html"
+
+
+def playable_media_file(media: Media | None, key: str) -> str | None:
+    """The storage-relative path of one ingest output of a ready media item, or None.
+
+    Only a finished ingest counts: while an event re-ingests, its media item is pending and the
+    event has no playable recording yet.
+    """
+    if media is None or media.state != "ready" or not media.output_dir:
+        return None
+    relative = (media.renditions or {}).get(key)
+    if not isinstance(relative, str) or not relative:
+        return None
+    try:
+        safe_join(_CHECK_ROOT, media.output_dir, relative)  # refuse odd stored paths rather than emit them
+    except UnsafePath:
+        return None
+    return f"{media.output_dir.rstrip('/')}/{relative}"
 
 
 class Renderer:
     """Renders objects for one request, caching vuflow lookups across a list."""
 
-    def __init__(self, db: Session, request: Request) -> None:
+    def __init__(self, db: Session, request: Request, *, process_video: bool = False) -> None:
         self.db = db
         ctx = request.app.state.ctx
         self.public_base = ctx.public_base(str(request.base_url))
+        self.process_video = process_video
         self._event_flow: dict[str, str | None] = {}
         self._flows: dict[str, VisVuflow | None] = {}
+        self._media: dict[str, Media | None] = {}
+
+    def prefetch_media(self, events: Iterable[VisEvent]) -> None:
+        """Load the media items of a page of events in one query, so `video` costs nothing per row."""
+        if not self.process_video:
+            return
+        wanted = {e.media_id for e in events if e.media_id and e.media_id not in self._media}
+        if not wanted:
+            return
+        found = {m.id: m for m in self.db.scalars(select(Media).where(Media.id.in_(wanted)))}
+        for media_id in wanted:
+            self._media[media_id] = found.get(media_id)
+
+    def _media_of(self, e: VisEvent) -> Media | None:
+        if e.media_id is None:
+            return None
+        if e.media_id not in self._media:
+            self._media[e.media_id] = self.db.get(Media, e.media_id)
+        return self._media[e.media_id]
+
+    def _storage_url(self, relative: str) -> str:
+        return f"{self.public_base}/storage/{quote(relative.lstrip('/'))}"
+
+    def video(self, e: VisEvent) -> dict[str, Any] | None:
+        """The `video` object of an event with an ingested recording; None otherwise (or when not asked)."""
+        if not self.process_video or e.deleted is not None:
+            return None
+        master = playable_media_file(self._media_of(e), "master_playlist")
+        if master is None:
+            return None
+        hls = {"streamProtocol": HLS, "streamProtocolString": "HLS", "url": self._storage_url(master),
+               "streamSource": STREAM_SOURCE, "streamSourceString": STREAM_SOURCE_STRING}
+        page = player_page_url(self.public_base, e.id)
+        embed = html.escape(page + "?embed=true", quote=True)  # the base comes from a header: keep it inert
+        return {
+            "playerUrl": page,
+            "embedCode": f'<iframe src="{embed}" width="640" height="360" frameborder="0" '
+                         'allow="autoplay; fullscreen" allowfullscreen></iframe>',
+            "scriptablePlayerUrl": page,
+            "liveUrls": [],  # lynkflow has no live streams
+            "vodUrls": [hls],
+            "currentStateUrls": [dict(hls)],  # a VOD event's current state is its VOD
+        }
 
     def _flow(self, vuflow_id: str | None) -> VisVuflow | None:
         if vuflow_id is None:
@@ -69,7 +153,7 @@ class Renderer:
     def event(self, e: VisEvent) -> dict[str, Any]:
         flow = self._flow(e.vuflow_id)
         extra = e.extra or {}
-        out: dict[str, Any] = {"video": None, "id": e.id}
+        out: dict[str, Any] = {"video": self.video(e), "id": e.id}
         out.update({name: None for name in EVENT_EXTRA_FIELDS})
         out.update({
             "channel": None, "vuflowId": e.vuflow_id, "vuflow": flow.name if flow is not None else None,

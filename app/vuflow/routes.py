@@ -79,6 +79,14 @@ def _q_int(q: dict[str, str], name: str, default: int, lo: int, hi: int) -> int:
     return value
 
 
+def _q_process_video(q: dict[str, str], default: bool) -> bool:
+    """`ProcessVideo=true|false` (any case of the name); absent or blank means `default`."""
+    raw = q.get("processvideo")
+    if raw is None or not raw.strip():
+        return default
+    return _q_bool(q, "ProcessVideo")
+
+
 def _q_bool(q: dict[str, str], name: str) -> bool:
     raw = (q.get(name.lower()) or "false").strip().lower()
     if raw not in ("true", "false", "1", "0", ""):
@@ -249,10 +257,13 @@ def _event_page(request: Request, key: str, f: EventFilter, *, deleted: bool = F
     order = (q.get("order") or "DESC").strip().upper()
     if order not in ("ASC", "DESC"):
         raise bad_request(f"order must be ASC or DESC, got '{order}'", "InvalidQuery", field="order")
+    # Lists leave `video` null unless asked: filling it costs one batched media query per page.
+    process_video = _q_process_video(q, default=False)
     with _ctx(request).session() as db:
         page = vis_event_queries.find_events(db, key, f, deleted=deleted, page_number=page_number,
                                              page_size=page_size, ascending=order == "ASC")
-        r = Renderer(db, request)
+        r = Renderer(db, request, process_video=process_video)
+        r.prefetch_media(page.results)
         return {"results": [r.event(e) for e in page.results], "totalCount": page.total,
                 "pageSize": page.page_size}
 
@@ -332,8 +343,11 @@ def event_state(request: Request, key: Key, raw: Body, event_id: str) -> dict[st
 
 @route("/event/{event_id}", "GET")
 def event_get(request: Request, key: Key, event_id: str) -> dict[str, Any]:
+    # One event: `video` is filled by default (ProcessVideo=false turns it off). StreamSource is accepted
+    # and ignored: lynkflow serves every URL itself (streamSource ORIGIN).
+    process_video = _q_process_video(query_ci(request.query_params), default=True)
     with _ctx(request).session() as db:
-        return Renderer(db, request).event(vis_events.get_event(db, key, event_id))
+        return Renderer(db, request, process_video=process_video).event(vis_events.get_event(db, key, event_id))
 
 
 @route("/event/{event_id}", "PATCH")

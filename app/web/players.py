@@ -7,6 +7,11 @@ browser says it plays HLS natively (`canPlayType('application/vnd.apple.mpegurl'
 MP4 otherwise (`?source=mp4` / `?source=hls` force one). No
 player library is involved, so nothing is copied into the repository or fetched from a CDN.
 An embed id gets the bare player (no asset details), as an embed player is meant for an iframe.
+
+`/vis/player/{eventId}.html`: the page a VIS event's `video.playerUrl` names. It plays the event's
+ingested recording the same way (its HLS master playlist, or the MP4); `?embed=true` is the bare
+player that `video.embedCode` puts in an iframe. Like the /player5/ pages it needs no API key (an
+iframe cannot send one); an unknown or soft-deleted event is 404.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from app.db.models import Media, VisEvent
+from app.domain.vis_events import EVENT_STATES
 from app.web import queries
 from app.web.dashboard import not_found
 from app.web.templating import render
@@ -34,4 +41,31 @@ def player(request: Request, player_id: str) -> HTMLResponse:
     return render(request, "player.html", {
         "section": "player", "view": target.view, "asset": asset, "kind": target.kind,
         "embed": target.kind == "embed", "base": ctx.public_base(str(request.base_url)),
+    })
+
+
+def _state_name(state: int) -> str:
+    return EVENT_STATES[state] if 0 <= state < len(EVENT_STATES) else str(state)
+
+
+@router.get("/vis/player/{event_id}.html", response_class=HTMLResponse)
+def vis_player(request: Request, event_id: str) -> HTMLResponse:
+    ctx = request.app.state.ctx
+    # Lenient on purpose: an odd ?embed= value shows the full page rather than an error on an HTML route.
+    embed = (request.query_params.get("embed") or "").strip().lower() in ("1", "true", "yes")
+    with ctx.read_session() as db:
+        event = db.get(VisEvent, event_id.strip()[:64])
+        if event is None or event.deleted is not None:
+            return not_found(request, f"There is no VIS event with id {event_id}.")
+        media = db.get(Media, event.media_id) if event.media_id else None
+    # Only a finished ingest plays; while an event (re-)ingests, its media item is not ready yet.
+    ready = media is not None and media.state == "ready"
+    renditions = (media.renditions or {}) if ready and media is not None else {}
+    return render(request, "vis_player.html", {
+        "section": "player", "event": event, "embed": embed, "state": _state_name(event.state),
+        "hls_url": queries.media_file_url(media, renditions.get("master_playlist")) if ready else None,
+        "mp4_url": queries.media_file_url(media, renditions.get("mp4")) if ready else None,
+        "poster_url": queries.media_file_url(media, renditions.get("poster")) if ready else None,
+        "ingesting": media is not None and media.state in ("pending", "processing"),
+        "base": ctx.public_base(str(request.base_url)),
     })
