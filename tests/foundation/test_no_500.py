@@ -55,6 +55,15 @@ def _paths(client, prefix: str) -> list[tuple[str, str]]:
     return sorted(out)
 
 
+def _fill(path: str, rng: random.Random, values: list[str]) -> str:
+    """Replace each {parameter} of an OpenAPI path with one of the values."""
+    while "{" in path:
+        before, _, rest = path.partition("{")
+        _, _, after = rest.partition("}")
+        path = before + rng.choice(values) + after
+    return path
+
+
 def test_vis_routes_never_answer_500(client, vis_headers) -> None:
     rng = random.Random(20261122)
     routes = _paths(client, "/api/")
@@ -63,11 +72,7 @@ def test_vis_routes_never_answer_500(client, vis_headers) -> None:
     failures = []
     for _ in range(600):
         method, path = rng.choice(routes)
-        concrete = path
-        while "{" in concrete:
-            a, _, rest = concrete.partition("{")
-            _, _, b = rest.partition("}")
-            concrete = a + rng.choice([event, str(uuid.uuid4()), "not-a-guid", "%2e%2e", "x" * 300]) + b
+        concrete = _fill(path, rng, [event, str(uuid.uuid4()), "not-a-guid", "%2e%2e", "x" * 300])
         query = {k: str(v) for k, v in _doc(rng, VIS_FIELDS + ["states", "types", "extensions", "pageIndex",
                                                                "hardDelete", "Name", "noCache"]).items()}
         kwargs: dict[str, Any] = {"params": query, "headers": vis_headers}
@@ -127,12 +132,7 @@ def test_control_plane_never_answers_500(client) -> None:
     failures = []
     for _ in range(800):
         method, path = rng.choice(routes)
-        concrete = path
-        while "{" in concrete:
-            a, _, rest = concrete.partition("{")
-            _, _, b = rest.partition("}")
-            value = rng.choice(["1", "999999", "abc", "%00", "x" * 40, "-1", "6e6f2d736c696365722d6f776e657231"])
-            concrete = a + value + b
+        concrete = _fill(path, rng, ["1", "999999", "abc", "%00", "x" * 40, "-1", "6e6f2d736c696365722d6f776e657231"])
         kwargs: dict[str, Any] = {"params": {k: str(v) for k, v in _doc(rng, CONTROL_FIELDS).items()}}
         if method in ("POST", "PUT", "PATCH"):
             kwargs["json"] = _doc(rng, CONTROL_FIELDS) if rng.random() < 0.9 else _value(rng)
