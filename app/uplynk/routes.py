@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from app.uplynk import assets, frames, libraries, owner_keys, slicer  # noqa: F401 - importing registers the operations
 from app.uplynk.api import OPERATIONS, make_endpoint
+from app.uplynk.assetinfo import router as assetinfo_router
 from app.uplynk.errors import error_response
 from app.uplynk.playback import router as playback_router
 
@@ -29,3 +30,4 @@ def unknown_api2(rest: str, request: Request) -> JSONResponse:
 
 
 router.include_router(playback_router)
+router.include_router(assetinfo_router)
