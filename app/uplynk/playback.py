@@ -10,8 +10,10 @@
   variants (`/segment/{n}/{asset_id}/ray{r}.m3u8`, generated) hold only slice n (0-based).
 
 Refusals are plain-text HTTP errors: 400 for a malformed or disallowed request, 404 for something that
-does not exist, 409 for an asset that is not ready yet. Playback tokens are not checked: `require_drm`
-is reported but lynkflow plays every asset (documented in parity).
+does not exist, 409 for an asset that is not ready yet, 403 for a missing or invalid playback token.
+`require_drm` is enforced on the master-playlist URLs (single, ext, multiple, segment): a `require_drm=1` asset needs a
+signed token in the query (app/uplynk/playback_tokens.py), else HTTP 403 with the reason; the generated
+variant playlists and the /storage files stay open (documented in parity).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from sqlalchemy import select
 from app.db.models import Media, UplynkAsset
 from app.media.ingest import playlist_segments
 from app.storage.paths import UnsafePath, safe_join
+from app.uplynk.playback_tokens import check_playback_token, check_token_for
 from app.uplynk.render import storage_url
 
 router = APIRouter(tags=["uplynk playback"])
@@ -52,7 +55,7 @@ class Refusal(Exception):
         self.why = why
 
     def response(self) -> Response:
-        label = {400: "bad request", 404: "not found", 409: "not ready"}.get(self.status, "error")
+        label = {400: "bad request", 403: "forbidden", 404: "not found", 409: "not ready"}.get(self.status, "error")
         return PlainTextResponse(f"{label}: {self.why}\n", status_code=self.status)
 
 
@@ -127,9 +130,33 @@ def _load(ctx, asset: UplynkAsset | None, *, not_ready_status: int = 404) -> Pla
     return Playable(asset, media, text, variants)
 
 
+def _raw_query(request: Request) -> str:
+    """The query string exactly as received: the token signature covers its raw bytes."""
+    return request.scope.get("query_string", b"").decode("latin-1")
+
+
+def _guard(request: Request, asset: UplynkAsset | None) -> None:
+    """403 unless the asset plays without a token or the URL carries a valid one."""
+    if asset is not None:
+        why = check_playback_token(request.app.state.ctx, asset, _raw_query(request))
+        if why is not None:
+            raise Refusal(403, why)
+
+
+def _guard_many(request: Request, plays: list[Playable]) -> None:
+    """multiple.m3u8: one token (cid = the comma-joined asset IDs) when any of the assets requires it."""
+    if any(p.asset.require_drm for p in plays):
+        why = check_token_for(request.app.state.ctx, owner_id=plays[0].asset.owner_id,
+                              asset_ids=[p.asset.id for p in plays],
+                              external_ids=[p.asset.external_id or "" for p in plays], raw_query=_raw_query(request))
+        if why is not None:
+            raise Refusal(403, why)
+
+
 def _master(request: Request, asset: UplynkAsset | None) -> Response:
     ctx = request.app.state.ctx
     try:
+        _guard(request, asset)
         play = _load(ctx, asset)
     except Refusal as r:
         return r.response()
@@ -275,7 +302,9 @@ def play_multiple_external(owner: str, external_ids: str, request: Request) -> R
             if asset is None:
                 raise Refusal(404, f"owner {owner} has no asset with external ID {eid!r}")
             assets.append(asset)
-        return _multiple_master(request, _check_multiple(ctx, assets))
+        plays = _check_multiple(ctx, assets)
+        _guard_many(request, plays)
+        return _multiple_master(request, plays)
     except Refusal as r:
         return r.response()
 
@@ -283,7 +312,9 @@ def play_multiple_external(owner: str, external_ids: str, request: Request) -> R
 @router.get("/{ids}/multiple.m3u8", include_in_schema=True)
 def play_multiple(ids: str, request: Request) -> Response:
     try:
-        return _multiple_master(request, _multiple_assets(request.app.state.ctx, ids))
+        plays = _multiple_assets(request.app.state.ctx, ids)
+        _guard_many(request, plays)
+        return _multiple_master(request, plays)
     except Refusal as r:
         return r.response()
 
@@ -311,6 +342,7 @@ def _segment_master(request: Request, text: str, asset: UplynkAsset | None) -> R
     ctx = request.app.state.ctx
     try:
         n = _index(text, "the slice number")
+        _guard(request, asset)
         play = _load(ctx, asset)
         _check_slice(play, n)
     except Refusal as r:

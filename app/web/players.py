@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse
 
 from app.db.models import Media, VisEvent
 from app.domain.vis_events import EVENT_STATES
+from app.uplynk.playback_tokens import player_token_query
 from app.web import queries
 from app.web.dashboard import not_found
 from app.web.templating import render
@@ -38,9 +39,15 @@ def player(request: Request, player_id: str) -> HTMLResponse:
     asset = target.view.asset
     if asset.deleted is not None:
         return not_found(request, f"Asset {asset.id} was deleted; its players no longer play.")
+    # Test and embed players are auto-signed (reference §6.1): for an asset that requires a token,
+    # the HLS source the page plays carries a short-lived one, made with the owner's first enabled key.
+    hls_src = ""
+    if target.view.hls_url:
+        query = player_token_query(ctx, asset) if asset.require_drm and target.view.playable else None
+        hls_src = f"/{asset.id}.m3u8" + (f"?{query}" if query else "")
     return render(request, "player.html", {
         "section": "player", "view": target.view, "asset": asset, "kind": target.kind,
-        "embed": target.kind == "embed", "base": ctx.public_base(str(request.base_url)),
+        "embed": target.kind == "embed", "base": ctx.public_base(str(request.base_url)), "hls_src": hls_src,
     })
 
 
