@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent.parent / "migrations"
 
 # The newest revision in migrations/versions (tests/foundation/test_migrations.py checks it).
-SCHEMA_HEAD = "0002_uplynk"
+SCHEMA_HEAD = "0003_subowners"
 
 
 def alembic_config(url: str) -> Config:

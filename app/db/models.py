@@ -228,6 +228,25 @@ class UplynkSlicerJob(Base):
     created: Mapped[int] = mapped_column(BigInteger)
 
 
+class UplynkSubowner(Base):
+    """A subowner login of an account (api2 subowners/*). Its current `api_key` signs requests for the
+    parent account (`_owner` = the parent) while `perm_api` is set; rotated keys stay listed, disabled."""
+
+    __tablename__ = "uplynk_subowners"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("uplynk_owners.id", ondelete="CASCADE"), index=True)
+    username: Mapped[str] = mapped_column(String(100))  # prefix.name, lower-cased; unique across accounts
+    password_hash: Mapped[str] = mapped_column(String(300))  # scrypt$n$r$p$salt$hash, never the password
+    perm_slice: Mapped[bool] = mapped_column(Boolean, default=False)
+    perm_api: Mapped[bool] = mapped_column(Boolean, default=False)
+    api_key: Mapped[str] = mapped_column(String(200))
+    old_api_keys: Mapped[list] = mapped_column(JSON, default=list)  # newest first, never sign again
+    created: Mapped[int] = mapped_column(BigInteger)
+    lastmod: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (UniqueConstraint("username", name="uq_uplynk_subowners_username"),)
+
+
 # --- Vuflow / VIS --------------------------------------------------------------------------
 
 

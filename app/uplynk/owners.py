@@ -6,6 +6,10 @@ fails against the cached keys is re-checked against fresh ones before it is refu
 a moment ago works at once. A key changed through api2 (owners/api-key/*) drops its owner's entry, so a
 disabled or deleted key stops working at once in this process; in other processes (or after a change
 made straight in the database) it stops within the cache lifetime.
+
+A subowner signs for its parent account (`_owner` = the parent's user ID) with its own current key, so
+that key is one more enabled key of the parent while the subowner holds the `api` permission. Its
+entry in the list is named `subowner:<subowner id>`. subowners/* drops the parent's entry the same way.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.db.models import UplynkApiKey, UplynkOwner
+from app.db.models import UplynkApiKey, UplynkOwner, UplynkSubowner
 
 KEY_CACHE_SECONDS = 1.0
 
@@ -36,11 +40,16 @@ def _load(ctx: Any, owner: str) -> tuple[bool, list[tuple[str, str]]]:
             .where(UplynkApiKey.owner_id == owner, UplynkApiKey.enabled.is_(True))
             .order_by(UplynkApiKey.created, UplynkApiKey.id)
         ).all()
-    return exists, [(r[0], r[1]) for r in rows]
+        subs = db.execute(
+            select(UplynkSubowner.id, UplynkSubowner.api_key)
+            .where(UplynkSubowner.owner_id == owner, UplynkSubowner.perm_api.is_(True))
+            .order_by(UplynkSubowner.created, UplynkSubowner.id)
+        ).all()
+    return exists, [(r[0], r[1]) for r in rows] + [(f"subowner:{r[0]}", r[1]) for r in subs]
 
 
 def lookup(ctx: Any, owner: str, *, fresh: bool = False) -> tuple[bool, list[tuple[str, str]]]:
-    """(owner exists, [(key id, secret), ...] of enabled keys)."""
+    """(owner exists, [(key id, secret), ...] of enabled keys, its `api` subowners' keys last)."""
     cache = _cache(ctx)
     now = time.monotonic()
     if not fresh:

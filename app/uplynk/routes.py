@@ -7,7 +7,7 @@ paths answer in the api2 error shape rather than with a bare 404.
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from app.uplynk import assets, frames, libraries, owner_keys, slicer  # noqa: F401 - importing registers the operations
+from app.uplynk import assets, frames, libraries, owner_keys, slicer, subowners  # noqa: F401 - importing registers the operations
 from app.uplynk.api import OPERATIONS, make_endpoint
 from app.uplynk.assetinfo import router as assetinfo_router
 from app.uplynk.errors import error_response
