@@ -213,7 +213,7 @@ class UplynkSlicerJob(Base):
     __tablename__ = "uplynk_slicer_jobs"
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     owner_id: Mapped[str] = mapped_column(ForeignKey("uplynk_owners.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(20))  # create|export
+    kind: Mapped[str] = mapped_column(String(20))  # create|export|quickclip
     state: Mapped[str] = mapped_column(String(20), default="waiting")
     source: Mapped[dict] = mapped_column(JSON, default=dict)
     args: Mapped[dict] = mapped_column(JSON, default=dict)

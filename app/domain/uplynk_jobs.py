@@ -1,5 +1,5 @@
-"""Cloud-slicer jobs: create (slice a source into a new asset), export (an MP4 of an asset), cancel,
-delete. No HTTP in here.
+"""Cloud-slicer jobs: create (slice a source into a new asset), quickclip (a frame-accurate cut of a
+ready asset into a new asset), export (an MP4 of an asset), cancel, delete. No HTTP in here.
 
 A slicer job is a row in `uplynk_slicer_jobs`; its work runs as a row in the durable `jobs` queue
 (`queue_job_id`), and its visible state is derived from that queue job (see app/uplynk/render.py).
@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from app import ids
 from app.context import AppContext
 from app.db.models import Job, Media, UplynkAsset, UplynkSlicerJob
-from app.domain import uplynk_assets  # noqa: F401 - registers the autoexpire task with the workers
+from app.domain import uplynk_assets  # importing it also registers the autoexpire task with the workers
 from app.jobs import queue
 from app.jobs.registry import Handler, JobRun, register
 
@@ -75,12 +75,14 @@ def _new_job(db: Session, ctx: AppContext, owner: str, kind: str, source: dict, 
 
 
 def _start_ingest(ctx: AppContext, db: Session, media: Media, job: UplynkSlicerJob, ingest: dict[str, Any],
-                  priority: int) -> None:
+                  priority: int) -> str | None:
+    """Queue the ingest that makes the job's asset; returns the new asset's id."""
     from app.domain.ingest import start_ingest
 
     started = start_ingest(ctx, db, media, uplynk={**ingest, "owner": job.owner_id, "slicer_job_id": job.id},
                            priority=priority)
     job.queue_job_id = started.job.id
+    return started.uplynk_asset_id
 
 
 def create_job(ctx: AppContext, owner: str, source: dict[str, Any], args: dict[str, Any],
@@ -172,6 +174,79 @@ def _fetch_fail(ctx: AppContext, job_id: int, payload: dict[str, Any], reason: s
 
 
 register(Handler(FETCH_KIND, _fetch_run, _fetch_finish, _fetch_fail, lifecycle_group="fetch"))
+
+
+# --- quickclip ----------------------------------------------------------------------------------
+
+
+def create_quickclip(ctx: AppContext, owner: str, beam_id: str, start_ms: int, duration_ms: int,
+                     source: dict[str, Any], args: dict[str, Any], ingest: dict[str, Any], *,
+                     poster_ts_ms: int | None = None, priority: int = 5) -> str:
+    """Queue a clip of [start, start + duration) ms of the ready asset `beam_id` as a new asset.
+
+    The cut is taken from the beam's highest-ray MP4 (the asset timeline that getframe shows and
+    the clip times refer to), not from its original upload: an asset made with `trim` (or a clip of
+    a clip) does not start at the upload's time 0. The file is copied into a new media item and goes
+    through the ordinary ingest with `trim`, which cuts frame-accurately before encoding. `ingest`
+    holds external_id, desc (empty: "Clip of <beam desc>") and meta. With `poster_ts_ms` (relative
+    to the clip start) the poster is decoded from the beam now, so a bad time is refused before any
+    write and the poster is there as soon as the asset is.
+    """
+    from app.domain.media import create_media_from_file
+
+    if start_ms < 0 or duration_ms <= 0:
+        raise SlicerError("the clip needs start >= 0 and duration > 0 (milliseconds)")
+    if poster_ts_ms is not None and not 0 <= poster_ts_ms < duration_ms:
+        raise SlicerError(f"args.poster_ts {poster_ts_ms} ms is outside the clip; it is relative to the clip "
+                          f"start and must be in [0, {duration_ms}) ms")
+    with ctx.read_session() as db:
+        rendition, original_name, beam_desc = _beam_rendition(ctx, db, owner, beam_id, start_ms, duration_ms)
+    poster: tuple[bytes, str] | None = None
+    if poster_ts_ms is not None:
+        from app.media.errors import MediaError
+        from app.media.frames import frame_at
+
+        try:
+            poster = (frame_at(rendition, (start_ms + poster_ts_ms) / 1000.0, fmt="jpeg"), "jpg")
+        except MediaError as exc:  # e.g. no frame that late in a rendition slightly shorter than `duration`
+            raise SlicerError(f"args.poster_ts: {exc}") from None
+    with ctx.session() as db:
+        # Checked again inside the write: the beam may have been deleted since the read above.
+        _beam_rendition(ctx, db, owner, beam_id, start_ms, duration_ms)
+        job = _new_job(db, ctx, owner, "quickclip", source, args)
+        media = create_media_from_file(ctx, db, rendition, original_name)
+        fields = {**ingest, "desc": ingest.get("desc") or f"Clip of {beam_desc}"[:1000], "source": "clip",
+                  "trim": (start_ms / 1000.0, (start_ms + duration_ms) / 1000.0)}
+        asset_id = _start_ingest(ctx, db, media, job, fields, priority)
+        if poster is not None and asset_id is not None:
+            asset = db.get(UplynkAsset, asset_id)
+            if asset is not None:
+                uplynk_assets.store_poster(ctx, asset, poster)
+        return job.id
+
+
+def _beam_rendition(ctx: AppContext, db: Session, owner: str, beam_id: str, start_ms: int,
+                    duration_ms: int) -> tuple[Path, str, str]:
+    """The beam's highest-ray MP4, original file name and desc; SlicerError when it cannot be clipped."""
+    from app.storage.paths import safe_join
+
+    beam = db.scalar(select(UplynkAsset).where(UplynkAsset.id == beam_id, UplynkAsset.owner_id == owner,
+                                               UplynkAsset.deleted.is_(None)))
+    if beam is None:
+        raise SlicerError(f"Asset not found (beam_id {beam_id})")
+    if beam.state != "ready":
+        raise SlicerError(f"asset {beam_id} is {beam.state}; only ready assets can be clipped")
+    beam_ms = int(round(float(beam.duration) * 1000))
+    if start_ms + duration_ms > beam_ms:
+        raise SlicerError(f"the clip [{start_ms}, {start_ms + duration_ms}) ms goes beyond the end of asset {beam_id}, "
+                          f"which is {beam_ms} ms long")
+    media = db.get(Media, beam.media_id) if beam.media_id else None
+    if media is None or not media.output_dir or not (media.renditions or {}).get("mp4"):
+        raise SlicerError(f"asset {beam_id} has no video to clip")
+    rendition = safe_join(ctx.storage.root, media.output_dir, media.renditions["mp4"])
+    if not rendition.is_file():
+        raise SlicerError(f"asset {beam_id} has no video to clip")
+    return rendition, beam.orig_filename or media.original_filename, beam.desc or ""
 
 
 # --- export -------------------------------------------------------------------------------------

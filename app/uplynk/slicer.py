@@ -1,4 +1,4 @@
-"""`/api2/cloudslicer/jobs/*`: create, get, list, cancel, delete, create_export (reference §5.1)."""
+"""`/api2/cloudslicer/jobs/*`: create, quickclip, get, list, cancel, delete, create_export (reference §5.1)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,15 @@ from app.domain import uplynk_jobs as jobs
 from app.domain.uplynk_jobs import SlicerError
 from app.uplynk.api import api2, as_str, require
 from app.uplynk.errors import Api2Error
-from app.uplynk.params import ParamError, parse_bool, parse_int, parse_kv_meta, parse_str_list, parse_trim
+from app.uplynk.params import (
+    ParamError,
+    parse_bool,
+    parse_int,
+    parse_kv_meta,
+    parse_str_list,
+    parse_time_ms,
+    parse_trim,
+)
 from app.uplynk.render import job_dicts
 from app.uplynk.transport import Api2Call
 
@@ -35,6 +43,41 @@ def _render_one(call: Api2Call, job_id: str) -> dict[str, Any]:
         return job_dicts(db, call.public_base, [job])[0]
 
 
+def _asset_fields(args: dict[str, Any]) -> dict[str, Any]:
+    """The new asset's external_id, desc ("" = the default) and meta from a slicer job's `args`."""
+    meta_raw = args.get("meta")
+    if isinstance(meta_raw, dict):
+        meta = {str(k): v for k, v in meta_raw.items()}
+    elif meta_raw in (None, ""):
+        meta = {}
+    else:
+        meta = parse_kv_meta(as_str(meta_raw, "args.meta", max_len=100_000))
+    return {
+        "external_id": as_str(args.get("external_id") or "", "args.external_id", max_len=200),
+        "desc": as_str(args.get("description") or args.get("desc") or "", "args.description", max_len=1000),
+        "meta": meta,
+    }
+
+
+def _priority(p: dict[str, Any]) -> int:
+    return 3 if parse_bool(p.get("high_priority", False), "high_priority") else 5
+
+
+def _quickclip_trim(source: dict[str, Any]) -> tuple[int, int]:
+    """`source.trim` = [start_ms, duration_ms], both non-negative integers, duration > 0."""
+    usage = 'send source={"trim": [start_ms, duration_ms]}, e.g. {"trim": [2000, 1000]}'
+    trim = source.get("trim")
+    if trim is None:
+        raise Api2Error(f"missing source.trim: {usage}")
+    if (not isinstance(trim, list) or len(trim) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in trim)):
+        raise Api2Error(f"source.trim must be a list of two non-negative integers (milliseconds): {usage}")
+    start, duration = trim
+    if duration <= 0:
+        raise Api2Error(f"source.trim duration must be greater than 0 ms, got {duration}")
+    return start, duration
+
+
 @api2("cloudslicer/jobs/create", threaded=True)
 def jobs_create(call: Api2Call) -> dict[str, Any]:
     p = call.params
@@ -45,22 +88,30 @@ def jobs_create(call: Api2Call) -> dict[str, Any]:
     if not source.get("url"):
         raise Api2Error('missing source: send source={"url": "<file in the media folder or http://127.0.0.1/...>"}')
     args = _dict_param(p.get("args"), "args")
-    meta_raw = args.get("meta")
-    if isinstance(meta_raw, dict):
-        meta = {str(k): v for k, v in meta_raw.items()}
-    elif meta_raw in (None, ""):
-        meta = {}
-    else:
-        meta = parse_kv_meta(as_str(meta_raw, "args.meta", max_len=100_000))
-    ingest = {
-        "external_id": as_str(args.get("external_id") or "", "args.external_id", max_len=200),
-        "desc": as_str(args.get("description") or args.get("desc") or "", "args.description", max_len=1000),
-        "meta": meta,
-        "trim": parse_trim(args.get("trim")),
-    }
-    priority = 3 if parse_bool(p.get("high_priority", False), "high_priority") else 5
+    ingest = {**_asset_fields(args), "trim": parse_trim(args.get("trim"))}
+    priority = _priority(p)
     try:
         job_id = jobs.create_job(call.ctx, call.owner, source, args, ingest, priority=priority)
+    except SlicerError as exc:
+        raise Api2Error(str(exc)) from None
+    return {"job": _render_one(call, job_id)}
+
+
+@api2("cloudslicer/jobs/quickclip", threaded=True)
+def jobs_quickclip(call: Api2Call) -> dict[str, Any]:
+    p = call.params
+    source = _dict_param(p.get("source"), "source")
+    start, duration = _quickclip_trim(source)
+    args = _dict_param(p.get("args"), "args")
+    if args.get("beam_id") in (None, ""):
+        raise Api2Error('missing args.beam_id: send args={"beam_id": "<id of the ready asset to clip>"}')
+    beam_id = as_str(args["beam_id"], "args.beam_id", max_len=64)
+    poster_raw = args.get("poster_ts")
+    poster_ts = None if poster_raw in (None, "") else parse_time_ms(poster_raw, "args.poster_ts")
+    fields = _asset_fields(args)
+    try:
+        job_id = jobs.create_quickclip(call.ctx, call.owner, beam_id, start, duration, source, args, fields,
+                                       poster_ts_ms=poster_ts, priority=_priority(p))
     except SlicerError as exc:
         raise Api2Error(str(exc)) from None
     return {"job": _render_one(call, job_id)}
