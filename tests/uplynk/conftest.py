@@ -85,3 +85,18 @@ def asset_factory(client):
         return make_asset(ctx, **kw)
 
     return factory
+
+
+OTHER_OWNER = "ab" * 16
+
+
+def other_owner(client, owner: str = OTHER_OWNER, key: str = "other-key") -> Api2:
+    """A second Uplynk account with one key, and a signed caller for it."""
+    from app.db.models import UplynkApiKey, UplynkOwner
+
+    ctx = client.app.state.ctx
+    with ctx.session() as db:
+        db.add(UplynkOwner(id=owner, name="other", created=1))
+        db.flush()
+        db.add(UplynkApiKey(id="cd" * 16, owner_id=owner, secret=key, created=1))
+    return Api2(client, owner, key)

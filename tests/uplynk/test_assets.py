@@ -10,7 +10,7 @@ from PIL import Image
 from sqlalchemy import inspect
 
 from tests.conftest import wait_for
-from tests.uplynk.conftest import Api2, make_asset
+from tests.uplynk.conftest import Api2, make_asset, other_owner
 
 DOC_FIELDS = {"orig_filename", "rays", "require_drm", "require_studio_drm", "slices", "autoexpire", "break_offsets",
               "created", "job_type", "libraries", "test_player_url", "test_players", "state", "duration",
@@ -62,20 +62,10 @@ def test_get_refusals(api, params, fragment) -> None:
 
 
 def test_get_other_owner_is_not_visible(api, client) -> None:
-    other = _other_owner(client)
+    other = other_owner(client).owner
     aid = make_asset(client.app.state.ctx, owner=other, desc="theirs")
     assert "not found" in api.err("asset/get", id=aid)
 
-
-def _other_owner(client, owner="ab" * 16, key="other-key") -> str:
-    from app.db.models import UplynkApiKey, UplynkOwner
-
-    ctx = client.app.state.ctx
-    with ctx.session() as db:
-        db.add(UplynkOwner(id=owner, name="other", created=1))
-        db.flush()
-        db.add(UplynkApiKey(id="cd" * 16, owner_id=owner, secret=key, created=1))
-    return owner
 
 
 # --- list -----------------------------------------------------------------------------------------
@@ -143,7 +133,7 @@ def test_shared_library_assets(api, client) -> None:
     from app.domain import uplynk_libraries as libraries
 
     ctx = client.app.state.ctx
-    other = _other_owner(client)
+    other = other_owner(client).owner
     mine = make_asset(ctx, desc="mine blue")
     theirs = make_asset(ctx, owner=other, desc="shared blue")
     hidden = make_asset(ctx, owner=other, desc="private blue")

@@ -4,20 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.uplynk.conftest import Api2, make_asset
-
-OTHER = "ab" * 16
-
-
-def _other_owner(client, owner: str = OTHER, key: str = "other-key") -> Api2:
-    from app.db.models import UplynkApiKey, UplynkOwner
-
-    ctx = client.app.state.ctx
-    with ctx.session() as db:
-        db.add(UplynkOwner(id=owner, name="other", created=1))
-        db.flush()
-        db.add(UplynkApiKey(id="cd" * 16, owner_id=owner, secret=key, created=1))
-    return Api2(client, owner, key)
+from tests.uplynk.conftest import Api2, make_asset, other_owner
 
 
 def _library_rows(ctx) -> list:
@@ -134,7 +121,7 @@ def test_add_assets_and_remove(api, client) -> None:
 
 def test_unknown_or_foreign_assets_are_refused_without_a_partial_write(api, client) -> None:
     ctx = client.app.state.ctx
-    other = _other_owner(client)
+    other = other_owner(client)
     mine = make_asset(ctx, desc="mine")
     theirs = make_asset(ctx, owner=other.owner, desc="theirs")
     lib = api.ok("library/create", desc="Mine")["library"]
@@ -151,7 +138,7 @@ def test_unknown_or_foreign_assets_are_refused_without_a_partial_write(api, clie
 
 def test_another_owners_library_is_not_found(api, client) -> None:
     ctx = client.app.state.ctx
-    other = _other_owner(client)
+    other = other_owner(client)
     mine = make_asset(ctx, desc="mine")
     theirs = other.ok("library/create", desc="Theirs")["library"]
     lid = theirs["id"]
@@ -169,7 +156,7 @@ def test_another_owners_library_is_not_found(api, client) -> None:
 
 def test_share_extension(api, client) -> None:
     ctx = client.app.state.ctx
-    other = _other_owner(client)
+    other = other_owner(client)
     mine = make_asset(ctx, desc="shared clip")
     lib = api.ok("library/create", desc="For partners")["library"]
     api.ok("library/add", id=lib["id"], asset_id=mine)
@@ -249,7 +236,7 @@ def test_last_enabled_key_cannot_be_disabled_or_deleted(api, client) -> None:
 
 
 def test_key_refusals(api, client) -> None:
-    other = _other_owner(client)
+    other = other_owner(client)
     assert "missing required parameter key_to_toggle" in api.err("owners/api-key/toggle", is_enabled=0)
     assert "missing required parameter is_enabled" in api.err("owners/api-key/toggle", key_to_toggle="x")
     assert "is_enabled must be true or false" in api.err("owners/api-key/toggle", key_to_toggle="x", is_enabled="maybe")

@@ -14,8 +14,7 @@ import uvicorn
 
 from fixtures.framecode import read_frame_number, read_frame_number_bytes
 from tests.conftest import wait_for
-from tests.uplynk.conftest import Api2
-from tests.uplynk.test_assets import _other_owner
+from tests.uplynk.conftest import Api2, other_owner
 
 M3U8 = "application/vnd.apple.mpegurl"
 
@@ -151,7 +150,7 @@ def test_multiple_segment_assetinfo_refusals(client, api, asset_factory) -> None
     slicing = asset_factory(external_id="s", state="slicing")
     long1 = asset_factory(duration=9 * 3600.0)
     long2 = asset_factory(duration=7 * 3600.0)
-    theirs = asset_factory(owner=_other_owner(client), duration=10.0)
+    theirs = asset_factory(owner=other_owner(client).owner, duration=10.0)
     missing = "0" * 32
 
     def refused(url: str, status: int, fragment: str) -> None:

@@ -9,8 +9,7 @@ import re
 from app import ids
 from app.db.models import Media, UplynkAsset
 from app.uplynk.playback_tokens import sign_playback_query
-from tests.uplynk.conftest import make_asset
-from tests.uplynk.test_assets import _other_owner
+from tests.uplynk.conftest import make_asset, other_owner
 
 M3U8 = "application/vnd.apple.mpegurl"
 MASTER = "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=800000,RESOLUTION=640x360\nr0/index.m3u8\n"
@@ -91,8 +90,8 @@ def test_drm_asset_needs_a_valid_token(client, api) -> None:
     _refused(client, f"{url}?{data}&sig={'0' * 64}", "bad signature")
     _refused(client, f"{url}?{data.replace('rn=12345', 'rn=12346')}&sig={sig}", "bad signature")
     _refused(client, f"{url}?{_token(api, aid, key='not-a-key')}", "bad signature")
-    other_owner = _other_owner(client)
-    assert other_owner != api.owner
+    theirs = other_owner(client).owner
+    assert theirs != api.owner
     _refused(client, f"{url}?{_token(api, aid, key='other-key')}", "bad signature")  # another owner's key
 
     # sig must be the last parameter; extra parameters before it are signed too.

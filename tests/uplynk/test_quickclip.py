@@ -10,8 +10,7 @@ import pytest
 
 from fixtures.framecode import read_frame_number_bytes
 from tests.conftest import SYNTH_CACHE, wait_for
-from tests.uplynk.conftest import Api2, make_asset
-from tests.uplynk.test_assets import _other_owner
+from tests.uplynk.conftest import Api2, make_asset, other_owner
 
 FPS = 25
 
@@ -85,7 +84,7 @@ def _refusal_assets(api: Api2, client) -> dict[str, str]:
     return {
         "ready": make_asset(ctx, desc="no media", duration=5.0),
         "slicing": make_asset(ctx, desc="busy", duration=5.0, state="slicing"),
-        "theirs": make_asset(ctx, owner=_other_owner(client), desc="theirs", duration=5.0),
+        "theirs": make_asset(ctx, owner=other_owner(client).owner, desc="theirs", duration=5.0),
         "deleted": deleted,
     }
 

@@ -4,21 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.uplynk.conftest import Api2
+from tests.uplynk.conftest import Api2, other_owner
 
-OTHER = "ab" * 16
 FIELDS = {"username", "permissions", "api_key", "all_api_keys", "id", "error"}
 
-
-def _other_owner(client, owner: str = OTHER, key: str = "other-key") -> Api2:
-    from app.db.models import UplynkApiKey, UplynkOwner
-
-    ctx = client.app.state.ctx
-    with ctx.session() as db:
-        db.add(UplynkOwner(id=owner, name="other", created=1))
-        db.flush()
-        db.add(UplynkApiKey(id="cd" * 16, owner_id=owner, secret=key, created=1))
-    return Api2(client, owner, key)
 
 
 def _rows(client) -> list:
@@ -99,7 +88,7 @@ def test_subowner_key_signs_for_the_parent_until_api_is_removed_or_it_is_deleted
     child = as_sub.ok("subowners/create", username="acme.child", password="pw", permissions="slice")
     assert child["id"] in [s["id"] for s in api.ok("subowners/list")["subowners"]]
     # Its key is not a key of another account.
-    other = _other_owner(client)
+    other = other_owner(client)
     assert Api2(client, other.owner, sub["api_key"]).err("asset/list") == wrong.replace(api.owner, other.owner)
 
     # Removing `api` stops it on the very next request; giving it back restores it.
@@ -137,7 +126,7 @@ def test_refusals(api, client) -> None:
                                                    permissions={"api": 1})
     # The name is taken, in any case, and also for another account.
     assert "'acme.jane' is already taken" in api.err("subowners/create", username="ACME.Jane", password="pw")
-    other = _other_owner(client)
+    other = other_owner(client)
     assert "already taken" in other.err("subowners/create", username="acme.jane", password="pw")
 
     assert "missing required parameter id" in api.err("subowners/get")
