@@ -165,7 +165,8 @@ def _fetch_finish(ctx: AppContext, job_id: int, payload: dict[str, Any], result:
         _start_ingest(ctx, db, media, job, ingest, int(payload.get("priority", 5)))
 
 
-def _fetch_fail(ctx: AppContext, job_id: int, payload: dict[str, Any], reason: str) -> None:
+def _slicer_job_failed(ctx: AppContext, job_id: int, payload: dict[str, Any], reason: str) -> None:
+    """A fetch or export that failed for good: the slicer job shows why (its state derives from the queue)."""
     with ctx.session() as db:
         job = db.get(UplynkSlicerJob, payload["slicer_job_id"])
         if job is not None:
@@ -173,7 +174,7 @@ def _fetch_fail(ctx: AppContext, job_id: int, payload: dict[str, Any], reason: s
             job.finished = ctx.clock.now_ms()
 
 
-register(Handler(FETCH_KIND, _fetch_run, _fetch_finish, _fetch_fail, lifecycle_group="fetch"))
+register(Handler(FETCH_KIND, _fetch_run, _fetch_finish, _slicer_job_failed, lifecycle_group="fetch"))
 
 
 # --- quickclip ----------------------------------------------------------------------------------
@@ -304,15 +305,8 @@ def _export_finish(ctx: AppContext, job_id: int, payload: dict[str, Any], result
             job.progress = "Finished successfully"
 
 
-def _export_fail(ctx: AppContext, job_id: int, payload: dict[str, Any], reason: str) -> None:
-    with ctx.session() as db:
-        job = db.get(UplynkSlicerJob, payload["slicer_job_id"])
-        if job is not None:
-            job.last_error = reason
-            job.finished = ctx.clock.now_ms()
 
-
-register(Handler(EXPORT_KIND, _export_run, _export_finish, _export_fail, lifecycle_group="export"))
+register(Handler(EXPORT_KIND, _export_run, _export_finish, _slicer_job_failed, lifecycle_group="export"))
 
 
 # --- read, cancel, delete -----------------------------------------------------------------------

@@ -122,13 +122,17 @@ class ParsedAsset:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-def parse_gif(raw: Any) -> ParsedAsset:
-    d = as_object(raw)
+def _clip(d: CIDict) -> tuple[str, str, str]:
+    """The `clip` object of GIF and VIDEO requests: (eventId, start, end)."""
     clip = d.obj("clip")
     if clip is None:
         raise bad_request("clip is required: {\"eventId\", \"start\", \"end\"}", "MissingField", field="clip")
-    event_id = req_str(clip, "eventId", "clip.")
-    start, end = _time_text(clip, "start", "clip."), _time_text(clip, "end", "clip.")
+    return req_str(clip, "eventId", "clip."), _time_text(clip, "start", "clip."), _time_text(clip, "end", "clip.")
+
+
+def parse_gif(raw: Any) -> ParsedAsset:
+    d = as_object(raw)
+    event_id, start, end = _clip(d)
     name = req_str(d, "name")
     width = opt_float(d, "width", None, 1, MAX_DIMENSION, zero_is_unset=True)
     height = opt_float(d, "height", None, 1, MAX_DIMENSION, zero_is_unset=True)
@@ -147,18 +151,14 @@ def parse_gif(raw: Any) -> ParsedAsset:
 
 def parse_video(raw: Any) -> ParsedAsset:
     d = as_object(raw)
-    clip = d.obj("clip")
-    if clip is None:
-        raise bad_request("clip is required: {\"eventId\", \"start\", \"end\"}", "MissingField", field="clip")
-    event_id = req_str(clip, "eventId", "clip.")
-    start, end = _time_text(clip, "start", "clip."), _time_text(clip, "end", "clip.")
+    event_id, start, end = _clip(d)
     name = req_str(d, "name")
     params = {
         # Task Engine vodcapture defaults: frame_accurate true, copy_ts false, mezzanine false.
         "mezzanine": opt_bool(d, "mezzanine", False),
         "frame_accurate": opt_bool(d, "frameAccurate", True),
         "copy_ts": opt_bool(d, "copyTs", False),
-        "filter": opt_str(clip, "filter", "clip."),
+        "filter": opt_str(d.obj("clip"), "filter", "clip."),
     }
     return ParsedAsset(VIDEO, event_id, start, end, name, opt_str(d, "filename"), _priority(d), params)
 
