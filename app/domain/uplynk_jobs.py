@@ -226,17 +226,23 @@ def create_quickclip(ctx: AppContext, owner: str, beam_id: str, start_ms: int, d
         return job.id
 
 
+def _own_ready_asset(db: Session, owner: str, asset_id: str, param: str, verb: str) -> UplynkAsset:
+    """The caller's live, ready asset, or SlicerError saying which of those it is not."""
+    asset = db.scalar(select(UplynkAsset).where(UplynkAsset.id == asset_id, UplynkAsset.owner_id == owner,
+                                                UplynkAsset.deleted.is_(None)))
+    if asset is None:
+        raise SlicerError(f"Asset not found ({param} {asset_id})")
+    if asset.state != "ready":
+        raise SlicerError(f"asset {asset_id} is {asset.state}; only ready assets can be {verb}")
+    return asset
+
+
 def _beam_rendition(ctx: AppContext, db: Session, owner: str, beam_id: str, start_ms: int,
                     duration_ms: int) -> tuple[Path, str, str]:
     """The beam's highest-ray MP4, original file name and desc; SlicerError when it cannot be clipped."""
     from app.storage.paths import safe_join
 
-    beam = db.scalar(select(UplynkAsset).where(UplynkAsset.id == beam_id, UplynkAsset.owner_id == owner,
-                                               UplynkAsset.deleted.is_(None)))
-    if beam is None:
-        raise SlicerError(f"Asset not found (beam_id {beam_id})")
-    if beam.state != "ready":
-        raise SlicerError(f"asset {beam_id} is {beam.state}; only ready assets can be clipped")
+    beam = _own_ready_asset(db, owner, beam_id, "beam_id", "clipped")
     beam_ms = int(round(float(beam.duration) * 1000))
     if start_ms + duration_ms > beam_ms:
         raise SlicerError(f"the clip [{start_ms}, {start_ms + duration_ms}) ms goes beyond the end of asset {beam_id}, "
@@ -255,12 +261,7 @@ def _beam_rendition(ctx: AppContext, db: Session, owner: str, beam_id: str, star
 
 def create_export(ctx: AppContext, owner: str, asset_id: str, aaclc: bool) -> str:
     with ctx.session() as db:
-        asset = db.scalar(select(UplynkAsset).where(UplynkAsset.id == asset_id, UplynkAsset.owner_id == owner,
-                                                    UplynkAsset.deleted.is_(None)))
-        if asset is None:
-            raise SlicerError(f"Asset not found (asset {asset_id})")
-        if asset.state != "ready":
-            raise SlicerError(f"asset {asset_id} is {asset.state}; only ready assets can be exported")
+        asset = _own_ready_asset(db, owner, asset_id, "asset", "exported")
         args: dict[str, Any] = {"export_mp4": True}
         if aaclc:
             args["aaclc"] = "1"
