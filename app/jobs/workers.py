@@ -167,10 +167,12 @@ class WorkerPool:
                        cancelled: bool) -> None:
         from app.media.errors import BadMedia, MediaCancelled
 
+        # As on success, the visible outcome (asset or event in its error state) is written before
+        # the job itself reads as ended, so a client that sees the job end sees the outcome too.
         if cancelled or isinstance(exc, MediaCancelled):
-            queue.mark_cancelled(self.ctx, job.id, worker_id)
             if handler.fail is not None:
                 handler.fail(self.ctx, job.id, dict(job.payload), "cancelled")
+            queue.mark_cancelled(self.ctx, job.id, worker_id)
             return
         message = str(exc) or exc.__class__.__name__
         # Bad input will not get better on a retry; anything else might (a busy disk, a killed process).
@@ -178,9 +180,10 @@ class WorkerPool:
         if not isinstance(exc, (BadMedia, ValueError)):
             log.warning("job attempt failed", extra={"fields": {"job": job.id, "error": message,
                                                                 "trace": traceback.format_exc(limit=5)}})
-        state = queue.mark_failed(self.ctx, job.id, worker_id, message, retry=retry)
-        if state == queue.FAILED and handler.fail is not None:
+        final = not retry or job.attempts >= job.max_attempts
+        if final and handler.fail is not None:
             handler.fail(self.ctx, job.id, dict(job.payload), message)
+        queue.mark_failed(self.ctx, job.id, worker_id, message, retry=retry)
 
     def _housekeeping(self) -> None:
         while not self._stop.wait(1.0):
