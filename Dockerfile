@@ -8,16 +8,18 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     LYNKFLOW_DATA_DIR=/data
 
 RUN useradd --create-home --uid 10001 lynkflow
-WORKDIR /srv/lynkflow
 
-COPY pyproject.toml README.md ./
-COPY app ./app
-COPY migrations ./migrations
-COPY fixtures ./fixtures
-# Editable install keeps migrations/ and fixtures/ next to the package, where the app finds them.
-RUN pip install -e . && mkdir -p /data && chown lynkflow:lynkflow /data
+# A plain (non-editable) install: the `lynkflow` package carries its migrations and fixtures,
+# so the sources are not needed once it is installed.
+COPY pyproject.toml README.md /tmp/lynkflow-src/
+COPY app /tmp/lynkflow-src/app
+COPY migrations /tmp/lynkflow-src/migrations
+COPY fixtures /tmp/lynkflow-src/fixtures
+RUN pip install /tmp/lynkflow-src && rm -rf /tmp/lynkflow-src \
+    && mkdir -p /data && chown lynkflow:lynkflow /data
 
 USER lynkflow
+WORKDIR /home/lynkflow
 VOLUME ["/data"]
 EXPOSE 8080
 

@@ -7,7 +7,7 @@ import contextlib
 import sys
 from pathlib import Path
 
-from app.config import Settings, SettingsError, load_settings
+from lynkflow.config import Settings, SettingsError, load_settings
 
 
 def _settings() -> Settings:
@@ -40,11 +40,13 @@ def banner(settings: Settings, host: str, port: int) -> str:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from app.context import build_context
-    from app.logging import configure_logging
-    from app.main import create_app
+    from lynkflow.context import build_context
+    from lynkflow.db.migrate import migrations_dir
+    from lynkflow.logging import configure_logging
+    from lynkflow.main import create_app
 
     settings = _settings()
+    migrations_dir()  # refuse at once, in one line, when the installation has no migration files
     configure_logging()
     ctx = build_context(settings)
     # Printed once migrations, seed and workers are up, so the URLs shown already answer.
@@ -55,8 +57,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _context():
-    from app.context import build_context
-    from app.main import prepare
+    from lynkflow.context import build_context
+    from lynkflow.main import prepare
 
     ctx = build_context(_settings())
     prepare(ctx)
@@ -64,8 +66,8 @@ def _context():
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from app.jobs.workers import WorkerPool
-    from app.logging import configure_logging
+    from lynkflow.jobs.workers import WorkerPool
+    from lynkflow.logging import configure_logging
 
     configure_logging()
     ctx = _context()
@@ -77,8 +79,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(_args: argparse.Namespace) -> int:
-    from app.context import build_context
-    from app.db.migrate import current_revision, upgrade
+    from lynkflow.context import build_context
+    from lynkflow.db.migrate import current_revision, upgrade
 
     ctx = build_context(_settings())
     upgrade(ctx.engine)
@@ -87,7 +89,7 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
-    from app.seeding import SeedError, apply_seed, load_seed_file
+    from lynkflow.seeding import SeedError, apply_seed, load_seed_file
 
     ctx = _context()
     path = Path(args.file) if args.file else ctx.settings.seed_file
@@ -104,7 +106,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 
 def cmd_reset(_args: argparse.Namespace) -> int:
-    from app.domain.reset import reset_everything
+    from lynkflow.domain.reset import reset_everything
 
     ctx = _context()
     reset_everything(ctx)
@@ -135,15 +137,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _extra_commands():
     """Commands contributed by other modules (ingest, export/import)."""
-    from app.cli_media import add_commands as media_commands
-    from app.cli_state import add_commands as state_commands
+    from lynkflow.cli_media import add_commands as media_commands
+    from lynkflow.cli_state import add_commands as state_commands
 
     return [media_commands, state_commands]
 
 
 def main(argv: list[str] | None = None) -> int:
+    from lynkflow.db.migrate import MigrationsMissing
+
     args = build_parser().parse_args(argv)
-    return int(args.fn(args) or 0)
+    try:
+        return int(args.fn(args) or 0)
+    except MigrationsMissing as exc:
+        print(f"lynkflow: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -32,10 +32,10 @@ def _bar(fraction: float, width: int = 30) -> str:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from app.cli import _context
-    from app.domain.ingest import ingest_file
-    from app.jobs.queue import FINAL_STATES, get_job
-    from app.jobs.workers import WorkerPool
+    from lynkflow.cli import _context
+    from lynkflow.domain.ingest import ingest_file
+    from lynkflow.jobs.queue import FINAL_STATES, get_job
+    from lynkflow.jobs.workers import WorkerPool
 
     if args.external_id and len(args.files) > 1:
         print("lynkflow ingest: --external-id needs exactly one file", file=sys.stderr)

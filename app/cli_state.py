@@ -8,8 +8,8 @@ from pathlib import Path
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from app.cli import _context
-    from app.domain.snapshot import SnapshotError, export_snapshot
+    from lynkflow.cli import _context
+    from lynkflow.domain.snapshot import SnapshotError, export_snapshot
 
     ctx = _context()
     try:
@@ -23,8 +23,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from app.cli import _context
-    from app.domain.snapshot import SnapshotError, import_snapshot
+    from lynkflow.cli import _context
+    from lynkflow.domain.snapshot import SnapshotError, import_snapshot
 
     path = Path(args.path)
     if not path.is_file():

@@ -12,10 +12,10 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.clock import Clock, clock
-from app.config import Settings
-from app.db.engine import make_engine, make_sessionmaker, session_scope
-from app.storage.paths import Storage
+from lynkflow.clock import Clock, clock
+from lynkflow.config import Settings
+from lynkflow.db.engine import make_engine, make_sessionmaker, session_scope
+from lynkflow.storage.paths import Storage
 
 
 @dataclass

@@ -7,20 +7,20 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app import __version__
-from app.apis import install_routing_errors
-from app.config import Settings, load_settings
-from app.context import AppContext, build_context
-from app.db.migrate import is_at_head, upgrade
-from app.logging import get_logger
-from app.seeding import apply_seed, ensure_default_accounts, is_seeded, load_seed_file
+from lynkflow import __version__
+from lynkflow.apis import install_routing_errors
+from lynkflow.config import Settings, load_settings
+from lynkflow.context import AppContext, build_context
+from lynkflow.db.migrate import is_at_head, upgrade
+from lynkflow.logging import get_logger
+from lynkflow.seeding import apply_seed, ensure_default_accounts, is_seeded, load_seed_file
 
 log = get_logger("main")
 
 
 def prepare(ctx: AppContext) -> None:
     """Migrate, make sure the default accounts exist and apply the seed to an empty database."""
-    from app import ids
+    from lynkflow import ids
 
     ids.seed(ctx.settings.seed_random)
     if not is_at_head(ctx.engine):
@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
         ctx.services["seed_applied"] = False
         prepare(ctx)
         ctx.services["seed_applied"] = True
-        from app.jobs.workers import WorkerPool
+        from lynkflow.jobs.workers import WorkerPool
 
         pool = WorkerPool(ctx, count=settings.inproc_workers)
         ctx.services["workers"] = pool
@@ -64,19 +64,19 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
     app.state.ctx = ctx
     _mount(app)
     install_routing_errors(app)
-    from app.control.middleware import install as install_control_middleware
+    from lynkflow.control.middleware import install as install_control_middleware
     install_control_middleware(app)  # fault injection + request journal, wrapping everything
     return app
 
 
 def _mount(app: FastAPI) -> None:
-    from app.control.health import router as health_router
-    from app.control.ingest import router as ingest_router
-    from app.control.routes import router as control_router
-    from app.storage.serve import router as storage_router
-    from app.uplynk.routes import router as uplynk_router
-    from app.vuflow.routes import router as vuflow_router
-    from app.web.routes import router as web_router
+    from lynkflow.control.health import router as health_router
+    from lynkflow.control.ingest import router as ingest_router
+    from lynkflow.control.routes import router as control_router
+    from lynkflow.storage.serve import router as storage_router
+    from lynkflow.uplynk.routes import router as uplynk_router
+    from lynkflow.vuflow.routes import router as vuflow_router
+    from lynkflow.web.routes import router as web_router
 
     app.include_router(health_router)
     # api2 is the hot path and routes match in order: each route tried first costs every call.

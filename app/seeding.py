@@ -11,7 +11,7 @@ Format (JSON, `format: 1`)::
       "vis": {"api_keys": [{"key": "<guid>" | "default", "name": "..."}],
               "vuflows": [{"id": "<guid>", "name": "...", "apiKey": "default",
                            "configuration": {"storageUrlPublic": "{lynkflow}/storage/vis"}}]},
-      "media": [{"synthetic": "<fixtures.synth STANDARD_CLIPS name>" | "path": "<file>",
+      "media": [{"synthetic": "<lynkflow.fixtures.synth STANDARD_CLIPS name>" | "path": "<file>",
                  "uplynk": {"owner": "default", "external_id": "...", "desc": "...", "meta": {},
                             "libraries": ["<library id>"]},
                  "vis": {"apiKey": "default", "vuflowId": "<guid>", "title": "..."}}]
@@ -32,8 +32,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.context import AppContext
-from app.db.models import (
+from lynkflow.context import AppContext
+from lynkflow.db.models import (
     KeyValue,
     UplynkApiKey,
     UplynkLibrary,
@@ -41,7 +41,8 @@ from app.db.models import (
     VisApiKey,
     VisVuflow,
 )
-from app.domain.uplynk_libraries import share_library
+from lynkflow.domain.uplynk_libraries import share_library
+from lynkflow.fixtures import FIXTURES_DIR
 
 SEED_FORMAT = 1
 SEED_MARKER = "seed_applied"
@@ -65,7 +66,7 @@ def ensure_default_accounts(ctx: AppContext) -> None:
             )
         )
         if exists is None:
-            from app import ids
+            from lynkflow import ids
 
             db.add(UplynkApiKey(id=ids.hex32(), owner_id=s.uplynk_owner, secret=s.uplynk_api_key, created=now))
         if db.get(VisApiKey, s.vuflow_api_key) is None:
@@ -78,6 +79,10 @@ def is_seeded(ctx: AppContext) -> bool:
 
 
 def load_seed_file(path: Path) -> dict[str, Any]:
+    """Read a seed file; a relative path that is not found is looked up in the bundled fixtures,
+    so `demo/seed.json` names the demo seed wherever lynkflow is installed."""
+    if not path.is_absolute() and not path.exists() and (FIXTURES_DIR / path).is_file():
+        path = FIXTURES_DIR / path
     try:
         doc = json.loads(path.read_text())
     except FileNotFoundError:
@@ -113,7 +118,7 @@ def apply_seed(ctx: AppContext, doc: dict[str, Any]) -> dict[str, int]:
             for secret in o.get("api_keys", []):
                 if not db.scalar(select(UplynkApiKey).where(UplynkApiKey.secret == secret,
                                                             UplynkApiKey.owner_id == oid)):
-                    from app import ids
+                    from lynkflow import ids
 
                     db.add(UplynkApiKey(id=ids.hex32(), owner_id=oid, secret=secret, created=now))
                     counts["api_keys"] += 1
@@ -146,7 +151,7 @@ def apply_seed(ctx: AppContext, doc: dict[str, Any]) -> dict[str, int]:
 
     media_items = doc.get("media", [])
     if media_items:
-        from app.domain.ingest import ingest_seed_media
+        from lynkflow.domain.ingest import ingest_seed_media
 
         counts["media"] = ingest_seed_media(ctx, media_items, Path(doc.get("_base_dir", ".")))
     return counts

@@ -28,12 +28,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.media import frames  # noqa: E402
-from app.media.ffmpeg import ffmpeg_binary, run_ffmpeg  # noqa: E402
-from app.media.gif import make_gif  # noqa: E402
-from app.media.ingest import _even, _video_bitrate, build_args, ingest, ladder  # noqa: E402
-from app.media.probe import probe  # noqa: E402
-from fixtures.synth import STANDARD_CLIPS, make_clip  # noqa: E402
+from lynkflow.fixtures.synth import STANDARD_CLIPS, make_clip  # noqa: E402
+from lynkflow.media import frames  # noqa: E402
+from lynkflow.media.ffmpeg import ffmpeg_binary, run_ffmpeg  # noqa: E402
+from lynkflow.media.gif import make_gif  # noqa: E402
+from lynkflow.media.ingest import _even, _video_bitrate, build_args, ingest, ladder  # noqa: E402
+from lynkflow.media.probe import probe  # noqa: E402
 
 
 def timed(fn: Callable[[], object]) -> float:
@@ -149,9 +149,9 @@ def bench_gif_job(src: Path, work: Path, bare: Callable[[], None], repeat: int) 
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     from fastapi.testclient import TestClient
 
-    from app.config import Settings
-    from app.domain.ingest import ingest_file
-    from app.main import create_app
+    from lynkflow.config import Settings
+    from lynkflow.domain.ingest import ingest_file
+    from lynkflow.main import create_app
 
     settings = Settings(data_dir=work / "service", inproc_workers=1)
     with TestClient(create_app(settings)) as client:

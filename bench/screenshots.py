@@ -21,8 +21,8 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from app.config import DEFAULT_VUFLOW_API_KEY  # noqa: E402
-from app.testing.server import LynkflowServer  # noqa: E402
+from lynkflow.config import DEFAULT_VUFLOW_API_KEY  # noqa: E402
+from lynkflow.testing.server import LynkflowServer  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]

@@ -31,8 +31,8 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from app.config import Settings  # noqa: E402
-from app.testing.signing import sign  # noqa: E402
+from lynkflow.config import Settings  # noqa: E402
+from lynkflow.testing.signing import sign  # noqa: E402
 
 VOCAB_SIZE = 500
 ROUNDS = 3
@@ -80,7 +80,7 @@ def start_server(data_dir: Path, port: int, database_url: str | None) -> subproc
 
 
 def context(data_dir: Path, database_url: str | None):  # noqa: ANN201
-    from app.context import build_context
+    from lynkflow.context import build_context
 
     kw = {"data_dir": data_dir, "inproc_workers": 0}
     if database_url:
@@ -175,8 +175,8 @@ def throughput(base: str, owner: str, key: str, asset_id: str, seconds: int, tmp
 def insert_assets(ctx, owner: str, start: int, count: int, vocab: list[str], rng: random.Random) -> None:  # noqa: ANN001
     from sqlalchemy import insert
 
-    from app.db.models import UplynkAsset, UplynkAssetTerm
-    from app.domain.uplynk_assets import term_rows
+    from lynkflow.db.models import UplynkAsset, UplynkAssetTerm
+    from lynkflow.domain.uplynk_assets import term_rows
 
     genres = ["news", "sports", "drama", "comedy", "kids", "music", "docs", "film", "live", "talk"]
     batch_assets, batch_terms = [], []
@@ -235,7 +235,7 @@ def main() -> int:
     try:
         ctx = context(tmp / "data", args.database_url)
         s = ctx.settings
-        from app.domain import uplynk_assets as dom
+        from lynkflow.domain import uplynk_assets as dom
 
         with ctx.session() as db:
             asset_id = dom.create_asset(db, ctx, owner_id=s.uplynk_owner, media_id=None, external_id="bench",

@@ -1,9 +1,9 @@
-"""Alembic environment: uses the connection handed in by app.db.migrate, or the configured URL."""
+"""Alembic environment: uses the connection handed in by lynkflow.db.migrate, or the configured URL."""
 
 from alembic import context
 from sqlalchemy import create_engine
 
-from app.db.models import Base
+from lynkflow.db.models import Base
 
 target_metadata = Base.metadata
 config = context.config

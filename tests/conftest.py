@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
-from app.clock import clock
-from app.config import Settings, normalise_database_url
-from app.testing.signing import Signer
+from lynkflow.clock import clock
+from lynkflow.config import Settings, normalise_database_url
+from lynkflow.testing.signing import Signer
 
 BACKEND = os.environ.get("LYNKFLOW_TEST_BACKEND", "sqlite")
 PG_URL = os.environ.get("LYNKFLOW_TEST_POSTGRES_URL", "")
@@ -51,8 +51,8 @@ def _fresh_postgres(url: str) -> str:
 @pytest.fixture(scope="session")
 def db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A database migrated to head once per session."""
-    from app.db.engine import make_engine
-    from app.db.migrate import upgrade
+    from lynkflow.db.engine import make_engine
+    from lynkflow.db.migrate import upgrade
 
     if BACKEND == "postgres":
         if not PG_URL:
@@ -86,8 +86,8 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     """Empty tables and a running, unshifted clock for every test that uses the database."""
     clock.reset()
     if "db_url" in request.fixturenames:
-        from app.db.engine import make_engine
-        from app.db.wipe import wipe_all
+        from lynkflow.db.engine import make_engine
+        from lynkflow.db.wipe import wipe_all
 
         engine = make_engine(request.getfixturevalue("db_url"))
         wipe_all(engine)
@@ -98,8 +98,8 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
 
 @pytest.fixture
 def ctx(settings: Settings):
-    from app.context import build_context
-    from app.main import prepare
+    from lynkflow.context import build_context
+    from lynkflow.main import prepare
 
     context = build_context(settings)
     prepare(context)
@@ -112,7 +112,7 @@ def make_client(make_settings: Callable[..., Settings]):
     """Start an app (lifespan included) with settings overrides; closed after the test."""
     from fastapi.testclient import TestClient
 
-    from app.main import create_app
+    from lynkflow.main import create_app
 
     opened: list[TestClient] = []
 
@@ -175,7 +175,7 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, interval: floa
 @pytest.fixture(scope="session")
 def synth_clips() -> dict[str, Path]:
     """The standard synthetic clips (frame number encoded in each picture), cached across runs."""
-    from fixtures.synth import STANDARD_CLIPS, make_clip
+    from lynkflow.fixtures.synth import STANDARD_CLIPS, make_clip
 
     SYNTH_CACHE.mkdir(parents=True, exist_ok=True)
     return {name: make_clip(SYNTH_CACHE / name, **params) for name, params in STANDARD_CLIPS.items()}

@@ -11,8 +11,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
-from app.clock import ClockRangeError
-from app.control.errors import ControlError, ControlRoute
+from lynkflow.clock import ClockRangeError
+from lynkflow.control.errors import ControlError, ControlRoute
 
 router = APIRouter(route_class=ControlRoute)
 

@@ -23,7 +23,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.control.journal import route_matches
+from lynkflow.control.journal import route_matches
 
 ACTIONS = ("error", "latency", "drop")
 FAULT_HEADER = "x-lynkflow-fault"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from app import __version__
-from app.db.migrate import is_at_head
+from lynkflow import __version__
+from lynkflow.db.migrate import is_at_head
 
 router = APIRouter(prefix="/_lynkflow", tags=["control"])
 

@@ -12,10 +12,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import JSONResponse
 
-from app.control.auth import require_admin
-from app.domain.ingest import ingest_file
-from app.domain.media import MediaSourceError, resolve_allowed_source
-from app.jobs.queue import job_to_dict
+from lynkflow.control.auth import require_admin
+from lynkflow.domain.ingest import ingest_file
+from lynkflow.domain.media import MediaSourceError, resolve_allowed_source
+from lynkflow.jobs.queue import job_to_dict
 
 router = APIRouter(prefix="/_lynkflow", tags=["control"], dependencies=[Depends(require_admin)])
 

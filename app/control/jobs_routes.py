@@ -8,11 +8,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import func, select
 
-from app.control.errors import ControlError, ControlRoute
-from app.db.models import Job
-from app.jobs import queue
-from app.jobs.lifecycle import Lifecycle
-from app.jobs.workers import finish_job, lifecycles
+from lynkflow.control.errors import ControlError, ControlRoute
+from lynkflow.db.models import Job
+from lynkflow.jobs import queue
+from lynkflow.jobs.lifecycle import Lifecycle
+from lynkflow.jobs.workers import finish_job, lifecycles
 
 router = APIRouter(route_class=ControlRoute)
 
@@ -152,7 +152,7 @@ def cancel_job(request: Request, job_id: int) -> dict[str, Any]:
     except queue.JobError as exc:
         raise ControlError(404, str(exc)) from None
     if before in (queue.QUEUED, queue.HELD) and job.state == queue.CANCELLED:
-        from app.jobs import registry
+        from lynkflow.jobs import registry
 
         registry.load_handlers()
         handler = registry.get(job.kind)

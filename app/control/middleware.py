@@ -16,9 +16,9 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.apis import classify
-from app.context import AppContext
-from app.control.faults import (
+from lynkflow.apis import classify
+from lynkflow.context import AppContext
+from lynkflow.control.faults import (
     FAULT_HEADER,
     FAULT_MESSAGE_HEADER,
     Fault,
@@ -27,7 +27,7 @@ from app.control.faults import (
     get_faults,
     parse_header,
 )
-from app.control.journal import get_journal
+from lynkflow.control.journal import get_journal
 
 # VIS JSON bodies are recorded up to this size; bigger ones are noted as truncated.
 MAX_JOURNAL_BODY = 64 * 1024

@@ -7,9 +7,9 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
-from app.control.errors import ControlError, ControlRoute
-from app.control.faults import FaultSpecError, get_faults
-from app.control.journal import Journal, JournalQuery, get_journal
+from lynkflow.control.errors import ControlError, ControlRoute
+from lynkflow.control.faults import FaultSpecError, get_faults
+from lynkflow.control.journal import Journal, JournalQuery, get_journal
 
 router = APIRouter(route_class=ControlRoute)
 
@@ -141,6 +141,6 @@ async def explain(request: Request) -> dict[str, Any]:
         raise ControlError(400, "send both msg and sig as strings, exactly as the client sent them")
     from fastapi.concurrency import run_in_threadpool
 
-    from app.uplynk.signature import explain as explain_signature
+    from lynkflow.uplynk.signature import explain as explain_signature
 
     return await run_in_threadpool(explain_signature, request.app.state.ctx, msg, sig)

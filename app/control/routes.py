@@ -7,9 +7,9 @@ Every route here needs LYNKFLOW_ADMIN_TOKEN when it is set (see auth.py) and ans
 
 from fastapi import APIRouter, Depends
 
-from app.control import clock_routes, jobs_routes, observe_routes, state_routes
-from app.control.auth import require_admin
-from app.control.errors import ControlRoute
+from lynkflow.control import clock_routes, jobs_routes, observe_routes, state_routes
+from lynkflow.control.auth import require_admin
+from lynkflow.control.errors import ControlRoute
 
 router = APIRouter(prefix="/_lynkflow", tags=["control"], route_class=ControlRoute,
                    dependencies=[Depends(require_admin)])

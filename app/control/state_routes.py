@@ -12,19 +12,19 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
-from app import ids
-from app.context import AppContext
-from app.control.errors import ControlError, ControlRoute
-from app.control.faults import get_faults
-from app.control.journal import get_journal
-from app.domain import reset as resets
-from app.domain import snapshot
-from app.seeding import SEED_FORMAT, SeedError, apply_seed, load_seed_file
-from app.storage.paths import UnsafePath, safe_join
+from lynkflow import ids
+from lynkflow.context import AppContext
+from lynkflow.control.errors import ControlError, ControlRoute
+from lynkflow.control.faults import get_faults
+from lynkflow.control.journal import get_journal
+from lynkflow.domain import reset as resets
+from lynkflow.domain import snapshot
+from lynkflow.fixtures import FIXTURES_DIR
+from lynkflow.seeding import SEED_FORMAT, SeedError, apply_seed, load_seed_file
+from lynkflow.storage.paths import UnsafePath, safe_join
 
 router = APIRouter(route_class=ControlRoute)
 
-REPO_FIXTURES = Path(__file__).resolve().parent.parent.parent / "fixtures"
 MAX_SNAPSHOT_UPLOAD = 16 * 1024**3
 
 
@@ -51,7 +51,7 @@ async def _json_object(request: Request, *, allow_empty: bool = True) -> dict[st
 
 def reset_controls(ctx: AppContext) -> None:
     """Back to a fresh process: running clock, no faults, empty journal, `real` lifecycles."""
-    from app.jobs.workers import lifecycles
+    from lynkflow.jobs.workers import lifecycles
 
     ctx.clock.reset()
     get_faults(ctx.services).clear()
@@ -105,7 +105,7 @@ def _seed_from_body(ctx: AppContext, body: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(path, str):
             raise ControlError(400, "path must be a string")
         found = None
-        for base in (ctx.storage.root, REPO_FIXTURES):
+        for base in (ctx.storage.root, FIXTURES_DIR):
             try:
                 candidate = safe_join(base, path)
             except UnsafePath as exc:
@@ -133,7 +133,7 @@ def _seed_from_body(ctx: AppContext, body: dict[str, Any]) -> dict[str, Any]:
 
 def _check_media(doc: dict[str, Any], base_dir: Path) -> None:
     """Refuse media items that would read outside their folder, before anything is written."""
-    from fixtures.synth import STANDARD_CLIPS
+    from lynkflow.fixtures.synth import STANDARD_CLIPS
 
     media = doc.get("media", [])
     if not isinstance(media, list):

@@ -1,4 +1,4 @@
-"""Run the Alembic migrations in `migrations/` against a configured database.
+"""Run the Alembic migrations of the `lynkflow.migrations` package against a configured database.
 
 Start-up checks the stored revision against `SCHEMA_HEAD` with one SQL query and imports
 Alembic only when there is something to migrate: Alembic's import alone costs about as much as
@@ -15,7 +15,25 @@ from sqlalchemy import Engine, inspect
 if TYPE_CHECKING:
     from alembic.config import Config
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent.parent / "migrations"
+
+class MigrationsMissing(RuntimeError):
+    """The installed package has no migration files: the schema cannot be created or checked."""
+
+
+def migrations_dir() -> Path:
+    """The folder of the installed `lynkflow.migrations` package, with its version files checked.
+
+    Found through the package (never relative to a checkout), so an installed wheel migrates the
+    same way as the repository does.
+    """
+    import lynkflow.migrations
+
+    folder = Path(lynkflow.migrations.__file__).resolve().parent
+    if not (folder / "env.py").is_file() or not any((folder / "versions").glob("0*.py")):
+        raise MigrationsMissing(f"no migration files in {folder} (env.py and versions/*.py): "
+                                "the lynkflow installation is incomplete; reinstall it")
+    return folder
+
 
 # The newest revision in migrations/versions (tests/foundation/test_migrations.py checks it).
 SCHEMA_HEAD = "0003_subowners"
@@ -25,7 +43,7 @@ def alembic_config(url: str) -> Config:
     from alembic.config import Config
 
     cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("script_location", str(migrations_dir()))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
 

@@ -1,6 +1,6 @@
 """The database schema as SQLAlchemy models.
 
-The schema itself exists only through the Alembic migrations in `migrations/`; these models
+The schema itself exists only through the Alembic migrations in `lynkflow.migrations`; these models
 mirror it for queries. Times are integers in milliseconds from the lynkflow clock (Uplynk speaks
 ms natively; VIS dates are formatted from them on the way out). JSON columns hold documents the
 faces render as they are (asset meta, probe data, job payloads).

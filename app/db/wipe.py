@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from app.db.models import Base
+from lynkflow.db.models import Base
 
 
 def wipe_all(engine: Engine) -> None:

@@ -16,11 +16,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.context import AppContext
-from app.db.models import Job, Media
-from app.domain.media import create_media_from_file, media_source
-from app.jobs import queue
-from app.jobs.registry import Handler, JobRun, register
+from lynkflow.context import AppContext
+from lynkflow.db.models import Job, Media
+from lynkflow.domain.media import create_media_from_file, media_source
+from lynkflow.jobs import queue
+from lynkflow.jobs.registry import Handler, JobRun, register
 
 KIND = "ingest"
 
@@ -37,7 +37,7 @@ def start_ingest(ctx: AppContext, db: Session, media: Media, *, uplynk: dict[str
                  vis: dict[str, Any] | None = None, priority: int = 5) -> IngestStarted:
     asset_id = event_id = None
     if uplynk is not None:
-        from app.domain import uplynk_assets
+        from lynkflow.domain import uplynk_assets
 
         asset = uplynk_assets.create_asset(
             db, ctx, owner_id=uplynk.get("owner") or ctx.settings.uplynk_owner, media_id=media.id,
@@ -47,7 +47,7 @@ def start_ingest(ctx: AppContext, db: Session, media: Media, *, uplynk: dict[str
         )
         asset_id = asset.id
     if vis is not None:
-        from app.domain import vis_events
+        from lynkflow.domain import vis_events
 
         event = vis_events.create_event_for_ingest(
             db, ctx, api_key=vis.get("api_key") or ctx.settings.vuflow_api_key, vuflow_id=vis.get("vuflow_id"),
@@ -77,9 +77,9 @@ def ingest_file(ctx: AppContext, path: Path, *, original_filename: str | None = 
 
 
 def _run(ctx: AppContext, job: JobRun) -> dict[str, Any]:
-    from app.media.clip import make_clip
-    from app.media.ingest import ingest
-    from app.media.probe import probe
+    from lynkflow.media.clip import make_clip
+    from lynkflow.media.ingest import ingest
+    from lynkflow.media.probe import probe
 
     with ctx.session() as db:
         media = db.get(Media, job.payload["media_id"])
@@ -119,11 +119,11 @@ def _finish(ctx: AppContext, job_id: int, payload: dict[str, Any], result: dict[
         media.updated = ctx.clock.now_ms()
         db.flush()
         if payload.get("uplynk_asset_id"):
-            from app.domain import uplynk_assets
+            from lynkflow.domain import uplynk_assets
 
             uplynk_assets.on_ingest_done(db, ctx, payload["uplynk_asset_id"], media, payload.get("slicer_job_id"))
         if payload.get("vis_event_id"):
-            from app.domain import vis_events
+            from lynkflow.domain import vis_events
 
             vis_events.on_ingest_done(db, ctx, payload["vis_event_id"], media)
 
@@ -138,11 +138,11 @@ def _fail(ctx: AppContext, job_id: int, payload: dict[str, Any], reason: str) ->
             out = ctx.storage.media_dir(media.id) / "out"
             shutil.rmtree(out, ignore_errors=True)
         if payload.get("uplynk_asset_id"):
-            from app.domain import uplynk_assets
+            from lynkflow.domain import uplynk_assets
 
             uplynk_assets.on_ingest_failed(db, ctx, payload["uplynk_asset_id"], reason, payload.get("slicer_job_id"))
         if payload.get("vis_event_id"):
-            from app.domain import vis_events
+            from lynkflow.domain import vis_events
 
             vis_events.on_ingest_failed(db, ctx, payload["vis_event_id"], reason)
 
@@ -155,7 +155,7 @@ def ingest_seed_media(ctx: AppContext, items: list[dict[str, Any]], base_dir: Pa
     count = 0
     for item in items:
         if "synthetic" in item:
-            from fixtures.synth import STANDARD_CLIPS, make_clip
+            from lynkflow.fixtures.synth import STANDARD_CLIPS, make_clip
 
             name = item["synthetic"]
             if name not in STANDARD_CLIPS:
@@ -179,7 +179,7 @@ def ingest_seed_media(ctx: AppContext, items: list[dict[str, Any]], base_dir: Pa
                    "event_id": vis.get("eventId")}
         started = ingest_file(ctx, path, uplynk=uplynk, vis=vis)
         if started.uplynk_asset_id and uplynk and uplynk.get("libraries"):
-            from app.domain.uplynk_libraries import add_to_library
+            from lynkflow.domain.uplynk_libraries import add_to_library
 
             with ctx.session() as db:
                 for library_id in uplynk["libraries"]:

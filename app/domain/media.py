@@ -8,10 +8,10 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from app import ids
-from app.context import AppContext
-from app.db.models import Media
-from app.storage.paths import UnsafePath, safe_join
+from lynkflow import ids
+from lynkflow.context import AppContext
+from lynkflow.db.models import Media
+from lynkflow.storage.paths import UnsafePath, safe_join
 
 MAX_SOURCE_BYTES = 20 * 1024**3
 

@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from app.context import AppContext
-from app.db.models import (
+from lynkflow.context import AppContext
+from lynkflow.db.models import (
     Job,
     Media,
     UplynkAsset,
@@ -33,10 +33,10 @@ from app.db.models import (
     VisEvent,
     VisVuflow,
 )
-from app.db.wipe import wipe_all
-from app.jobs import queue
-from app.seeding import ensure_default_accounts
-from app.storage.paths import UnsafePath, safe_join
+from lynkflow.db.wipe import wipe_all
+from lynkflow.jobs import queue
+from lynkflow.seeding import ensure_default_accounts
+from lynkflow.storage.paths import UnsafePath, safe_join
 
 
 class ResetError(ValueError):

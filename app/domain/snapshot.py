@@ -29,12 +29,12 @@ from typing import Any
 
 from sqlalchemy import Integer, func, select, text
 
-from app import __version__, ids
-from app.context import AppContext
-from app.db.migrate import current_revision
-from app.db.models import Base, UplynkApiKey, UplynkOwner, VisApiKey
-from app.seeding import ensure_default_accounts
-from app.storage.paths import UnsafePath, safe_join
+from lynkflow import __version__, ids
+from lynkflow.context import AppContext
+from lynkflow.db.migrate import current_revision
+from lynkflow.db.models import Base, UplynkApiKey, UplynkOwner, VisApiKey
+from lynkflow.seeding import ensure_default_accounts
+from lynkflow.storage.paths import UnsafePath, safe_join
 
 FORMAT = "lynkflow-snapshot"
 FORMAT_VERSION = 1

@@ -23,9 +23,9 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from app import ids
-from app.context import AppContext
-from app.db.models import (
+from lynkflow import ids
+from lynkflow.context import AppContext
+from lynkflow.db.models import (
     Media,
     UplynkAsset,
     UplynkAssetTerm,
@@ -34,8 +34,8 @@ from app.db.models import (
     UplynkSlicerJob,
     UplynkTestPlayer,
 )
-from app.jobs import registry
-from app.storage.paths import safe_join
+from lynkflow.jobs import registry
+from lynkflow.storage.paths import safe_join
 
 ERROR_STATE = "error"
 MAX_POSTER_BYTES = 3 * 1024 * 1024

@@ -22,12 +22,12 @@ from urllib.parse import unquote, urlparse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app import ids
-from app.context import AppContext
-from app.db.models import Job, Media, UplynkAsset, UplynkSlicerJob
-from app.domain import uplynk_assets  # importing it also registers the autoexpire task with the workers
-from app.jobs import queue
-from app.jobs.registry import Handler, JobRun, register
+from lynkflow import ids
+from lynkflow.context import AppContext
+from lynkflow.db.models import Job, Media, UplynkAsset, UplynkSlicerJob
+from lynkflow.domain import uplynk_assets  # importing it also registers the autoexpire task with the workers
+from lynkflow.jobs import queue
+from lynkflow.jobs.registry import Handler, JobRun, register
 
 FETCH_KIND = "uplynk.fetch"
 EXPORT_KIND = "uplynk.export"
@@ -44,7 +44,7 @@ class SlicerError(ValueError):
 
 def classify_source(ctx: AppContext, url: str) -> tuple[str, Path | str]:
     """("file", path inside the media folder) or ("http", url on loopback); SlicerError otherwise."""
-    from app.domain.media import MediaSourceError, resolve_allowed_source
+    from lynkflow.domain.media import MediaSourceError, resolve_allowed_source
 
     parsed = urlparse(url)
     scheme = parsed.scheme.lower()
@@ -77,7 +77,7 @@ def _new_job(db: Session, ctx: AppContext, owner: str, kind: str, source: dict, 
 def _start_ingest(ctx: AppContext, db: Session, media: Media, job: UplynkSlicerJob, ingest: dict[str, Any],
                   priority: int) -> str | None:
     """Queue the ingest that makes the job's asset; returns the new asset's id."""
-    from app.domain.ingest import start_ingest
+    from lynkflow.domain.ingest import start_ingest
 
     started = start_ingest(ctx, db, media, uplynk={**ingest, "owner": job.owner_id, "slicer_job_id": job.id},
                            priority=priority)
@@ -88,7 +88,7 @@ def _start_ingest(ctx: AppContext, db: Session, media: Media, job: UplynkSlicerJ
 def create_job(ctx: AppContext, owner: str, source: dict[str, Any], args: dict[str, Any],
                ingest: dict[str, Any], *, priority: int = 5) -> str:
     """Queue a slicing job; `ingest` holds external_id, desc, meta, trim for the new asset."""
-    from app.domain.media import create_media_from_file
+    from lynkflow.domain.media import create_media_from_file
 
     url = source.get("url")
     if not isinstance(url, str) or not url.strip():
@@ -131,7 +131,7 @@ def _fetch_run(ctx: AppContext, run: JobRun) -> dict[str, Any]:
             with open(tmp, "wb") as fh:
                 for chunk in resp.iter_bytes(1024 * 1024):
                     if run.cancel.is_set():
-                        from app.media.errors import MediaCancelled
+                        from lynkflow.media.errors import MediaCancelled
 
                         raise MediaCancelled("cancelled")
                     total += len(chunk)
@@ -150,7 +150,7 @@ def _fetch_run(ctx: AppContext, run: JobRun) -> dict[str, Any]:
 
 
 def _fetch_finish(ctx: AppContext, job_id: int, payload: dict[str, Any], result: dict[str, Any]) -> None:
-    from app.domain.media import create_media_from_file
+    from lynkflow.domain.media import create_media_from_file
 
     tmp = ctx.storage.root / result["path"]
     with ctx.session() as db:
@@ -193,7 +193,7 @@ def create_quickclip(ctx: AppContext, owner: str, beam_id: str, start_ms: int, d
     to the clip start) the poster is decoded from the beam now, so a bad time is refused before any
     write and the poster is there as soon as the asset is.
     """
-    from app.domain.media import create_media_from_file
+    from lynkflow.domain.media import create_media_from_file
 
     if start_ms < 0 or duration_ms <= 0:
         raise SlicerError("the clip needs start >= 0 and duration > 0 (milliseconds)")
@@ -204,8 +204,8 @@ def create_quickclip(ctx: AppContext, owner: str, beam_id: str, start_ms: int, d
         rendition, original_name, beam_desc = _beam_rendition(ctx, db, owner, beam_id, start_ms, duration_ms)
     poster: tuple[bytes, str] | None = None
     if poster_ts_ms is not None:
-        from app.media.errors import MediaError
-        from app.media.frames import frame_at
+        from lynkflow.media.errors import MediaError
+        from lynkflow.media.frames import frame_at
 
         try:
             poster = (frame_at(rendition, (start_ms + poster_ts_ms) / 1000.0, fmt="jpeg"), "jpg")
@@ -240,7 +240,7 @@ def _own_ready_asset(db: Session, owner: str, asset_id: str, param: str, verb: s
 def _beam_rendition(ctx: AppContext, db: Session, owner: str, beam_id: str, start_ms: int,
                     duration_ms: int) -> tuple[Path, str, str]:
     """The beam's highest-ray MP4, original file name and desc; SlicerError when it cannot be clipped."""
-    from app.storage.paths import safe_join
+    from lynkflow.storage.paths import safe_join
 
     beam = _own_ready_asset(db, owner, beam_id, "beam_id", "clipped")
     beam_ms = int(round(float(beam.duration) * 1000))
@@ -272,8 +272,8 @@ def create_export(ctx: AppContext, owner: str, asset_id: str, aaclc: bool) -> st
 
 
 def _export_run(ctx: AppContext, run: JobRun) -> dict[str, Any]:
-    from app.media.ffmpeg import run_ffmpeg
-    from app.storage.paths import safe_join
+    from lynkflow.media.ffmpeg import run_ffmpeg
+    from lynkflow.storage.paths import safe_join
 
     with ctx.session() as db:
         asset = db.get(UplynkAsset, run.payload["asset_id"])

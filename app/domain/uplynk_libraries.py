@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from app import ids
-from app.context import AppContext
-from app.db.models import UplynkAsset, UplynkLibrary, UplynkLibraryAsset, UplynkLibraryShare, UplynkOwner
-from app.domain.uplynk_assets import AssetError
+from lynkflow import ids
+from lynkflow.context import AppContext
+from lynkflow.db.models import UplynkAsset, UplynkLibrary, UplynkLibraryAsset, UplynkLibraryShare, UplynkOwner
+from lynkflow.domain.uplynk_assets import AssetError
 
 
 def create_library(db: Session, ctx: AppContext, owner_id: str, desc: str) -> UplynkLibrary:

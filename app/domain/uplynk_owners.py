@@ -13,9 +13,9 @@ import string
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app import ids
-from app.context import AppContext
-from app.db.models import UplynkApiKey, UplynkOwner
+from lynkflow import ids
+from lynkflow.context import AppContext
+from lynkflow.db.models import UplynkApiKey, UplynkOwner
 
 # Secrets are never drawn from the seedable id generator: a predictable key would be no key.
 _KEY_ALPHABET = string.ascii_letters + string.digits

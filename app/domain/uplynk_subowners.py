@@ -17,10 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app import ids
-from app.context import AppContext
-from app.db.models import UplynkSubowner
-from app.domain.uplynk_owners import new_secret
+from lynkflow import ids
+from lynkflow.context import AppContext
+from lynkflow.db.models import UplynkSubowner
+from lynkflow.domain.uplynk_owners import new_secret
 
 PERMISSIONS = ("slice", "api")  # the documented set, in the order answers list them
 MAX_OLD_KEYS = 20

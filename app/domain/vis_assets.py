@@ -14,18 +14,18 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app import ids
-from app.context import AppContext
-from app.db.models import Job, VisAsset, VisEvent
-from app.domain.vis_events import (
+from lynkflow import ids
+from lynkflow.context import AppContext
+from lynkflow.db.models import Job, VisAsset, VisEvent
+from lynkflow.domain.vis_events import (
     Recording,
     VisConflict,
     VisNotFound,
     VisValidation,
     get_event,
 )
-from app.jobs import queue
-from app.storage.paths import UnsafePath, safe_join
+from lynkflow.jobs import queue
+from lynkflow.storage.paths import UnsafePath, safe_join
 
 ASSET_STATES = ["GENERATING", "COMPLETED", "FAILED"]
 ASSET_TYPES = ["SYSTEM", "IMAGE", "VIDEO", "GIF"]

@@ -22,11 +22,11 @@ from typing import Any, NoReturn
 from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
-from app import ids
-from app.context import AppContext
-from app.db.models import VisEvent
-from app.domain.vis_errors import VisConflict, VisNotFound
-from app.domain.vis_events import EVENT_STATES, PRE_VOD, EventPage, create_event, get_event
+from lynkflow import ids
+from lynkflow.context import AppContext
+from lynkflow.db.models import VisEvent
+from lynkflow.domain.vis_errors import VisConflict, VisNotFound
+from lynkflow.domain.vis_events import EVENT_STATES, PRE_VOD, EventPage, create_event, get_event
 
 # Extra fields a clone must not carry over: lynkflow's own ingest diagnostics belong to the source.
 _NOT_CLONED_EXTRA = {"lynkflowIngestError"}

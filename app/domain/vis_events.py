@@ -20,12 +20,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app import ids
-from app.context import AppContext
-from app.db.models import Media, VisAsset, VisEvent
-from app.domain.vis_errors import VisConflict, VisDomainError, VisNotFound, VisValidation
-from app.domain.vis_vuflows import get_vuflow, is_guid
-from app.storage.paths import UnsafePath, safe_join
+from lynkflow import ids
+from lynkflow.context import AppContext
+from lynkflow.db.models import Media, VisAsset, VisEvent
+from lynkflow.domain.vis_errors import VisConflict, VisDomainError, VisNotFound, VisValidation
+from lynkflow.domain.vis_vuflows import get_vuflow, is_guid
+from lynkflow.storage.paths import UnsafePath, safe_join
 
 __all__ = ["VisConflict", "VisDomainError", "VisNotFound", "VisValidation"]  # re-exported for callers
 
@@ -150,7 +150,7 @@ def delete_event(db: Session, ctx: AppContext, api_key: str, event_id: str, *, h
         event.deleted = ctx.clock.now_ms()
         event.modified = event.deleted
         return
-    from app.domain.vis_assets import cancel_asset_jobs
+    from lynkflow.domain.vis_assets import cancel_asset_jobs
 
     assets = list(db.scalars(select(VisAsset).where(VisAsset.event_id == event.id)))
     cancel_asset_jobs(ctx, assets)
@@ -221,14 +221,14 @@ def recording_of(db: Session, ctx: AppContext, event: VisEvent) -> Recording:
                           f"PUT /asset/sync/{event.id} or ingest it again", "RecordingMissing")
     info = media.probe if media is not None and media.probe and path == candidates[0] else None
     if info is None:
-        from app.media.probe import probe
+        from lynkflow.media.probe import probe
 
         info = probe(path).to_dict()
     return Recording(path=path, duration=float(info["duration"]), fps=float(info.get("fps") or 25.0),
                      start_ms=media.recording_start_ms if media is not None else None)
 
 
-# --- ingest hooks (called by app.domain.ingest) ----------------------------------------------
+# --- ingest hooks (called by lynkflow.domain.ingest) ----------------------------------------------
 
 
 def create_event_for_ingest(db: Session, ctx: AppContext, *, api_key: str, vuflow_id: str | None, title: str,
@@ -279,7 +279,7 @@ def place_file(src: Path, dst: Path, tmp_dir: Path) -> None:
 
 def on_ingest_done(db: Session, ctx: AppContext, event_id: str, media: Media) -> None:
     """Write the recording's MP4 and thumbnail into the VOD folder; VOD_PRIVATE; SYSTEM assets."""
-    from app.domain.vis_assets import ensure_system_asset
+    from lynkflow.domain.vis_assets import ensure_system_asset
 
     event = db.get(VisEvent, event_id)
     if event is None:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.context import AppContext
-from app.db.models import VisAsset, VisEvent
-from app.domain.vis_assets import COMPLETED, FAILED
-from app.domain.vis_events import VisDomainError, recording_of
-from app.jobs.registry import Handler, JobRun, register
-from app.storage.paths import safe_join
+from lynkflow.context import AppContext
+from lynkflow.db.models import VisAsset, VisEvent
+from lynkflow.domain.vis_assets import COMPLETED, FAILED
+from lynkflow.domain.vis_events import VisDomainError, recording_of
+from lynkflow.jobs.registry import Handler, JobRun, register
+from lynkflow.storage.paths import safe_join
 
 
 def _source_and_target(ctx: AppContext, payload: dict[str, Any]):  # noqa: ANN202 - (Path, Path) | None
@@ -33,7 +33,7 @@ def _source_and_target(ctx: AppContext, payload: dict[str, Any]):  # noqa: ANN20
 
 
 def _run_gif(ctx: AppContext, job: JobRun) -> dict[str, Any]:
-    from app.media.gif import make_gif
+    from lynkflow.media.gif import make_gif
 
     p = job.payload
     found = _source_and_target(ctx, p)
@@ -47,7 +47,7 @@ def _run_gif(ctx: AppContext, job: JobRun) -> dict[str, Any]:
 
 
 def _run_video(ctx: AppContext, job: JobRun) -> dict[str, Any]:
-    from app.media.clip import make_clip
+    from lynkflow.media.clip import make_clip
 
     p = job.payload
     found = _source_and_target(ctx, p)
@@ -61,7 +61,7 @@ def _run_video(ctx: AppContext, job: JobRun) -> dict[str, Any]:
 
 
 def _run_image(ctx: AppContext, job: JobRun) -> dict[str, Any]:
-    from app.media.image import make_image
+    from lynkflow.media.image import make_image
 
     p = job.payload
     found = _source_and_target(ctx, p)

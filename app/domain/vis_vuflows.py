@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app import ids
-from app.context import AppContext
-from app.db.models import VisEvent, VisVuflow
-from app.domain.vis_errors import VisConflict, VisNotFound, VisValidation
+from lynkflow import ids
+from lynkflow.context import AppContext
+from lynkflow.db.models import VisEvent, VisVuflow
+from lynkflow.domain.vis_errors import VisConflict, VisNotFound, VisValidation
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 

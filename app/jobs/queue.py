@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.context import AppContext
-from app.db.models import Job
+from lynkflow.context import AppContext
+from lynkflow.db.models import Job
 
 QUEUED, RUNNING, HELD, DONE, FAILED, CANCELLED = "queued", "running", "held", "done", "failed", "cancelled"
 FINAL_STATES = (DONE, FAILED, CANCELLED)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from app.context import AppContext
+from lynkflow.context import AppContext
 
 
 @dataclass
@@ -49,9 +49,9 @@ _periodic: list[Callable[[AppContext], None]] = []
 
 # Modules that register handlers and periodic tasks when imported.
 HANDLER_MODULES = (
-    "app.domain.ingest",
-    "app.domain.uplynk_jobs",
-    "app.domain.vis_jobs",
+    "lynkflow.domain.ingest",
+    "lynkflow.domain.uplynk_jobs",
+    "lynkflow.domain.vis_jobs",
 )
 
 

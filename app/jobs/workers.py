@@ -15,11 +15,11 @@ import threading
 import traceback
 from typing import Any
 
-from app.context import AppContext
-from app.db.models import Job
-from app.jobs import queue, registry
-from app.jobs.lifecycle import Lifecycles
-from app.logging import get_logger
+from lynkflow.context import AppContext
+from lynkflow.db.models import Job
+from lynkflow.jobs import queue, registry
+from lynkflow.jobs.lifecycle import Lifecycles
+from lynkflow.logging import get_logger
 
 log = get_logger("jobs")
 
@@ -165,7 +165,7 @@ class WorkerPool:
 
     def _after_failure(self, job: Job, handler: registry.Handler, worker_id: str, exc: Exception,
                        cancelled: bool) -> None:
-        from app.media.errors import BadMedia, MediaCancelled
+        from lynkflow.media.errors import BadMedia, MediaCancelled
 
         # As on success, the visible outcome (asset or event in its error state) is written before
         # the job itself reads as ended, so a client that sees the job end sees the outcome too.

@@ -4,6 +4,6 @@ Pure functions over file paths (no HTTP, no database). ffmpeg (from imageio-ffmp
 ``LYNKFLOW_FFMPEG`` is set) runs the long jobs; PyAV does the latency-sensitive work in-process.
 """
 
-from app.media.errors import BadMedia, FrameOutOfRange, MediaCancelled, MediaError
+from lynkflow.media.errors import BadMedia, FrameOutOfRange, MediaCancelled, MediaError
 
 __all__ = ["BadMedia", "FrameOutOfRange", "MediaCancelled", "MediaError"]

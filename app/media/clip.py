@@ -30,10 +30,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from app.media.errors import FrameOutOfRange
-from app.media.ffmpeg import run_ffmpeg
-from app.media.frames import frame_start
-from app.media.probe import probe
+from lynkflow.media.errors import FrameOutOfRange
+from lynkflow.media.ffmpeg import run_ffmpeg
+from lynkflow.media.frames import frame_start
+from lynkflow.media.probe import probe
 
 
 def best_tracks(source: Path) -> list[int]:

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from app.media.errors import MediaCancelled, MediaError
+from lynkflow.media.errors import MediaCancelled, MediaError
 
 # How often the supervising loop wakes up to look at the cancel event and the deadline; this bounds
 # how long a cancel takes to kill ffmpeg.

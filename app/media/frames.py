@@ -34,7 +34,7 @@ from typing import Any, Literal
 import av
 import av.error
 
-from app.media.errors import BadMedia, FrameOutOfRange, MediaError
+from lynkflow.media.errors import BadMedia, FrameOutOfRange, MediaError
 
 ImageFormat = Literal["png", "jpeg"]
 

@@ -32,10 +32,10 @@ from typing import Any
 import ffmpeg as ffmpeg_python
 from PIL import Image
 
-from app.media.errors import FrameOutOfRange, MediaError
-from app.media.ffmpeg import run_ffmpeg
-from app.media.frames import frame_at, frame_start
-from app.media.probe import probe
+from lynkflow.media.errors import FrameOutOfRange, MediaError
+from lynkflow.media.ffmpeg import run_ffmpeg
+from lynkflow.media.frames import frame_at, frame_start
+from lynkflow.media.probe import probe
 
 DEFAULT_HEIGHT = 480
 MAX_FPS = 50  # GIF frame delays are in 1/100 s; faster rates cannot be represented

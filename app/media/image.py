@@ -1,6 +1,6 @@
 """Single-frame JPEG images from a video (VIS ``POST /asset/image/``).
 
-The frame is the one covering ``t`` (see :mod:`app.media.frames`); the JPEG is written to a temp
+The frame is the one covering ``t`` (see :mod:`lynkflow.media.frames`); the JPEG is written to a temp
 file next to ``out_path`` and renamed into place.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 from PIL import Image
 
-from app.media.frames import frame_at
+from lynkflow.media.frames import frame_at
 
 
 def make_image(

@@ -39,9 +39,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.media.errors import MediaCancelled, MediaError
-from app.media.ffmpeg import run_ffmpeg
-from app.media.probe import Probe, probe
+from lynkflow.media.errors import MediaCancelled, MediaError
+from lynkflow.media.ffmpeg import run_ffmpeg
+from lynkflow.media.probe import Probe, probe
 
 #: Rendition heights, highest first.
 LADDER = [1080, 720, 540, 360, 234]

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from app.media.errors import BadMedia
+from lynkflow.media.errors import BadMedia
 
 #: Largest accepted picture; beyond this decoding and scaling costs are unreasonable for an emulator.
 MAX_WIDTH = 8192

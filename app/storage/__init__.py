@@ -1,5 +1,5 @@
 """Files under the data dir: the layout, safe joining, and public URLs for stored files."""
 
-from app.storage.paths import Storage, UnsafePath, safe_join
+from lynkflow.storage.paths import Storage, UnsafePath, safe_join
 
 __all__ = ["Storage", "UnsafePath", "safe_join"]

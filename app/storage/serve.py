@@ -7,7 +7,7 @@ import mimetypes
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse
 
-from app.storage.paths import UnsafePath, safe_join
+from lynkflow.storage.paths import UnsafePath, safe_join
 
 router = APIRouter()
 

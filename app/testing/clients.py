@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from app.testing.signing import Signer
+from lynkflow.testing.signing import Signer
 
 FAULT_HEADER = "X-Lynkflow-Fault"
 

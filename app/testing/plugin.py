@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from app.testing.clients import ControlClient, UplynkClient, VisClient
-    from app.testing.server import LynkflowServer
+    from lynkflow.testing.clients import ControlClient, UplynkClient, VisClient
+    from lynkflow.testing.server import LynkflowServer
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -61,7 +61,7 @@ class _External:
     """Stands in for LynkflowServer when the tests target a server started elsewhere."""
 
     def __init__(self, url: str, env: dict[str, str]) -> None:
-        from app.config import DEFAULT_UPLYNK_API_KEY, DEFAULT_UPLYNK_OWNER, DEFAULT_VUFLOW_API_KEY
+        from lynkflow.config import DEFAULT_UPLYNK_API_KEY, DEFAULT_UPLYNK_OWNER, DEFAULT_VUFLOW_API_KEY
 
         self.base_url = url.rstrip("/")
         self.env = env
@@ -78,7 +78,7 @@ def lynkflow_server(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPa
     if url:
         yield _External(url, lynkflow_env)  # type: ignore[misc]
         return
-    from app.testing.server import LynkflowServer
+    from lynkflow.testing.server import LynkflowServer
 
     server = LynkflowServer(tmp_path_factory.mktemp("lynkflow") / "data", env=lynkflow_env)
     server.start()
@@ -90,7 +90,7 @@ def lynkflow_server(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPa
 
 @pytest.fixture
 def lynkflow_control(lynkflow_server: Any) -> Iterator[ControlClient]:
-    from app.testing.clients import ControlClient
+    from lynkflow.testing.clients import ControlClient
 
     control = ControlClient(lynkflow_server.base_url, lynkflow_server.admin_token)
     control.reset()
@@ -102,7 +102,7 @@ def lynkflow_control(lynkflow_server: Any) -> Iterator[ControlClient]:
 
 @pytest.fixture
 def lynkflow_uplynk(lynkflow_server: Any, lynkflow_control: ControlClient) -> Iterator[UplynkClient]:
-    from app.testing.clients import UplynkClient
+    from lynkflow.testing.clients import UplynkClient
 
     client = UplynkClient(lynkflow_server.base_url, lynkflow_server.uplynk_owner, lynkflow_server.uplynk_api_key)
     try:
@@ -113,7 +113,7 @@ def lynkflow_uplynk(lynkflow_server: Any, lynkflow_control: ControlClient) -> It
 
 @pytest.fixture
 def lynkflow_vis(lynkflow_server: Any, lynkflow_control: ControlClient) -> Iterator[VisClient]:
-    from app.testing.clients import VisClient
+    from lynkflow.testing.clients import VisClient
 
     client = VisClient(lynkflow_server.base_url, lynkflow_server.vuflow_api_key)
     try:

@@ -20,7 +20,7 @@ from types import TracebackType
 
 import httpx
 
-from app.config import DEFAULT_UPLYNK_API_KEY, DEFAULT_UPLYNK_OWNER, DEFAULT_VUFLOW_API_KEY
+from lynkflow.config import DEFAULT_UPLYNK_API_KEY, DEFAULT_UPLYNK_OWNER, DEFAULT_VUFLOW_API_KEY
 
 # Inherited variables a test server may keep: they pick tools, not state.
 _INHERITABLE = ("LYNKFLOW_FFMPEG", "LYNKFLOW_JOB_LEASE")
@@ -105,7 +105,7 @@ class LynkflowServer:
 
     def _spawn_and_wait(self, timeout: float) -> None:
         log = self._log_path.open("wb")
-        cmd = [self.python, "-m", "app.cli", "serve", "--host", self.host, "--port", str(self.port)]
+        cmd = [self.python, "-m", "lynkflow.cli", "serve", "--host", self.host, "--port", str(self.port)]
         self._proc = subprocess.Popen(cmd, env=self.child_env(), stdout=log, stderr=subprocess.STDOUT)
         log.close()
         deadline = time.monotonic() + timeout

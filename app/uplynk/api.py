@@ -17,14 +17,14 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from app.domain.uplynk_assets import AssetError
-from app.logging import get_logger
-from app.media.errors import MediaError
-from app.storage.paths import UnsafePath
-from app.uplynk.errors import Api2Error, error_response
-from app.uplynk.params import ParamError
-from app.uplynk.query import QueryError
-from app.uplynk.transport import Api2Call, authenticate
+from lynkflow.domain.uplynk_assets import AssetError
+from lynkflow.logging import get_logger
+from lynkflow.media.errors import MediaError
+from lynkflow.storage.paths import UnsafePath
+from lynkflow.uplynk.errors import Api2Error, error_response
+from lynkflow.uplynk.params import ParamError
+from lynkflow.uplynk.query import QueryError
+from lynkflow.uplynk.transport import Api2Call, authenticate
 
 log = get_logger("uplynk")
 

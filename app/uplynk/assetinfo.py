@@ -14,8 +14,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from app.db.models import Media, UplynkAsset
-from app.uplynk.render import storage_url
+from lynkflow.db.models import Media, UplynkAsset
+from lynkflow.uplynk.render import storage_url
 
 router = APIRouter(tags=["uplynk playback"])
 

@@ -6,15 +6,15 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_, select
 
-from app.db.models import UplynkAsset
-from app.domain import uplynk_assets as dom
-from app.uplynk import query as q
-from app.uplynk import query_sql, reads
-from app.uplynk.api import api2, as_str, require
-from app.uplynk.errors import Api2Error
-from app.uplynk.params import ParamError, parse_bool, parse_flag01, parse_int, parse_meta, parse_str_list
-from app.uplynk.render import asset_dicts
-from app.uplynk.transport import Api2Call
+from lynkflow.db.models import UplynkAsset
+from lynkflow.domain import uplynk_assets as dom
+from lynkflow.uplynk import query as q
+from lynkflow.uplynk import query_sql, reads
+from lynkflow.uplynk.api import api2, as_str, require
+from lynkflow.uplynk.errors import Api2Error
+from lynkflow.uplynk.params import ParamError, parse_bool, parse_flag01, parse_int, parse_meta, parse_str_list
+from lynkflow.uplynk.render import asset_dicts
+from lynkflow.uplynk.transport import Api2Call
 
 MAX_GET = 1000
 CHANGES_CAP = 500

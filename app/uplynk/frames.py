@@ -1,7 +1,7 @@
 """`/api2/asset/getframe` (one PNG from the highest ray) and `/api2/asset/getthumbs` (every frame of
 a range of at most one second, PNG, from the lowest ray) — reference §4.4, §4.5.
 
-Frames are decoded in-process from the ray's MP4 by `app.media.frames`, which is frame-accurate:
+Frames are decoded in-process from the ray's MP4 by `lynkflow.media.frames`, which is frame-accurate:
 the frame returned is the one whose display span covers the requested time.
 """
 
@@ -11,14 +11,14 @@ import base64
 from pathlib import Path
 from typing import Any
 
-from app.db.models import Media, UplynkAsset
-from app.domain import uplynk_assets as dom
-from app.media.errors import FrameOutOfRange
-from app.storage.paths import safe_join
-from app.uplynk.api import api2, as_str, require
-from app.uplynk.errors import Api2Error
-from app.uplynk.params import parse_time_ms
-from app.uplynk.transport import Api2Call
+from lynkflow.db.models import Media, UplynkAsset
+from lynkflow.domain import uplynk_assets as dom
+from lynkflow.media.errors import FrameOutOfRange
+from lynkflow.storage.paths import safe_join
+from lynkflow.uplynk.api import api2, as_str, require
+from lynkflow.uplynk.errors import Api2Error
+from lynkflow.uplynk.params import parse_time_ms
+from lynkflow.uplynk.transport import Api2Call
 
 MAX_THUMB_RANGE_MS = 1000
 
@@ -63,7 +63,7 @@ def asset_getframe(call: Api2Call) -> dict[str, Any]:
     _asset_row, highest, _lowest, duration = _asset(call, allow_external=False)
     _check_inside("ts", ts, duration)
     try:
-        from app.media import frames  # PyAV loads on first use, not at start-up
+        from lynkflow.media import frames  # PyAV loads on first use, not at start-up
 
         png = frames.frame_at(highest, ts / 1000.0, fmt="png")
     except FrameOutOfRange as exc:
@@ -84,7 +84,7 @@ def asset_getthumbs(call: Api2Call) -> dict[str, Any]:
     _asset_row, _highest, lowest, duration = _asset(call, allow_external=True)
     _check_inside("start", start, duration)
     try:
-        from app.media import frames
+        from lynkflow.media import frames
 
         images = frames.frames_between(lowest, start / 1000.0, stop / 1000.0, fmt="png")
     except FrameOutOfRange as exc:

@@ -14,14 +14,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db.models import UplynkAsset, UplynkLibrary, UplynkLibraryAsset
-from app.domain import uplynk_assets as assets_dom
-from app.domain import uplynk_libraries as dom
-from app.uplynk import reads
-from app.uplynk.api import api2, as_str
-from app.uplynk.errors import Api2Error
-from app.uplynk.params import parse_int, parse_str_list
-from app.uplynk.transport import Api2Call
+from lynkflow.db.models import UplynkAsset, UplynkLibrary, UplynkLibraryAsset
+from lynkflow.domain import uplynk_assets as assets_dom
+from lynkflow.domain import uplynk_libraries as dom
+from lynkflow.uplynk import reads
+from lynkflow.uplynk.api import api2, as_str
+from lynkflow.uplynk.errors import Api2Error
+from lynkflow.uplynk.params import parse_int, parse_str_list
+from lynkflow.uplynk.transport import Api2Call
 
 MAX_IDS = 1000
 MAX_DESC = 500  # the column's width (uplynk_libraries.desc)

@@ -12,13 +12,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.db.models import UplynkApiKey
-from app.domain import uplynk_owners as dom
-from app.uplynk import owners, signature
-from app.uplynk.api import api2, as_str
-from app.uplynk.errors import Api2Error
-from app.uplynk.params import parse_bool
-from app.uplynk.transport import Api2Call
+from lynkflow.db.models import UplynkApiKey
+from lynkflow.domain import uplynk_owners as dom
+from lynkflow.uplynk import owners, signature
+from lynkflow.uplynk.api import api2, as_str
+from lynkflow.uplynk.errors import Api2Error
+from lynkflow.uplynk.params import parse_bool
+from lynkflow.uplynk.transport import Api2Call
 
 
 def _signed_with(call: Api2Call, key: UplynkApiKey) -> bool:

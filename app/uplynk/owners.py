@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.db.models import UplynkApiKey, UplynkOwner, UplynkSubowner
+from lynkflow.db.models import UplynkApiKey, UplynkOwner, UplynkSubowner
 
 KEY_CACHE_SECONDS = 1.0
 

@@ -28,11 +28,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy import select
 
-from app.db.models import Media, UplynkAsset
-from app.media.ingest import playlist_segments
-from app.storage.paths import UnsafePath, safe_join
-from app.uplynk.playback_tokens import check_playback_token, check_token_for
-from app.uplynk.render import storage_url
+from lynkflow.db.models import Media, UplynkAsset
+from lynkflow.media.ingest import playlist_segments
+from lynkflow.storage.paths import UnsafePath, safe_join
+from lynkflow.uplynk.playback_tokens import check_playback_token, check_token_for
+from lynkflow.uplynk.render import storage_url
 
 router = APIRouter(tags=["uplynk playback"])
 

@@ -15,7 +15,7 @@ terms at least one plain term must match (plain terms next to `+` terms do not f
 common search engines). Unscoped terms look at the name, the asset ID and the external ID.
 
 `matches` evaluates a query against one asset's fields in Python. The SQL compiler
-(`app.uplynk.query_sql`) uses the term index to find a superset of matches and, when the query has
+(`lynkflow.uplynk.query_sql`) uses the term index to find a superset of matches and, when the query has
 phrases, confirms candidates with `matches`; tests compare the two.
 """
 
@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.domain.uplynk_assets import field_words, words
+from lynkflow.domain.uplynk_assets import field_words, words
 
 SCOPES = ("name", "id", "external", "meta", "source")
 SOURCES = ("clip", "event", "file", "live", "rts")

@@ -9,15 +9,15 @@ candidate set's first `PROBE_LIMIT` rows. So a query touches about as many rows 
 necessary term has, not as many as there are assets: 100k assets cost about what 10k do.
 
 The SQL is exact except for phrases, which it treats as "all these words present"; callers then
-confirm candidates with `app.uplynk.query.matches` (see `needs_confirmation`).
+confirm candidates with `lynkflow.uplynk.query.matches` (see `needs_confirmation`).
 """
 
 from __future__ import annotations
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, exists, false, func, not_, or_, select, union
 
-from app.db.models import UplynkAsset, UplynkAssetTerm
-from app.uplynk.query import Criterion, Query, Term, scope_fields
+from lynkflow.db.models import UplynkAsset, UplynkAssetTerm
+from lynkflow.uplynk.query import Criterion, Query, Term, scope_fields
 
 T = UplynkAssetTerm
 A = UplynkAsset.__table__

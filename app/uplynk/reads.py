@@ -18,8 +18,8 @@ from typing import Any
 
 from sqlalchemy import JSON, Connection, Engine, Row, bindparam, select
 
-from app.db.models import Media, UplynkAsset, UplynkLibraryAsset, UplynkLibraryShare, UplynkTestPlayer
-from app.uplynk.render import asset_dict
+from lynkflow.db.models import Media, UplynkAsset, UplynkLibraryAsset, UplynkLibraryShare, UplynkTestPlayer
+from lynkflow.uplynk.render import asset_dict
 
 A = UplynkAsset.__table__
 CACHE_MAX = 20_000

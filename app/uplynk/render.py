@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db.models import Job, Media, UplynkAsset, UplynkSlicerJob, UplynkTestPlayer
-from app.domain import uplynk_assets as assets_domain
-from app.domain import uplynk_libraries
-from app.domain.uplynk_jobs import derive_state
+from lynkflow.db.models import Job, Media, UplynkAsset, UplynkSlicerJob, UplynkTestPlayer
+from lynkflow.domain import uplynk_assets as assets_domain
+from lynkflow.domain import uplynk_libraries
+from lynkflow.domain.uplynk_jobs import derive_state
 
 
 def player_url(base: str, player_id: str) -> str:

@@ -7,11 +7,11 @@ paths answer in the api2 error shape rather than with a bare 404.
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from app.uplynk import assets, frames, libraries, owner_keys, slicer, subowners  # noqa: F401 - importing registers the operations
-from app.uplynk.api import OPERATIONS, make_endpoint
-from app.uplynk.assetinfo import router as assetinfo_router
-from app.uplynk.errors import error_response
-from app.uplynk.playback import router as playback_router
+from lynkflow.uplynk import assets, frames, libraries, owner_keys, slicer, subowners  # noqa: F401 - importing registers the operations
+from lynkflow.uplynk.api import OPERATIONS, make_endpoint
+from lynkflow.uplynk.assetinfo import router as assetinfo_router
+from lynkflow.uplynk.errors import error_response
+from lynkflow.uplynk.playback import router as playback_router
 
 router = APIRouter(tags=["uplynk api2"])
 

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.textcheck import nul_field
+from lynkflow.textcheck import nul_field
 
 # Largest decompressed message we accept. A poster image may be ~4 MB of base64 inside the JSON
 # (3 MB before encoding), so the cap sits above that; anything larger is refused without ever
@@ -177,7 +177,7 @@ def explain(ctx: Any, msg: str, sig: str) -> dict[str, Any]:
 
     Reads the owner's keys from the database; reports problems instead of raising.
     """
-    from app.uplynk.owners import enabled_keys, owner_exists
+    from lynkflow.uplynk.owners import enabled_keys, owner_exists
 
     report: dict[str, Any] = {"decoded": None, "owner": None, "expected": [], "sig_received": sig,
                               "sig_valid": False, "problems": []}

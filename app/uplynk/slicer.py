@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from app.domain import uplynk_jobs as jobs
-from app.domain.uplynk_jobs import SlicerError
-from app.uplynk.api import api2, as_str, require
-from app.uplynk.errors import Api2Error
-from app.uplynk.params import (
+from lynkflow.domain import uplynk_jobs as jobs
+from lynkflow.domain.uplynk_jobs import SlicerError
+from lynkflow.uplynk.api import api2, as_str, require
+from lynkflow.uplynk.errors import Api2Error
+from lynkflow.uplynk.params import (
     ParamError,
     parse_bool,
     parse_int,
@@ -18,8 +18,8 @@ from app.uplynk.params import (
     parse_time_ms,
     parse_trim,
 )
-from app.uplynk.render import job_dicts
-from app.uplynk.transport import Api2Call
+from lynkflow.uplynk.render import job_dicts
+from lynkflow.uplynk.transport import Api2Call
 
 
 def _dict_param(value: Any, name: str) -> dict[str, Any]:

@@ -21,13 +21,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from app.db.models import UplynkSubowner
-from app.domain import uplynk_subowners as dom
-from app.uplynk import owners
-from app.uplynk.api import api2, as_str
-from app.uplynk.errors import Api2Error
-from app.uplynk.params import parse_bool, parse_str_list
-from app.uplynk.transport import Api2Call
+from lynkflow.db.models import UplynkSubowner
+from lynkflow.domain import uplynk_subowners as dom
+from lynkflow.uplynk import owners
+from lynkflow.uplynk.api import api2, as_str
+from lynkflow.uplynk.errors import Api2Error
+from lynkflow.uplynk.params import parse_bool, parse_str_list
+from lynkflow.uplynk.transport import Api2Call
 
 MAX_USERNAME = 100
 MAX_PASSWORD = 200

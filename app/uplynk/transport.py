@@ -17,13 +17,13 @@ from urllib.parse import parse_qsl
 
 from fastapi import Request
 
-from app.config import SignatureMode
-from app.context import AppContext
-from app.logging import get_logger
-from app.uplynk import owners, signature
-from app.uplynk.errors import Api2Error
-from app.uplynk.replay import ReplayGuard
-from app.uplynk.signature import SignatureError
+from lynkflow.config import SignatureMode
+from lynkflow.context import AppContext
+from lynkflow.logging import get_logger
+from lynkflow.uplynk import owners, signature
+from lynkflow.uplynk.errors import Api2Error
+from lynkflow.uplynk.replay import ReplayGuard
+from lynkflow.uplynk.signature import SignatureError
 
 log = get_logger("uplynk.signature")
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from app.db.models import VisApiKey
-from app.vuflow.errors import VisError
+from lynkflow.db.models import VisApiKey
+from lynkflow.vuflow.errors import VisError
 
 HEADERS = ("API-KEY", "X-Auth-Key")
 

@@ -16,9 +16,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from app.domain.vis_errors import VisConflict, VisDomainError, VisNotFound, VisValidation
-from app.logging import get_logger
-from app.textcheck import nul_field
+from lynkflow.domain.vis_errors import VisConflict, VisDomainError, VisNotFound, VisValidation
+from lynkflow.logging import get_logger
+from lynkflow.textcheck import nul_field
 
 log = get_logger("vuflow")
 

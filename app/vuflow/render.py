@@ -23,13 +23,13 @@ from fastapi import Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db.models import Media, VisAsset, VisEvent, VisVuflow
-from app.domain.vis_assets import ASSET_STATES, ASSET_TYPES
-from app.domain.vis_events import EVENT_STATES, MP4_STATES
-from app.domain.vis_vuflows import storage_url_public
-from app.storage.paths import UnsafePath, safe_join
-from app.vuflow.schemas import EVENT_EXTRA_FIELDS
-from app.vuflow.times import format_date
+from lynkflow.db.models import Media, VisAsset, VisEvent, VisVuflow
+from lynkflow.domain.vis_assets import ASSET_STATES, ASSET_TYPES
+from lynkflow.domain.vis_events import EVENT_STATES, MP4_STATES
+from lynkflow.domain.vis_vuflows import storage_url_public
+from lynkflow.storage.paths import UnsafePath, safe_join
+from lynkflow.vuflow.schemas import EVENT_EXTRA_FIELDS
+from lynkflow.vuflow.times import format_date
 
 # Stream protocol numbers seen in the 2018 docs (HLS=0, HSS=2, DASH=3, HDS=4); lynkflow makes HLS only.
 HLS = 0

@@ -16,19 +16,19 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from app import __version__
-from app.context import AppContext
-from app.domain import vis_assets, vis_event_queries, vis_events, vis_vuflows
-from app.domain.vis_assets import AssetFilter, AssetRequest
-from app.domain.vis_event_queries import EventFilter
-from app.domain.vis_vuflows import is_guid
-from app.textcheck import nul_field
-from app.vuflow import schemas
-from app.vuflow.auth import api_key
-from app.vuflow.casing import CIDict, query_ci
-from app.vuflow.errors import VisError, VisRoute, bad_request
-from app.vuflow.render import Renderer, vuflow
-from app.vuflow.times import TimeFormatError, parse_clip_time, parse_iso_ms
+from lynkflow import __version__
+from lynkflow.context import AppContext
+from lynkflow.domain import vis_assets, vis_event_queries, vis_events, vis_vuflows
+from lynkflow.domain.vis_assets import AssetFilter, AssetRequest
+from lynkflow.domain.vis_event_queries import EventFilter
+from lynkflow.domain.vis_vuflows import is_guid
+from lynkflow.textcheck import nul_field
+from lynkflow.vuflow import schemas
+from lynkflow.vuflow.auth import api_key
+from lynkflow.vuflow.casing import CIDict, query_ci
+from lynkflow.vuflow.errors import VisError, VisRoute, bad_request
+from lynkflow.vuflow.render import Renderer, vuflow
+from lynkflow.vuflow.times import TimeFormatError, parse_clip_time, parse_iso_ms
 
 router = APIRouter(tags=["vuflow vis"], route_class=VisRoute)
 
@@ -188,8 +188,8 @@ def event_create(request: Request, key: Key, raw: Body) -> dict[str, Any]:
 
 
 def _start_ingest(db: Any, ctx: AppContext, key: str, event: Any, source_path: str) -> None:
-    from app.domain.ingest import start_ingest
-    from app.domain.media import MediaSourceError, create_media_from_file, resolve_allowed_source
+    from lynkflow.domain.ingest import start_ingest
+    from lynkflow.domain.media import MediaSourceError, create_media_from_file, resolve_allowed_source
 
     try:
         path = resolve_allowed_source(ctx, source_path)

@@ -10,10 +10,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.domain.vis_assets import GIF, IMAGE, VIDEO
-from app.vuflow.casing import CIDict
-from app.vuflow.errors import bad_request
-from app.vuflow.times import TimeFormatError, looks_like_iso, parse_offset
+from lynkflow.domain.vis_assets import GIF, IMAGE, VIDEO
+from lynkflow.vuflow.casing import CIDict
+from lynkflow.vuflow.errors import bad_request
+from lynkflow.vuflow.times import TimeFormatError, looks_like_iso, parse_offset
 
 GIF_MAX_FPS = 50  # GIF frame delays are in 1/100 s
 MAX_DIMENSION = 4096

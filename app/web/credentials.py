@@ -10,8 +10,8 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
-from app.context import AppContext
-from app.testing.signing import signed_params
+from lynkflow.context import AppContext
+from lynkflow.testing.signing import signed_params
 
 EXAMPLE_PATH = "/api2/asset/list"
 

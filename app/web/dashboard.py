@@ -15,13 +15,13 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.context import AppContext
-from app.control.journal import JournalQuery, get_journal
-from app.db.models import UplynkOwner, VisEvent, VisVuflow
-from app.domain.vis_events import EVENT_STATES, HAS_RECORDING_STATES, MP4_STATES
-from app.web import queries
-from app.web.credentials import signed_example
-from app.web.templating import render
+from lynkflow.context import AppContext
+from lynkflow.control.journal import JournalQuery, get_journal
+from lynkflow.db.models import UplynkOwner, VisEvent, VisVuflow
+from lynkflow.domain.vis_events import EVENT_STATES, HAS_RECORDING_STATES, MP4_STATES
+from lynkflow.web import queries
+from lynkflow.web.credentials import signed_example
+from lynkflow.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 

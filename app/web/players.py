@@ -19,12 +19,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from app.db.models import Media, VisEvent
-from app.domain.vis_events import EVENT_STATES
-from app.uplynk.playback_tokens import player_token_query
-from app.web import queries
-from app.web.dashboard import not_found
-from app.web.templating import render
+from lynkflow.db.models import Media, VisEvent
+from lynkflow.domain.vis_events import EVENT_STATES
+from lynkflow.uplynk.playback_tokens import player_token_query
+from lynkflow.web import queries
+from lynkflow.web.dashboard import not_found
+from lynkflow.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 

@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from app.db.models import (
+from lynkflow.db.models import (
     Job,
     Media,
     UplynkApiKey,
@@ -27,7 +27,7 @@ from app.db.models import (
     VisEvent,
     VisVuflow,
 )
-from app.storage.paths import UnsafePath, safe_join
+from lynkflow.storage.paths import UnsafePath, safe_join
 
 T = TypeVar("T")
 

@@ -7,11 +7,11 @@ embed players (app/web/players.py), `/dashboard/static/...` the dashboard's own 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse
 
-from app.storage.paths import UnsafePath, safe_join
-from app.storage.serve import content_type_for
-from app.web.dashboard import router as dashboard_router
-from app.web.players import router as players_router
-from app.web.templating import STATIC_DIR
+from lynkflow.storage.paths import UnsafePath, safe_join
+from lynkflow.storage.serve import content_type_for
+from lynkflow.web.dashboard import router as dashboard_router
+from lynkflow.web.players import router as players_router
+from lynkflow.web.templating import STATIC_DIR
 
 router = APIRouter(include_in_schema=False)
 router.include_router(dashboard_router)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from app.config import normalise_database_url
+from lynkflow.config import normalise_database_url
 from tests.conftest import BACKEND, PG_URL
 
 KIT_SCHEMA = "lynkflow_kit"
@@ -37,7 +37,7 @@ def lynkflow_env(db_url: str) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def short_clip() -> Path:
     """A 2-second 320x240 synthetic clip (frame numbers in the picture), cached across runs."""
-    from fixtures.synth import make_clip
+    from lynkflow.fixtures.synth import make_clip
     from tests.conftest import SYNTH_CACHE
 
     SYNTH_CACHE.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from app.testing.signing import Signer, signed_params
+from lynkflow.testing.signing import Signer, signed_params
 from tests.conftest import wait_for
 
 
@@ -61,7 +61,7 @@ def test_clock_rejects_bad_instants(client):
 
 
 def _asset(ctx, owner: str, external_id: str) -> str:
-    from app.domain.uplynk_assets import create_asset
+    from lynkflow.domain.uplynk_assets import create_asset
 
     with ctx.session() as db:
         return create_asset(db, ctx, owner_id=owner, media_id=None, external_id=external_id, desc="clocked").id

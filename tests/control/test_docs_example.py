@@ -35,7 +35,7 @@ def test_documented_example_passes(tmp_path: Path, request: pytest.FixtureReques
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "5 passed" in result.stdout
     if server == "external":
-        from app.testing.clients import ControlClient
+        from lynkflow.testing.clients import ControlClient
 
         # The example's last test left the GIF lifecycle manual on *this* server.
         control = ControlClient(request.getfixturevalue("lynkflow_server").base_url)

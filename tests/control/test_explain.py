@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.testing.signing import encode_msg, sign
+from lynkflow.testing.signing import encode_msg, sign
 
 
 def test_a_good_pair_is_explained_as_valid(client):

@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from app.control.faults import FaultSet
-from app.control.middleware import DroppedConnection
-from app.testing.signing import Signer
+from lynkflow.control.faults import FaultSet
+from lynkflow.control.middleware import DroppedConnection
+from lynkflow.testing.signing import Signer
 
 
 @pytest.fixture

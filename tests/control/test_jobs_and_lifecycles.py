@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from app.db.models import KeyValue
-from app.jobs import queue
-from app.jobs.registry import Handler, JobRun, register
+from lynkflow.db.models import KeyValue
+from lynkflow.jobs import queue
+from lynkflow.jobs.registry import Handler, JobRun, register
 from tests.conftest import wait_for
 
 KIND = "control-test-echo"

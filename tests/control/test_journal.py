@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 
-from app.testing.signing import Signer, encode_msg, sign
+from lynkflow.testing.signing import Signer, encode_msg, sign
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from PIL import Image
 
-from app.testing.clients import ControlError
-from fixtures.framecode import read_frame_number
+from lynkflow.fixtures.framecode import read_frame_number
+from lynkflow.testing.clients import ControlError
 
 
 def test_fixtures_point_at_a_live_server(lynkflow_server, lynkflow_control, lynkflow_uplynk, lynkflow_vis):

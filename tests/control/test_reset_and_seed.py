@@ -7,8 +7,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from app import ids as lynkflow_ids
-from app.db.models import (
+from lynkflow import ids as lynkflow_ids
+from lynkflow.db.models import (
     Media,
     UplynkApiKey,
     UplynkAsset,
@@ -21,8 +21,8 @@ from app.db.models import (
     VisEvent,
     VisVuflow,
 )
-from app.domain.uplynk_assets import create_asset
-from app.testing.signing import Signer
+from lynkflow.domain.uplynk_assets import create_asset
+from lynkflow.testing.signing import Signer
 
 OTHER_OWNER = "0123456789abcdef0123456789abcdef"
 OTHER_SECRET = "other-owner-secret"

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from app.db.models import Job, UplynkChange
-from app.domain.ingest import ingest_file
-from app.domain.snapshot import stored_files, table_rows
-from app.jobs import queue
-from app.testing.signing import Signer
+from lynkflow.db.models import Job, UplynkChange
+from lynkflow.domain.ingest import ingest_file
+from lynkflow.domain.snapshot import stored_files, table_rows
+from lynkflow.jobs import queue
+from lynkflow.testing.signing import Signer
 from tests.conftest import wait_for
 
 
@@ -147,7 +147,7 @@ def test_multipart_upload_and_cli_export_import(client, make_settings, monkeypat
     (ctx.storage.root / "uplynk" / "note.txt").write_bytes(b"\x00\x01binary")
     before = table_rows(ctx)
 
-    from app.cli import main
+    from lynkflow.cli import main
 
     s = ctx.settings
     monkeypatch.setenv("LYNKFLOW_DATA_DIR", str(s.resolved_data_dir))

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from app.context import build_context
-from app.db.models import Media, UplynkAsset, VisEvent, VisVuflow
+from lynkflow.context import build_context
+from lynkflow.db.models import Media, UplynkAsset, VisEvent, VisVuflow
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 def _run(args: list[str], settings, timeout: float = 180) -> subprocess.CompletedProcess:
     env = {**os.environ, "LYNKFLOW_DATA_DIR": str(settings.resolved_data_dir),
            "LYNKFLOW_DATABASE_URL": settings.resolved_database_url}
-    return subprocess.run([sys.executable, "-m", "app.cli", *args], env=env, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "lynkflow.cli", *args], env=env, capture_output=True, text=True,
                           timeout=timeout, cwd=REPO)
 
 

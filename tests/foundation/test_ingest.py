@@ -9,12 +9,12 @@ from pathlib import Path
 import av
 import pytest
 
-from app.db.models import Media
+from lynkflow.db.models import Media
 from tests.conftest import wait_for
 
 
 def _job(client, job_id: int) -> dict:
-    from app.jobs.queue import get_job, job_to_dict
+    from lynkflow.jobs.queue import get_job, job_to_dict
 
     return job_to_dict(get_job(client.app.state.ctx, job_id))
 

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from app.context import build_context
-from app.db.models import Job, KeyValue
-from app.jobs import queue, registry
-from app.jobs.lifecycle import Lifecycle
-from app.jobs.workers import WorkerPool, finish_job, lifecycles
+from lynkflow.context import build_context
+from lynkflow.db.models import Job, KeyValue
+from lynkflow.jobs import queue, registry
+from lynkflow.jobs.lifecycle import Lifecycle
+from lynkflow.jobs.workers import WorkerPool, finish_job, lifecycles
 from tests.conftest import wait_for
 
 _calls: dict[str, list[Any]] = {"finish": [], "fail": []}
@@ -29,7 +29,7 @@ def _record_run(ctx, job: registry.JobRun) -> dict[str, Any]:
     if job.payload.get("fail_until", 0) >= job.attempt:
         raise RuntimeError(f"transient failure on attempt {job.attempt}")
     if job.payload.get("bad"):
-        from app.media.errors import BadMedia
+        from lynkflow.media.errors import BadMedia
 
         raise BadMedia("not a media file")
     return {"n": job.payload.get("n"), "attempt": job.attempt}
@@ -156,7 +156,7 @@ def test_killed_worker_process_job_completes_after_lease_expiry(ctx, settings) -
     [jid] = _enqueue(ctx, 1, sleep=30)
     env = {**os.environ, "LYNKFLOW_DATA_DIR": str(settings.resolved_data_dir),
            "LYNKFLOW_DATABASE_URL": settings.resolved_database_url, "LYNKFLOW_JOB_LEASE": "1.5"}
-    code = ("import tests.foundation.test_jobs, sys; from app.cli import main; sys.exit(main(['worker']))")
+    code = ("import tests.foundation.test_jobs, sys; from lynkflow.cli import main; sys.exit(main(['worker']))")
     proc = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     try:
@@ -178,7 +178,7 @@ def test_killed_worker_process_job_completes_after_lease_expiry(ctx, settings) -
 
 
 def _ffmpeg_run(ctx, job: registry.JobRun) -> dict[str, Any]:
-    from app.media.ffmpeg import run_ffmpeg
+    from lynkflow.media.ffmpeg import run_ffmpeg
 
     out = ctx.storage.tmp / f"{job.payload['marker']}.mp4"
     run_ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25", "-t", "600", "-c:v", "libx264",

@@ -7,10 +7,10 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
-from app.config import normalise_database_url
-from app.db.engine import make_engine
-from app.db.migrate import current_revision, downgrade, head_revision, upgrade
-from app.db.models import Base
+from lynkflow.config import normalise_database_url
+from lynkflow.db.engine import make_engine
+from lynkflow.db.migrate import current_revision, downgrade, head_revision, upgrade
+from lynkflow.db.models import Base
 from tests.conftest import BACKEND, PG_URL
 
 
@@ -62,6 +62,6 @@ def test_schema_matches_the_models(db_url: str) -> None:
 
 
 def test_schema_head_constant_matches_alembic() -> None:
-    from app.db.migrate import SCHEMA_HEAD
+    from lynkflow.db.migrate import SCHEMA_HEAD
 
     assert head_revision() == SCHEMA_HEAD

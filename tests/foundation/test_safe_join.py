@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.storage.paths import UnsafePath, safe_join
+from lynkflow.storage.paths import UnsafePath, safe_join
 
 TRAVERSALS = [
     "..",

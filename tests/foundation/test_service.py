@@ -14,8 +14,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from app.db.models import KeyValue, UplynkApiKey, UplynkLibraryShare, UplynkOwner, VisApiKey, VisVuflow
-from app.seeding import SeedError, apply_seed, load_seed_file
+from lynkflow.db.models import KeyValue, UplynkApiKey, UplynkLibraryShare, UplynkOwner, VisApiKey, VisVuflow
+from lynkflow.seeding import SeedError, apply_seed, load_seed_file
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -94,7 +94,7 @@ def test_cli_serve_answers_ready(tmp_path: Path, db_url: str) -> None:
     """`lynkflow serve` as a real process: migrates, prints credentials, answers /_lynkflow/ready."""
     port = _free_port()
     env = {**os.environ, "LYNKFLOW_DATA_DIR": str(tmp_path / "data"), "LYNKFLOW_DATABASE_URL": db_url}
-    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port)], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "lynkflow.cli", "serve", "--port", str(port)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 30
@@ -118,7 +118,7 @@ def test_cli_serve_answers_ready(tmp_path: Path, db_url: str) -> None:
 def test_cli_migrate(tmp_path: Path) -> None:
     env = {**os.environ, "LYNKFLOW_DATA_DIR": str(tmp_path / "d")}
     env.pop("LYNKFLOW_DATABASE_URL", None)
-    proc = subprocess.run([sys.executable, "-m", "app.cli", "migrate"], env=env, capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "lynkflow.cli", "migrate"], env=env, capture_output=True, text=True,
                           timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "database at revision" in proc.stdout

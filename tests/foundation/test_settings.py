@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from app.config import SettingsError, load_settings
+from lynkflow.config import SettingsError, load_settings
 
 
 def test_defaults_make_run_work(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -59,7 +59,7 @@ def test_bad_values_name_the_variable(monkeypatch: pytest.MonkeyPatch, var: str,
 
 def test_bad_value_stops_the_command_with_one_clear_line(tmp_path) -> None:
     env = {"LYNKFLOW_SIGNATURE_MODE": "sloppy", "LYNKFLOW_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
-    proc = subprocess.run([sys.executable, "-m", "app.cli", "migrate"], env=env, capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "lynkflow.cli", "migrate"], env=env, capture_output=True, text=True,
                           timeout=60)
     assert proc.returncode == 2
     assert "LYNKFLOW_SIGNATURE_MODE" in proc.stderr

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from app.media import frames
-from app.media.ffmpeg import run_ffmpeg
-from fixtures.synth import make_clip
+from lynkflow.fixtures.synth import make_clip
+from lynkflow.media import frames
+from lynkflow.media.ffmpeg import run_ffmpeg
 
 
 @dataclass(frozen=True)

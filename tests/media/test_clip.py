@@ -7,9 +7,9 @@ from pathlib import Path
 import av
 import pytest
 
-from app.media.clip import make_clip
-from app.media.errors import FrameOutOfRange
-from fixtures.framecode import read_frame_number
+from lynkflow.fixtures.framecode import read_frame_number
+from lynkflow.media.clip import make_clip
+from lynkflow.media.errors import FrameOutOfRange
 
 
 def _numbers(path: Path) -> list[int]:

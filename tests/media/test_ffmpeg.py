@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from app.media import ffmpeg as ff
-from app.media.errors import MediaCancelled, MediaError
+from lynkflow.media import ffmpeg as ff
+from lynkflow.media.errors import MediaCancelled, MediaError
 
 
 def test_binary_is_found_and_env_overrides(monkeypatch) -> None:

@@ -9,9 +9,9 @@ import time
 import pytest
 from PIL import Image
 
-from app.media import frames
-from app.media.errors import BadMedia, FrameOutOfRange
-from fixtures.framecode import read_frame_number_bytes
+from lynkflow.fixtures.framecode import read_frame_number_bytes
+from lynkflow.media import frames
+from lynkflow.media.errors import BadMedia, FrameOutOfRange
 
 
 def _times(clip) -> list[tuple[float, int]]:

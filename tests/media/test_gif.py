@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from app.media.errors import FrameOutOfRange, MediaCancelled
-from app.media.gif import gif_size, make_gif
-from fixtures.framecode import read_frame_number
+from lynkflow.fixtures.framecode import read_frame_number
+from lynkflow.media.errors import FrameOutOfRange, MediaCancelled
+from lynkflow.media.gif import gif_size, make_gif
 
 
 def _gif_frames(path: Path) -> tuple[list[int], object]:
@@ -97,7 +97,7 @@ def test_cancel_leaves_no_file(clip25, tmp_path: Path) -> None:
 
 
 def test_gif_stats_matches_pillow(tmp_path: Path) -> None:
-    from app.media.gif import gif_stats
+    from lynkflow.media.gif import gif_stats
 
     frames = [Image.new("RGB", (40, 30), (i * 40, 0, 0)) for i in range(5)]
     path = tmp_path / "p.gif"

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from app.media.errors import FrameOutOfRange
-from app.media.image import make_image
-from fixtures.framecode import read_frame_number
+from lynkflow.fixtures.framecode import read_frame_number
+from lynkflow.media.errors import FrameOutOfRange
+from lynkflow.media.image import make_image
 
 
 @pytest.mark.parametrize(("t", "frame"), [(0.0, 0), (1.0, 30), (1.51, 45), (2.99, 89)])

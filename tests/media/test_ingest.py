@@ -9,11 +9,11 @@ import av
 import pytest
 from PIL import Image
 
-from app.media import frames
-from app.media.errors import BadMedia, MediaCancelled
-from app.media.ingest import IngestResult, ingest, ladder, playlist_segments
-from app.media.probe import probe
-from fixtures.framecode import read_frame_number, read_frame_number_bytes
+from lynkflow.fixtures.framecode import read_frame_number, read_frame_number_bytes
+from lynkflow.media import frames
+from lynkflow.media.errors import BadMedia, MediaCancelled
+from lynkflow.media.ingest import IngestResult, ingest, ladder, playlist_segments
+from lynkflow.media.probe import probe
 
 SEGMENT = 1.5  # short slices so a 4 s clip has several (1.5 + 1.5 + 1.0)
 

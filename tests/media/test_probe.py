@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from app.media.errors import BadMedia
-from app.media.probe import Probe, probe
+from lynkflow.media.errors import BadMedia
+from lynkflow.media.probe import Probe, probe
 
 
 def test_probe_values(clip25) -> None:

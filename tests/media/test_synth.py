@@ -8,8 +8,8 @@ import av
 import pytest
 from PIL import Image
 
-from fixtures import synth
-from fixtures.framecode import read_frame_number
+from lynkflow.fixtures import synth
+from lynkflow.fixtures.framecode import read_frame_number
 
 
 def test_every_frame_carries_its_number(clip30) -> None:

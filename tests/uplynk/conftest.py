@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from app.testing.signing import sign
+from lynkflow.testing.signing import sign
 
 
 class Api2:
@@ -64,7 +64,7 @@ def api(client) -> Api2:
 def make_asset(ctx, *, owner: str | None = None, desc: str = "", external_id: str = "", meta: dict | None = None,
                source: str = "file", created: int | None = None, duration: float = 0.0, state: str = "ready"):
     """An asset row through the domain (no media), with chosen fields for list/search tests."""
-    from app.domain import uplynk_assets as dom
+    from lynkflow.domain import uplynk_assets as dom
 
     with ctx.session() as db:
         a = dom.create_asset(db, ctx, owner_id=owner or ctx.settings.uplynk_owner, media_id=None,
@@ -92,7 +92,7 @@ OTHER_OWNER = "ab" * 16
 
 def other_owner(client, owner: str = OTHER_OWNER, key: str = "other-key") -> Api2:
     """A second Uplynk account with one key, and a signed caller for it."""
-    from app.db.models import UplynkApiKey, UplynkOwner
+    from lynkflow.db.models import UplynkApiKey, UplynkOwner
 
     ctx = client.app.state.ctx
     with ctx.session() as db:

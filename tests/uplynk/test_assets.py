@@ -130,7 +130,7 @@ def test_search_substring_case_insensitive(api, asset_factory) -> None:
 
 
 def test_shared_library_assets(api, client) -> None:
-    from app.domain import uplynk_libraries as libraries
+    from lynkflow.domain import uplynk_libraries as libraries
 
     ctx = client.app.state.ctx
     other = other_owner(client).owner
@@ -282,7 +282,7 @@ def test_delete_and_changes(api, client, asset_factory) -> None:
 
 
 def test_changes_batch_cap_never_splits_a_millisecond(api, client, monkeypatch) -> None:
-    from app.uplynk import assets as face
+    from lynkflow.uplynk import assets as face
 
     monkeypatch.setattr(face, "CHANGES_CAP", 5)
     ctx = client.app.state.ctx

@@ -8,7 +8,7 @@ from tests.uplynk.conftest import Api2, make_asset, other_owner
 
 
 def _library_rows(ctx) -> list:
-    from app.db.models import UplynkLibraryAsset
+    from lynkflow.db.models import UplynkLibraryAsset
 
     with ctx.session() as db:
         return sorted((r.library_id, r.asset_id) for r in db.query(UplynkLibraryAsset).all())
@@ -195,7 +195,7 @@ def test_new_key_works_at_once_and_disabled_key_is_refused_at_once(api, client) 
     api.ok("asset/list")  # the old key still works
 
     # Disable the default key using the new one: refused on its very next request.
-    from app.db.models import UplynkApiKey
+    from lynkflow.db.models import UplynkApiKey
 
     with client.app.state.ctx.session() as db:
         default_id = db.query(UplynkApiKey).filter_by(secret=api.api_key).one().id
@@ -215,7 +215,7 @@ def test_new_key_works_at_once_and_disabled_key_is_refused_at_once(api, client) 
 
 
 def test_last_enabled_key_cannot_be_disabled_or_deleted(api, client) -> None:
-    from app.db.models import UplynkApiKey
+    from lynkflow.db.models import UplynkApiKey
 
     with client.app.state.ctx.session() as db:
         default_id = db.query(UplynkApiKey).filter_by(secret=api.api_key).one().id

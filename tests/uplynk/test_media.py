@@ -14,7 +14,7 @@ import av
 import pytest
 from PIL import Image
 
-from fixtures.framecode import read_frame_number_bytes
+from lynkflow.fixtures.framecode import read_frame_number_bytes
 from tests.conftest import wait_for
 from tests.uplynk.conftest import Api2
 

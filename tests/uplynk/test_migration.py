@@ -6,8 +6,8 @@ import os
 
 from sqlalchemy import inspect
 
-from app.db.engine import make_engine
-from app.db.migrate import downgrade, upgrade
+from lynkflow.db.engine import make_engine
+from lynkflow.db.migrate import downgrade, upgrade
 
 
 def _indexes(engine) -> set[str]:  # noqa: ANN001

@@ -12,7 +12,7 @@ import av
 import pytest
 import uvicorn
 
-from fixtures.framecode import read_frame_number, read_frame_number_bytes
+from lynkflow.fixtures.framecode import read_frame_number, read_frame_number_bytes
 from tests.conftest import wait_for
 from tests.uplynk.conftest import Api2, other_owner
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import html
 import re
 
-from app import ids
-from app.db.models import Media, UplynkAsset
-from app.uplynk.playback_tokens import sign_playback_query
+from lynkflow import ids
+from lynkflow.db.models import Media, UplynkAsset
+from lynkflow.uplynk.playback_tokens import sign_playback_query
 from tests.uplynk.conftest import make_asset, other_owner
 
 M3U8 = "application/vnd.apple.mpegurl"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.uplynk import query as q
+from lynkflow.uplynk import query as q
 
 CORPUS = {
     "A1": dict(desc="Basketball Convention 2023", external_id="ma-001",

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from fixtures.framecode import read_frame_number_bytes
+from lynkflow.fixtures.framecode import read_frame_number_bytes
 from tests.conftest import SYNTH_CACHE, wait_for
 from tests.uplynk.conftest import Api2, make_asset, other_owner
 
@@ -36,7 +36,7 @@ def _frame(api: Api2, asset_id: str, ts: int) -> int:
 
 @pytest.mark.slow
 def test_quickclip_cuts_a_new_asset_frame_accurately(make_client) -> None:
-    from fixtures.synth import make_clip
+    from lynkflow.fixtures.synth import make_clip
 
     client = make_client(inproc_workers=1)
     api = _api(client)

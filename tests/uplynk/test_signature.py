@@ -11,9 +11,9 @@ import zlib
 
 import pytest
 
-from app.testing.signing import sign
-from app.uplynk import signature as sg
-from app.uplynk.replay import ReplayGuard
+from lynkflow.testing.signing import sign
+from lynkflow.uplynk import signature as sg
+from lynkflow.uplynk.replay import ReplayGuard
 
 OWNER = "6e6f2d736c696365722d6f776e657231"
 
@@ -224,8 +224,8 @@ def test_replay_refused(api, client) -> None:
 
 
 def test_several_enabled_keys_and_disabled_key(api, client) -> None:
-    from app import ids
-    from app.db.models import UplynkApiKey
+    from lynkflow import ids
+    from lynkflow.db.models import UplynkApiKey
 
     ctx = client.app.state.ctx
     with ctx.session() as db:

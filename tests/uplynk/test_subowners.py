@@ -13,7 +13,7 @@ FIELDS = {"username", "permissions", "api_key", "all_api_keys", "id", "error"}
 def _rows(client) -> list:
     from sqlalchemy import select
 
-    from app.db.models import UplynkSubowner
+    from lynkflow.db.models import UplynkSubowner
 
     with client.app.state.ctx.session() as db:
         return list(db.scalars(select(UplynkSubowner)))
@@ -44,7 +44,7 @@ def test_create_get_list_update_delete(api, client) -> None:
     assert listed["subowners"][0] == {k: v for k, v in made.items() if k != "error"}
 
     # Only a salted hash is stored, and it verifies the password.
-    from app.domain.uplynk_subowners import verify_password
+    from lynkflow.domain.uplynk_subowners import verify_password
 
     row = next(r for r in _rows(client) if r.id == made["id"])
     assert row.password_hash.startswith("scrypt$") and "s3cret" not in row.password_hash
@@ -144,7 +144,7 @@ def test_refusals(api, client) -> None:
                                                      permissions="root")
     assert "newkey must be true or false" in api.err("subowners/update", id=sub["id"], permissions="", newkey="x")
     assert api.ok("subowners/get", id=sub["id"]) == sub
-    from app.domain.uplynk_subowners import verify_password
+    from lynkflow.domain.uplynk_subowners import verify_password
 
     assert verify_password("pw", _rows(client)[0].password_hash)
     assert len(_rows(client)) == 1
@@ -168,8 +168,8 @@ def test_odd_values_get_api2_refusals_not_internal_errors(api, value) -> None:
 
 
 def test_owner_reset_keeps_subowners_and_snapshot_carries_them(api, client, tmp_path) -> None:
-    from app.domain.reset import reset_uplynk_owner
-    from app.domain.snapshot import table_rows
+    from lynkflow.domain.reset import reset_uplynk_owner
+    from lynkflow.domain.snapshot import table_rows
 
     sub = api.ok("subowners/create", username="acme.keep", password="pw", permissions="api")
     ctx = client.app.state.ctx

@@ -6,8 +6,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from app.context import AppContext
-from app.domain import vis_assets, vis_events, vis_vuflows
+from lynkflow.context import AppContext
+from lynkflow.domain import vis_assets, vis_events, vis_vuflows
 
 STORAGE_URL = "{lynkflow}/storage/vis"
 

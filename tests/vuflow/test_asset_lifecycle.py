@@ -7,10 +7,10 @@ import io
 import pytest
 from PIL import Image
 
-from app.jobs import queue
-from app.jobs.lifecycle import Lifecycle
-from app.jobs.workers import finish_job, lifecycles
-from fixtures.framecode import read_frame_number
+from lynkflow.fixtures.framecode import read_frame_number
+from lynkflow.jobs import queue
+from lynkflow.jobs.lifecycle import Lifecycle
+from lynkflow.jobs.workers import finish_job, lifecycles
 from tests.conftest import wait_for
 from tests.vuflow.helpers import event_with_recording, gif_body, make_vuflow
 

@@ -7,8 +7,8 @@ import shutil
 import pytest
 from sqlalchemy import select
 
-from app import ids
-from app.db.models import Job, VisAsset, VisEvent
+from lynkflow import ids
+from lynkflow.db.models import Job, VisAsset, VisEvent
 from tests.vuflow.helpers import assert_vis_error, event_with_recording, gif_body, make_vuflow
 
 

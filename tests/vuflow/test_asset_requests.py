@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from app.db.models import Job, Media, VisAsset, VisEvent
-from app.jobs import queue
+from lynkflow.db.models import Job, Media, VisAsset, VisEvent
+from lynkflow.jobs import queue
 from tests.vuflow.helpers import assert_vis_error, event_with_recording, gif_body, make_vuflow
 
 

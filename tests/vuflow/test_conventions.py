@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.db.models import VisApiKey
+from lynkflow.db.models import VisApiKey
 from tests.vuflow.helpers import assert_vis_error
 
 OTHER_KEY = "99999999-1111-4222-8333-444444444444"
@@ -107,7 +107,7 @@ def test_route_class_shapes_framework_errors() -> None:
     from fastapi import APIRouter, FastAPI
     from fastapi.testclient import TestClient
 
-    from app.vuflow.errors import VisRoute
+    from lynkflow.vuflow.errors import VisRoute
 
     router = APIRouter(route_class=VisRoute)
 

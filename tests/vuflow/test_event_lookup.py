@@ -96,7 +96,7 @@ def test_lookup_by_reference_and_external_id(client, vis_headers) -> None:
     # Another key sees none of them.
     other = {"API-KEY": "00000000-0000-4000-8000-000000000abc"}
     with client.app.state.ctx.session() as db:
-        from app.db.models import VisApiKey
+        from lynkflow.db.models import VisApiKey
 
         db.add(VisApiKey(key=other["API-KEY"], name="other", created=0))
     assert client.get("/api/event/reference/unique?refId=REF-1", headers=other).json() is True

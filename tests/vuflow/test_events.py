@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.domain.vis_events import EVENT_STATES, MP4_STATES
+from lynkflow.domain.vis_events import EVENT_STATES, MP4_STATES
 from tests.vuflow.helpers import assert_vis_error, event_with_recording
 
 
@@ -121,7 +121,7 @@ def test_mp4_state_enum() -> None:
 def test_create_with_source_path_starts_an_ingest(client, vis_headers) -> None:
     from sqlalchemy import select
 
-    from app.db.models import Job
+    from lynkflow.db.models import Job
 
     ctx = client.app.state.ctx
     inbox = ctx.settings.resolved_media_dir

@@ -9,8 +9,8 @@ import av
 import pytest
 from PIL import Image, ImageSequence
 
-from app.jobs import queue
-from fixtures.framecode import read_frame_number
+from lynkflow.fixtures.framecode import read_frame_number
+from lynkflow.jobs import queue
 from tests.conftest import wait_for
 from tests.vuflow.helpers import assert_vis_error, gif_body, make_vuflow
 

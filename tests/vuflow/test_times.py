@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.vuflow.times import TimeFormatError, format_date, parse_clip_time, parse_iso_ms, parse_offset
+from lynkflow.vuflow.times import TimeFormatError, format_date, parse_clip_time, parse_iso_ms, parse_offset
 
 START = 1_714_564_800_000  # 2024-05-01T12:00:00Z
 

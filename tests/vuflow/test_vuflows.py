@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from app.domain.vis_vuflows import storage_url_public
+from lynkflow.domain.vis_vuflows import storage_url_public
 from tests.vuflow.helpers import assert_vis_error
 
 

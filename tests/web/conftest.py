@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from app import ids
-from app.context import AppContext
-from app.db.models import Job, Media, UplynkAsset, UplynkTestPlayer, VisAsset, VisEvent
+from lynkflow import ids
+from lynkflow.context import AppContext
+from lynkflow.db.models import Job, Media, UplynkAsset, UplynkTestPlayer, VisAsset, VisEvent
 
 
 class Rows:

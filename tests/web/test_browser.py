@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.config import DEFAULT_VUFLOW_API_KEY
-from app.testing.server import LynkflowServer
+from lynkflow.config import DEFAULT_VUFLOW_API_KEY
+from lynkflow.testing.server import LynkflowServer
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]

@@ -6,8 +6,8 @@ import time
 
 from sqlalchemy import insert
 
-from app import ids
-from app.db.models import Job, UplynkAsset, VisAsset
+from lynkflow import ids
+from lynkflow.db.models import Job, UplynkAsset, VisAsset
 
 N_ASSETS = 10_000
 N_VIS_ASSETS = 3_000

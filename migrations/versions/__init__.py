@@ -1,0 +1,1 @@
+"""Alembic revisions, oldest first by number; the schema exists only through these."""
