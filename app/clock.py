@@ -2,7 +2,9 @@
 
 Everything time-based (timestamps in answers, signature skew, autoexpire, lifecycle delays,
 the change log) reads this clock, so a test or the control plane can freeze, set and advance
-time for the whole service at once. Job leases deliberately use real monotonic time instead
+time for the whole service at once. Its state (an offset from wall time, or a frozen instant) is
+shared through the database (`to_doc`/`apply`), so every process and worker shows the same time.
+Job leases deliberately use real monotonic time instead
 (see app/jobs): a frozen test clock must never make a healthy worker look dead.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -19,6 +22,9 @@ class ClockState:
     frozen: bool
     offset_ms: int
 
+
+# The name of the clock's document in the shared control-plane state.
+CLOCK_DOC = "clock"
 
 # Instants the clock may show: what every consumer (ms columns, ISO dates) can represent.
 MIN_MS = 0
@@ -37,12 +43,17 @@ def _checked(ms: int) -> int:
 
 
 class Clock:
-    """Wall time plus an offset, optionally frozen at a fixed instant."""
+    """Wall time plus an offset, optionally frozen at a fixed instant.
 
-    def __init__(self) -> None:
+    Every change is handed to `publish` (set by the context: it stores the state for the other
+    processes); `apply` takes a state another process stored and publishes nothing.
+    """
+
+    def __init__(self, publish: Callable[[dict[str, int | None]], None] | None = None) -> None:
         self._lock = threading.Lock()
         self._offset_ms = 0
         self._frozen_at_ms: int | None = None
+        self.publish = publish
 
     def now_ms(self) -> int:
         frozen = self._frozen_at_ms
@@ -61,6 +72,7 @@ class Clock:
     def freeze(self, at_ms: int | None = None) -> None:
         with self._lock:
             self._frozen_at_ms = self.now_ms() if at_ms is None else _checked(int(at_ms))
+        self._published()
 
     def set(self, at_ms: int) -> None:
         """Jump to an instant; keeps running (or stays frozen) from there."""
@@ -70,6 +82,7 @@ class Clock:
                 self._frozen_at_ms = at_ms
             else:
                 self._offset_ms = at_ms - int(time.time() * 1000)
+        self._published()
 
     def advance(self, ms: int) -> None:
         with self._lock:
@@ -78,6 +91,7 @@ class Clock:
                 self._frozen_at_ms += int(ms)
             else:
                 self._offset_ms += int(ms)
+        self._published()
 
     def resume(self) -> None:
         """Run again from the current (possibly shifted) instant."""
@@ -85,11 +99,28 @@ class Clock:
             if self._frozen_at_ms is not None:
                 self._offset_ms = self._frozen_at_ms - int(time.time() * 1000)
                 self._frozen_at_ms = None
+        self._published()
 
     def reset(self) -> None:
         with self._lock:
             self._offset_ms = 0
             self._frozen_at_ms = None
+        self._published()
 
+    # --- shared between processes (see lynkflow/shared.py) ----------------------------------------
 
-clock = Clock()
+    def _published(self) -> None:
+        if self.publish is not None:
+            self.publish(self.to_doc())
+
+    def to_doc(self) -> dict[str, int | None]:
+        with self._lock:
+            return {"offsetMs": self._offset_ms, "frozenAtMs": self._frozen_at_ms}
+
+    def apply(self, doc: dict[str, int | None] | None) -> None:
+        """Take the state another process stored (none stored: real time)."""
+        doc = doc or {}
+        with self._lock:
+            self._offset_ms = int(doc.get("offsetMs") or 0)
+            frozen = doc.get("frozenAtMs")
+            self._frozen_at_ms = None if frozen is None else int(frozen)

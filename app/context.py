@@ -12,9 +12,10 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from lynkflow.clock import Clock, clock
+from lynkflow.clock import CLOCK_DOC, Clock
 from lynkflow.config import Settings
 from lynkflow.db.engine import make_engine, make_sessionmaker, session_scope
+from lynkflow.shared import SharedState
 from lynkflow.storage.paths import Storage
 
 
@@ -26,6 +27,8 @@ class AppContext:
     read_sessions: sessionmaker[Session]
     storage: Storage
     clock: Clock
+    # Control-plane state every process shares through the database (clock, lifecycles, faults...).
+    shared: SharedState
     # Services other modules attach at start-up (journal, faults, workers, caches...).
     services: dict[str, Any] = field(default_factory=dict)
 
@@ -48,6 +51,9 @@ def build_context(settings: Settings) -> AppContext:
     storage = Storage(settings.resolved_data_dir)
     storage.ensure()
     engine = make_engine(settings.resolved_database_url)
+    shared = SharedState(engine)
+    clock = Clock(publish=lambda doc: shared.put(CLOCK_DOC, doc))
+    shared.on_change(lambda docs: clock.apply(docs.get(CLOCK_DOC)))
     return AppContext(
         settings=settings,
         engine=engine,
@@ -55,4 +61,5 @@ def build_context(settings: Settings) -> AppContext:
         read_sessions=make_sessionmaker(engine, read_only=True),
         storage=storage,
         clock=clock,
+        shared=shared,
     )

@@ -25,6 +25,7 @@ def prepare(ctx: AppContext) -> None:
     ids.seed(ctx.settings.seed_random)
     if not is_at_head(ctx.engine):
         upgrade(ctx.engine)
+    ctx.shared.refresh()  # the clock and policies other processes may already have set
     ensure_default_accounts(ctx)
     seed_file = ctx.settings.seed_file
     if seed_file is not None and not is_seeded(ctx):

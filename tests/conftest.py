@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
-from lynkflow.clock import clock
 from lynkflow.config import Settings, normalise_database_url
 from lynkflow.testing.signing import Signer
 
@@ -83,8 +82,8 @@ def settings(make_settings: Callable[..., Settings]) -> Settings:
 
 @pytest.fixture(autouse=True)
 def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Empty tables and a running, unshifted clock for every test that uses the database."""
-    clock.reset()
+    """Empty tables and a running, unshifted clock (its shared state is wiped too) for every test
+    that uses the database."""
     if "db_url" in request.fixturenames:
         from lynkflow.db.engine import make_engine
         from lynkflow.db.wipe import wipe_all
@@ -93,7 +92,6 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
         wipe_all(engine)
         engine.dispose()
     yield
-    clock.reset()
 
 
 @pytest.fixture
@@ -143,7 +141,7 @@ class UplynkCaller:
 
     def __call__(self, path: str, method: str = "POST", **params: Any) -> dict:
         # Stamp with the lynkflow clock, so tests that move the clock still sign valid requests.
-        data = self.sign(params, timestamp=int(clock.now()))
+        data = self.sign(params, timestamp=int(self.http.app.state.ctx.clock.now()))
         resp = self.http.get(path, params=data) if method == "GET" else self.http.post(path, data=data)
         assert resp.status_code == 200, resp.text
         return resp.json()

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
-from lynkflow.clock import ClockRangeError
+from lynkflow.clock import Clock, ClockRangeError
 from lynkflow.control.errors import ControlError, ControlRoute
 
 router = APIRouter(route_class=ControlRoute)
@@ -44,9 +44,12 @@ def parse_instant(value: int | str) -> int:
 
 
 @contextmanager
-def _in_range() -> Iterator[None]:
+def _changing(request: Request) -> Iterator[Clock]:
+    """Change the clock from its latest shared state (the clock shares the result itself)."""
+    ctx = request.app.state.ctx
+    ctx.shared.refresh()
     try:
-        yield
+        yield ctx.clock
     except ClockRangeError as exc:
         raise ControlError(400, str(exc)) from None
 
@@ -66,8 +69,8 @@ def read(request: Request) -> dict[str, Any]:
 @router.post("/clock/freeze")
 def freeze(request: Request, body: At | None = None) -> dict[str, Any]:
     at = None if body is None or body.at is None else parse_instant(body.at)
-    with _in_range():
-        request.app.state.ctx.clock.freeze(at)
+    with _changing(request) as clock:
+        clock.freeze(at)
     return clock_state(request)
 
 
@@ -75,8 +78,8 @@ def freeze(request: Request, body: At | None = None) -> dict[str, Any]:
 def set_(request: Request, body: At) -> dict[str, Any]:
     if body.at is None:
         raise ControlError(400, "send {\"at\": <epoch ms or ISO-8601>}")
-    with _in_range():
-        request.app.state.ctx.clock.set(parse_instant(body.at))
+    with _changing(request) as clock:
+        clock.set(parse_instant(body.at))
     return clock_state(request)
 
 
@@ -84,19 +87,21 @@ def set_(request: Request, body: At) -> dict[str, Any]:
 def advance(request: Request, body: Advance) -> dict[str, Any]:
     if not math.isfinite(body.seconds * 1000):
         raise ControlError(400, "seconds must be a finite number")
-    with _in_range():
-        request.app.state.ctx.clock.advance(int(round(body.seconds * 1000)) + body.ms)
+    with _changing(request) as clock:
+        clock.advance(int(round(body.seconds * 1000)) + body.ms)
     return clock_state(request)
 
 
 @router.post("/clock/resume")
 def resume(request: Request) -> dict[str, Any]:
-    request.app.state.ctx.clock.resume()
+    with _changing(request) as clock:
+        clock.resume()
     return clock_state(request)
 
 
 @router.post("/clock/reset")
 def reset(request: Request) -> dict[str, Any]:
     """Back to real time: unfrozen, no offset."""
-    request.app.state.ctx.clock.reset()
+    with _changing(request) as clock:
+        clock.reset()
     return clock_state(request)

@@ -17,13 +17,17 @@ cannot disturb each other. Uplynk signs only `msg`, so the header never affects 
 
 from __future__ import annotations
 
-import itertools
+import json
 import random
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import case, delete, func, insert, or_, select, update
+
 from lynkflow.control.journal import route_matches
+from lynkflow.db.models import ControlFault
+from lynkflow.shared import SharedState, bump
 
 ACTIONS = ("error", "latency", "drop")
 FAULT_HEADER = "x-lynkflow-fault"
@@ -150,54 +154,106 @@ class FaultRule:
         return self.route == "*" or route_matches(self.route, path)
 
 
-@dataclass
 class FaultSet:
-    """The rules of one process, safe to use from the event loop and worker threads."""
+    """The fault rules every process shares (table `control_faults`), with a per-process cache.
 
-    rules: list[FaultRule] = field(default_factory=list)
-    rng: random.Random = field(default_factory=random.Random)
+    Matching runs on the cache, in memory; firing a matched rule is one atomic UPDATE that counts
+    the hit and uses up one of its `count` (`remaining > 0`), so a `count: 1` rule fires exactly
+    once across all processes. The cache reloads when the shared version says the rules changed.
+    """
 
-    def __post_init__(self) -> None:
+    def __init__(self, shared: SharedState) -> None:
+        self.shared = shared
+        self.rules: list[FaultRule] = []
+        self.rng = random.Random()
         self._lock = threading.Lock()
-        self._ids = itertools.count(1)
+        self._stale = True
+        shared.on_change(self._mark_stale)
+
+    def _mark_stale(self, _docs: dict[str, Any]) -> None:
+        self._stale = True
+
+    def _load(self) -> list[FaultRule]:
+        with self.shared.engine.connect() as conn:
+            rows = conn.execute(select(ControlFault.id, ControlFault.doc, ControlFault.remaining, ControlFault.hits)
+                                .order_by(ControlFault.seq)).all()
+        rules = []
+        for rule_id, doc, remaining, hits in rows:
+            rule = FaultRule.from_json(rule_id, json.loads(doc))
+            rule.count, rule.hits = remaining, hits
+            rules.append(rule)
+        return rules
+
+    def _cached(self) -> list[FaultRule]:
+        if self._stale:
+            self._stale = False
+            rules = self._load()
+            with self._lock:
+                self.rules = rules
+        return self.rules
 
     def add(self, doc: Any) -> FaultRule:
-        with self._lock:
-            rule = FaultRule.from_json(f"f{next(self._ids)}", doc)
-            self.rules.append(rule)
-            return rule
+        probe = FaultRule.from_json("", doc)  # checked before anything is written
+        with self.shared.writer().begin() as conn:
+            bump(conn)  # first: it also serialises concurrent adds (the version row's lock)
+            seq = (conn.execute(select(func.max(ControlFault.seq))).scalar() or 0) + 1
+            rule_id = f"f{seq}"
+            conn.execute(insert(ControlFault).values(id=rule_id, seq=seq, doc=json.dumps(doc),
+                                                     remaining=probe.count, hits=0))
+        self.shared.refresh()
+        probe.id = rule_id
+        return probe
 
     def delete(self, rule_id: str) -> bool:
-        with self._lock:
-            before = len(self.rules)
-            self.rules = [r for r in self.rules if r.id != rule_id]
-            return len(self.rules) != before
+        with self.shared.writer().begin() as conn:
+            deleted = conn.execute(delete(ControlFault).where(ControlFault.id == rule_id)).rowcount
+            if deleted:
+                bump(conn)
+        self.shared.refresh()
+        return bool(deleted)
 
     def clear(self) -> None:
-        with self._lock:
-            self.rules = []
+        with self.shared.writer().begin() as conn:
+            conn.execute(delete(ControlFault))
+            bump(conn)
+        self.shared.refresh()
 
     def list(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return [r.to_json() for r in self.rules]
+        """Every rule with its hits and remaining count as of now, across all processes."""
+        return [r.to_json() for r in self._load()]
+
+    def candidates(self, api: str, path: str, method: str) -> list[FaultRule]:
+        """Rules that match the request, from the cache (no database work when there are none)."""
+        rules = self._cached() if (self._stale or self.rules) else self.rules
+        return [r for r in rules if r.applies_to(api, path, method)]
+
+    def fire(self, candidates: list[FaultRule]) -> Fault | None:
+        """The first candidate that fires, its hit counted (and its count used up) atomically."""
+        for rule in candidates:
+            if rule.probability < 1.0 and self.random_probability() >= rule.probability:
+                continue
+            with self.shared.writer().begin() as conn:
+                fired = conn.execute(update(ControlFault)
+                                     .where(ControlFault.id == rule.id,
+                                            or_(ControlFault.remaining.is_(None), ControlFault.remaining > 0))
+                                     .values(hits=ControlFault.hits + 1,
+                                             remaining=case((ControlFault.remaining.is_(None), None),
+                                                            else_=ControlFault.remaining - 1))).rowcount
+            if not fired:
+                rule.count = 0  # used up (or deleted) by another request: skip it from now on
+                continue
+            latency = 0 if rule.latency is None else self.random_latency(*rule.latency)
+            return Fault(action=rule.action, source=f"rule:{rule.id}", status=rule.status,
+                         message=rule.message, latency_ms=latency)
+        return None
 
     def pick(self, api: str, path: str, method: str) -> Fault | None:
-        """The first rule that matches and fires (its count is used up atomically), as a Fault."""
-        if not self.rules:  # the common case: no lock, no work
-            return None
+        candidates = self.candidates(api, path, method)
+        return self.fire(candidates) if candidates else None
+
+    def random_probability(self) -> float:
         with self._lock:
-            for rule in self.rules:
-                if not rule.applies_to(api, path, method):
-                    continue
-                if rule.probability < 1.0 and self.rng.random() >= rule.probability:
-                    continue
-                rule.hits += 1
-                if rule.count is not None:
-                    rule.count -= 1
-                latency = 0 if rule.latency is None else self.rng.randint(*rule.latency)
-                return Fault(action=rule.action, source=f"rule:{rule.id}", status=rule.status,
-                             message=rule.message, latency_ms=latency)
-        return None
+            return self.rng.random()
 
     def random_latency(self, lo: int, hi: int) -> int:
         with self._lock:
@@ -255,8 +311,8 @@ def error_body(api: str, fault: Fault, method: str, path: str) -> tuple[int, dic
                     "errorType": "InjectedFault", "data": {}}
 
 
-def get_faults(services: dict[str, Any]) -> FaultSet:
-    faults = services.get("faults")
+def get_faults(ctx: Any) -> FaultSet:
+    faults = ctx.services.get("faults")
     if faults is None:
-        faults = services.setdefault("faults", FaultSet())
+        faults = ctx.services.setdefault("faults", FaultSet(ctx.shared))
     return faults

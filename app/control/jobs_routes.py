@@ -65,10 +65,7 @@ async def replace_lifecycles(request: Request) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise ControlError(400, "send a JSON object of group → {mode, seconds}")
     policies = {group: _policy(group, value) for group, value in doc.items()}  # all checked before any change
-    lc = lifecycles(request.app.state.ctx)
-    lc.clear()
-    for group, policy in policies.items():
-        lc.set(group, policy)
+    await run_in_threadpool(lifecycles(request.app.state.ctx).replace, policies)
     return lifecycles_view(request)
 
 
@@ -78,7 +75,7 @@ async def set_lifecycle(group: str, request: Request) -> dict[str, Any]:
         doc = await request.json()
     except ValueError:
         raise ControlError(400, "send {\"mode\": \"real\"|\"delay\"|\"manual\", \"seconds\": N}") from None
-    lifecycles(request.app.state.ctx).set(group, _policy(group, doc))
+    await run_in_threadpool(lifecycles(request.app.state.ctx).set, group, _policy(group, doc))
     return lifecycles_view(request)
 
 

@@ -4,6 +4,8 @@ It wraps the whole application, outside Starlette's own error middleware, for tw
 journal then records the 500s that middleware produces, and a `drop` fault can reach the server's
 connection to close it without any answer (the server's `send` is only visible out here).
 Control-plane, dashboard and storage requests pass straight through, untouched and unrecorded.
+Before an API or control-plane request runs, the shared control-plane state is refreshed (one
+version read, lynkflow/shared.py), so a change made through any process applies to it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import time
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lynkflow.apis import classify
@@ -72,10 +75,14 @@ class ControlMiddleware:
             return
         path: str = scope["path"]
         api = classify(path)
+        ctx = self.ctx
         if api is None:
+            if path.startswith("/_lynkflow/"):
+                ctx.shared.refresh()  # the control plane shows and changes the shared state
             await self.app(scope, receive, send)
             return
-        ctx = self.ctx
+        # Clock, fault rules and key generation as any process last changed them: one read.
+        ctx.shared.refresh()
         services = ctx.services
         journal = get_journal(services, ctx.settings.journal_size)
         started = time.perf_counter()
@@ -86,11 +93,16 @@ class ControlMiddleware:
                                  "signature": None}
         state: dict[str, Any] = scope.setdefault("state", {})
 
-        fault: Fault | None
+        fault: Fault | None = None
+        faults = get_faults(ctx)
         try:
             header = _header(scope, FAULT_HEADER.encode())
-            fault = (parse_header(header, _header(scope, FAULT_MESSAGE_HEADER.encode()), get_faults(services))
-                     if header else get_faults(services).pick(api, path, method))
+            if header:
+                fault = parse_header(header, _header(scope, FAULT_MESSAGE_HEADER.encode()), faults)
+            else:
+                candidates = faults.candidates(api, path, method)
+                if candidates:  # firing one writes its hit to the database: off the event loop
+                    fault = await run_in_threadpool(faults.fire, candidates)
         except FaultSpecError as exc:
             body = {"error": f"bad {FAULT_HEADER} header: {exc}"}
             await _send_json(send, 400, body)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 
 from lynkflow.control.errors import ControlError, ControlRoute
 from lynkflow.control.faults import FaultSpecError, get_faults
@@ -35,7 +36,7 @@ def _query(api: str | None, route: str | None, method: str | None, status: str |
 
 @router.get("/faults")
 def list_faults(request: Request) -> dict[str, Any]:
-    return {"faults": get_faults(request.app.state.ctx.services).list()}
+    return {"faults": get_faults(request.app.state.ctx).list()}
 
 
 @router.post("/faults", status_code=201)
@@ -46,7 +47,7 @@ async def add_fault(request: Request) -> dict[str, Any]:
         raise ControlError(400, 'send a fault rule as a JSON object, e.g. '
                                 '{"api": "uplynk", "route": "/api2/asset/get", "action": "error"}') from None
     try:
-        rule = get_faults(request.app.state.ctx.services).add(doc)
+        rule = await run_in_threadpool(get_faults(request.app.state.ctx).add, doc)
     except FaultSpecError as exc:
         raise ControlError(400, str(exc)) from None
     return rule.to_json()
@@ -54,14 +55,14 @@ async def add_fault(request: Request) -> dict[str, Any]:
 
 @router.delete("/faults/{rule_id}")
 def delete_fault(request: Request, rule_id: str) -> dict[str, Any]:
-    if not get_faults(request.app.state.ctx.services).delete(rule_id):
+    if not get_faults(request.app.state.ctx).delete(rule_id):
         raise ControlError(404, f"no fault rule {rule_id!r}")
     return {"deleted": rule_id}
 
 
 @router.delete("/faults")
 def clear_faults(request: Request) -> dict[str, Any]:
-    get_faults(request.app.state.ctx.services).clear()
+    get_faults(request.app.state.ctx).clear()
     return {"faults": []}
 
 
@@ -139,8 +140,6 @@ async def explain(request: Request) -> dict[str, Any]:
     msg, sig = doc.get("msg"), doc.get("sig")
     if not isinstance(msg, str) or not isinstance(sig, str):
         raise ControlError(400, "send both msg and sig as strings, exactly as the client sent them")
-    from fastapi.concurrency import run_in_threadpool
-
     from lynkflow.uplynk.signature import explain as explain_signature
 
     return await run_in_threadpool(explain_signature, request.app.state.ctx, msg, sig)

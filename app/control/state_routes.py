@@ -15,13 +15,13 @@ from starlette.background import BackgroundTask
 from lynkflow import ids
 from lynkflow.context import AppContext
 from lynkflow.control.errors import ControlError, ControlRoute
-from lynkflow.control.faults import get_faults
 from lynkflow.control.journal import get_journal
 from lynkflow.domain import reset as resets
 from lynkflow.domain import snapshot
 from lynkflow.fixtures import FIXTURES_DIR
 from lynkflow.seeding import SEED_FORMAT, SeedError, apply_seed, load_seed_file
 from lynkflow.storage.paths import UnsafePath, safe_join
+from lynkflow.uplynk import owners
 
 router = APIRouter(route_class=ControlRoute)
 
@@ -50,17 +50,13 @@ async def _json_object(request: Request, *, allow_empty: bool = True) -> dict[st
 
 
 def reset_controls(ctx: AppContext) -> None:
-    """Back to a fresh process: running clock, no faults, empty journal, `real` lifecycles."""
-    from lynkflow.jobs.workers import lifecycles
+    """After `reset_everything`: running clock, no faults, empty journal, `real` lifecycles.
 
-    ctx.clock.reset()
-    get_faults(ctx.services).clear()
+    The wipe removed the shared documents and fault rules and bumped the shared version, so one
+    refresh brings every process back to real time, no faults and `real` lifecycles.
+    """
+    ctx.shared.refresh()
     get_journal(ctx.services, ctx.settings.journal_size).clear()
-    lifecycles(ctx).clear()
-    # Per-process caches of data that a reset removes (owner keys, replay memory).
-    cache = ctx.services.get("uplynk_key_cache")
-    if isinstance(cache, dict):
-        cache.clear()
     guard = ctx.services.get("uplynk_replay")
     if guard is not None:
         guard.clear()
@@ -83,9 +79,7 @@ async def reset(request: Request) -> dict[str, Any]:
             if not isinstance(owner, str):
                 raise ControlError(400, "owner must be a string")
             counts = await run_in_threadpool(resets.reset_uplynk_owner, ctx, owner)
-            cache = ctx.services.get("uplynk_key_cache")
-            if isinstance(cache, dict):
-                cache.clear()
+            await run_in_threadpool(owners.forget, ctx)  # its subowners' keys are gone, in every process
             return {"reset": "owner", "owner": owner.strip().lower(), "removed": counts}
         if vis_key is not None:
             if not isinstance(vis_key, str):

@@ -38,6 +38,26 @@ class KeyValue(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
+class ControlState(Base):
+    """One JSON document of shared control-plane state; the `_version` row counts changes."""
+
+    __tablename__ = "control_state"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    doc: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ControlFault(Base):
+    """A fault rule; `remaining` counts down atomically as it fires (null = no limit)."""
+
+    __tablename__ = "control_faults"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, index=True)
+    doc: Mapped[str] = mapped_column(Text)
+    remaining: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    hits: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 # --- media ---------------------------------------------------------------------------------
 
 

@@ -44,6 +44,13 @@ FILES_PREFIX = "files/"
 STATE_DIRS = ("media", "uplynk", "vis")
 # Tables that hold housekeeping facts rather than user data: never make an instance "non-empty".
 _HOUSEKEEPING = {"lynkflow_kv"}
+# Control-plane state (clock, lifecycles, fault rules) belongs to the running instance, not to its
+# data: neither exported, nor checked for emptiness, nor replaced by an import.
+_CONTROL = {"control_state", "control_faults"}
+
+
+def _data_tables() -> list[Any]:
+    return [t for t in Base.metadata.sorted_tables if t.name not in _CONTROL]
 
 
 class SnapshotError(ValueError):
@@ -91,7 +98,7 @@ def _sha256(path: Path) -> str:
 def table_rows(ctx: AppContext) -> dict[str, list[dict[str, Any]]]:
     tables: dict[str, list[dict[str, Any]]] = {}
     with ctx.engine.connect() as conn:
-        for table in Base.metadata.sorted_tables:
+        for table in _data_tables():
             order = list(table.primary_key.columns)
             rows = conn.execute(select(table).order_by(*order)).mappings()
             tables[table.name] = [dict(r) for r in rows]
@@ -144,7 +151,7 @@ def emptiness_problems(ctx: AppContext) -> list[str]:
     s = ctx.settings
     problems = []
     with ctx.session() as db:
-        for table in Base.metadata.sorted_tables:
+        for table in _data_tables():
             if table.name in _HOUSEKEEPING:
                 continue
             query = select(func.count()).select_from(table)
@@ -187,7 +194,7 @@ def _read_manifest(tar: tarfile.TarFile) -> dict[str, Any]:
 
 
 def _check_rows(manifest: dict[str, Any]) -> None:
-    known = {t.name: t for t in Base.metadata.sorted_tables}
+    known = {t.name: t for t in _data_tables()}
     for name, rows in manifest["tables"].items():
         table = known.get(name)
         if table is None:
@@ -283,9 +290,9 @@ def import_snapshot(ctx: AppContext, archive: Path) -> dict[str, Any]:
             placed = _stage_files(ctx, tar, manifest, staging)
         counts = {}
         with ctx.engine.begin() as conn:
-            for table in reversed(Base.metadata.sorted_tables):
+            for table in reversed(_data_tables()):
                 conn.execute(table.delete())
-            for table in Base.metadata.sorted_tables:
+            for table in _data_tables():
                 rows = manifest["tables"].get(table.name) or []
                 if rows:
                     conn.execute(table.insert(), rows)

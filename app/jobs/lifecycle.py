@@ -4,13 +4,19 @@
 - `delay`: visible N seconds of lynkflow clock after the work is done.
 - `manual`: held until a test completes or fails the job through the control plane.
 
-The media is always really made; only the visible state change is held.
+The media is always really made; only the visible state change is held. The policies are one
+document of the shared control-plane state (lynkflow/shared.py), so a policy set through any API
+process is honoured by every worker, in any process on any host.
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
+from typing import Any
+
+from lynkflow.shared import SharedState
+
+DOC = "lifecycles"
 
 
 @dataclass(frozen=True)
@@ -26,22 +32,32 @@ class Lifecycle:
 
 
 class Lifecycles:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._policies: dict[str, Lifecycle] = {}
+    def __init__(self, shared: SharedState) -> None:
+        self.shared = shared
+
+    def _policies(self) -> dict[str, Any]:
+        return self.shared.get(DOC) or {}
 
     def get(self, group: str) -> Lifecycle:
-        with self._lock:
-            return self._policies.get(group) or self._policies.get("*") or Lifecycle()
+        """The policy for a group as of the last refresh (callers refresh before relying on it)."""
+        policies = self._policies()
+        doc = policies.get(group) or policies.get("*")
+        return Lifecycle(**doc) if doc else Lifecycle()
 
     def set(self, group: str, policy: Lifecycle) -> None:
-        with self._lock:
-            self._policies[group] = policy
+        self.set_many({group: policy})
+
+    def set_many(self, policies: dict[str, Lifecycle]) -> None:
+        """Change these groups, keep the others."""
+        self.shared.refresh()
+        self.replace({**self.all(), **policies})
+
+    def replace(self, policies: dict[str, Lifecycle]) -> None:
+        """Exactly these policies; groups not named are `real` again."""
+        self.shared.put(DOC, {g: {"mode": p.mode, "seconds": p.seconds} for g, p in policies.items()})
 
     def all(self) -> dict[str, Lifecycle]:
-        with self._lock:
-            return dict(self._policies)
+        return {g: Lifecycle(**doc) for g, doc in self._policies().items()}
 
     def clear(self) -> None:
-        with self._lock:
-            self._policies.clear()
+        self.shared.put(DOC, {})

@@ -27,7 +27,7 @@ DEFAULT_LEASE_SECONDS = float(os.environ.get("LYNKFLOW_JOB_LEASE", "30"))
 
 
 def lifecycles(ctx: AppContext) -> Lifecycles:
-    return ctx.services.setdefault("lifecycles", Lifecycles())
+    return Lifecycles(ctx.shared)
 
 
 def finish_job(ctx: AppContext, job_id: int, *, ok: bool = True, error: str | None = None) -> Job:
@@ -56,7 +56,6 @@ class WorkerPool:
         self._threads: list[threading.Thread] = []
         self._prefix = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         ctx.services["wake_workers"] = self.wake
-        lifecycles(ctx)
 
     def start(self) -> None:
         if self.count <= 0:
@@ -106,6 +105,10 @@ class WorkerPool:
                 with self._wake:
                     self._wake.wait(self.poll_seconds)
                 continue
+            try:
+                self.ctx.shared.refresh()  # the job's timestamps come from the shared clock
+            except Exception:  # noqa: BLE001 - a stale clock is better than a lost job
+                log.exception("shared state refresh failed")
             self._run(job, worker_id)
 
     def _run(self, job: Job, worker_id: str) -> None:
@@ -150,6 +153,7 @@ class WorkerPool:
         self._after_success(job, handler, worker_id, result)
 
     def _after_success(self, job: Job, handler: registry.Handler, worker_id: str, result: dict[str, Any]) -> None:
+        self.ctx.shared.refresh()  # a policy (or the clock) set through any process since the job began
         policy = lifecycles(self.ctx).get(handler.lifecycle_group or job.kind)
         if policy.mode == "real":
             # Make the outcome visible before the job reads as done, so a client polling the job
@@ -188,6 +192,7 @@ class WorkerPool:
     def _housekeeping(self) -> None:
         while not self._stop.wait(1.0):
             try:
+                self.ctx.shared.refresh()  # the shared clock decides what is due
                 for job_id in queue.due_held_job_ids(self.ctx):
                     with contextlib.suppress(queue.JobError):  # released by someone else meanwhile
                         finish_job(self.ctx, job_id)

@@ -3,9 +3,10 @@
 Every signed request needs the owner's enabled keys. Reading them from the database on each call
 would cost as much as the call itself, so they are cached for `KEY_CACHE_SECONDS`; a signature that
 fails against the cached keys is re-checked against fresh ones before it is refused, so a key added
-a moment ago works at once. A key changed through api2 (owners/api-key/*) drops its owner's entry, so a
-disabled or deleted key stops working at once in this process; in other processes (or after a change
-made straight in the database) it stops within the cache lifetime.
+a moment ago works at once. A key changed through api2 (owners/api-key/*), subowners/* or a reset
+publishes a new key generation in the shared control-plane state (lynkflow/shared.py); every process
+drops its cache when it sees a new generation, so a disabled or deleted key stops working at once in
+every process. (A change made straight in the database is seen within the cache lifetime.)
 
 A subowner signs for its parent account (`_owner` = the parent's user ID) with its own current key, so
 that key is one more enabled key of the parent while the subowner holds the `api` permission. Its
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from typing import Any
 
 from sqlalchemy import select
@@ -26,10 +28,20 @@ KEY_CACHE_SECONDS = 1.0
 
 _lock = threading.Lock()
 _GENERATION = "uplynk_key_cache_generation"
+# The shared document whose change tells every process to drop its cached keys.
+KEYS_DOC = "uplynk_keys"
+_SEEN = "uplynk_key_cache_seen"
 
 
 def _cache(ctx: Any) -> dict[str, tuple[float, bool, list[tuple[str, str]]]]:
-    return ctx.services.setdefault("uplynk_key_cache", {})
+    cache = ctx.services.setdefault("uplynk_key_cache", {})
+    published = ctx.shared.get(KEYS_DOC)
+    if ctx.services.get(_SEEN) != published:
+        with _lock:
+            cache.clear()
+            ctx.services[_SEEN] = published
+            ctx.services[_GENERATION] = ctx.services.get(_GENERATION, 0) + 1
+    return cache
 
 
 def _load(ctx: Any, owner: str) -> tuple[bool, list[tuple[str, str]]]:
@@ -76,14 +88,14 @@ def enabled_keys(ctx: Any, owner: str, *, fresh: bool = False) -> list[tuple[str
 
 
 def forget(ctx: Any) -> None:
-    """Drop the cache (after a reset or a key change made through lynkflow itself)."""
-    with _lock:
-        _cache(ctx).clear()
-        ctx.services[_GENERATION] = ctx.services.get(_GENERATION, 0) + 1
+    """Drop every process's cached keys (after a reset or a key change made through lynkflow).
+
+    Call after the change is committed, so no reader re-caches the old keys.
+    """
+    ctx.shared.put(KEYS_DOC, {"generation": uuid.uuid4().hex})
+    _cache(ctx)
 
 
 def forget_owner(ctx: Any, owner: str) -> None:
-    """Drop one owner's cached keys (call after the key change is committed, so no reader re-caches the old keys)."""
-    with _lock:
-        _cache(ctx).pop(owner, None)
-        ctx.services[_GENERATION] = ctx.services.get(_GENERATION, 0) + 1
+    """Drop one owner's cached keys (every process drops its whole cache: keys change rarely)."""
+    forget(ctx)

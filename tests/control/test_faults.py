@@ -78,8 +78,10 @@ def test_bad_rules_are_refused_with_a_reason(client, rule, words):
 
 
 def test_probability_fires_roughly_that_often(client, vis_headers):
-    faults = FaultSet(rng=random.Random(7))  # seeded, so the test is repeatable
-    client.app.state.ctx.services["faults"] = faults
+    ctx = client.app.state.ctx
+    faults = FaultSet(ctx.shared)
+    faults.rng = random.Random(7)  # seeded, so the test is repeatable
+    ctx.services["faults"] = faults
     faults.add({"api": "vuflow", "action": "error", "probability": 0.25})
     statuses = [client.get("/api/event/", headers=vis_headers).status_code for _ in range(400)]
     hits = statuses.count(500)

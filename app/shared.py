@@ -1,0 +1,148 @@
+"""Control-plane state that every lynkflow process shares through the database.
+
+Any number of `lynkflow serve` and `lynkflow worker` processes on one database behave as one
+instance: the clock, the lifecycle policies, the fault rules and the API-key cache generation are
+rows in `control_state` / `control_faults`, not per-process memory. Each process keeps a cache of
+them and checks one number — the version every change bumps — before it relies on the cache: at
+the start of each API request, before a worker applies a lifecycle, on each housekeeping tick.
+So a change made through one process is seen by the next request any other process serves.
+
+The version check is one primary-key read on a DB-API connection of this object's own (no pool, no
+ORM, no transaction), the cheapest round trip the database offers; the same code runs on SQLite
+and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+VERSION_ROW = "_version"
+_UPDATE_DOC = text("UPDATE control_state SET doc = :doc WHERE name = :name")
+_INSERT_DOC = text("INSERT INTO control_state (name, doc, version) VALUES (:name, :doc, 0)")
+
+# Listeners get the new documents after a refresh saw a change (name -> document).
+Listener = Callable[[dict[str, Any]], None]
+
+
+class SharedState:
+    """A per-process cache of the `control_state` documents, refreshed by version."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._lock = threading.Lock()
+        self._version: int | None = None
+        self._docs: dict[str, Any] = {}
+        self._listeners: list[Listener] = []
+        self._conn_lock = threading.Lock()
+        self._conn: Any = None
+        self._postgres = engine.dialect.name == "postgresql"
+        self._param = "%s" if self._postgres else "?"
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    def on_change(self, listener: Listener) -> None:
+        """Call `listener(docs)` after every refresh that saw a change."""
+        with self._lock:
+            self._listeners.append(listener)
+
+    def refresh(self) -> None:
+        """Reload the documents if any process changed them since this process last looked."""
+        version = self._read_version()
+        if version == self._version:
+            return
+        rows = self._query("SELECT name, doc FROM control_state WHERE name <> " + self._param, (VERSION_ROW,))
+        docs = {name: json.loads(doc) for name, doc in rows}
+        with self._lock:
+            self._version = version
+            self._docs = docs
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener(docs)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self._docs.get(name, default)
+
+    # --- writing ---------------------------------------------------------------------------------
+
+    def put(self, name: str, doc: Any) -> None:
+        """Store one document and bump the version, in one transaction; then refresh this process."""
+        encoded = json.dumps(doc, separators=(",", ":"), sort_keys=True)
+        with self.writer().begin() as conn:
+            updated = conn.execute(_UPDATE_DOC, {"name": name, "doc": encoded}).rowcount
+            if not updated:
+                conn.execute(_INSERT_DOC, {"name": name, "doc": encoded})
+            bump(conn)
+        self.refresh()
+
+    def touch(self) -> None:
+        """Bump the version without changing a document (e.g. after a fault rule table change)."""
+        with self.writer().begin() as conn:
+            bump(conn)
+        self.refresh()
+
+    def writer(self) -> Engine:
+        """The engine for a write transaction (on SQLite it takes the write lock up front)."""
+        return self.engine.execution_options(sqlite_begin="IMMEDIATE")
+
+    def forget(self) -> None:
+        """Drop the cache: the next refresh reloads (after a reset that rewrote the table)."""
+        with self._lock:
+            self._version = None
+
+    # --- one round trip on a connection of its own -------------------------------------------
+
+    def _read_version(self) -> int:
+        rows = self._query(f"SELECT version FROM control_state WHERE name = {self._param}", (VERSION_ROW,))
+        return int(rows[0][0]) if rows else 0
+
+    def _query(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        """A lone SELECT on this object's own DB-API connection, in autocommit: one round trip
+        that sees the latest commit and holds no lock (no pool checkout, no BEGIN/ROLLBACK)."""
+        with self._conn_lock:
+            conn = self._conn
+            if conn is None:
+                conn = self._conn = self._connect()
+            try:
+                cur = conn.cursor()
+                try:
+                    cur.execute(sql, params)
+                    return list(cur.fetchall())
+                finally:
+                    cur.close()
+            except Exception:
+                # A connection the server dropped (a restart) is replaced on the next call.
+                self._conn = None
+                with contextlib.suppress(Exception):
+                    conn.close()
+                raise
+
+    def _connect(self) -> Any:
+        raw = self.engine.raw_connection()
+        driver = raw.driver_connection
+        raw.detach()  # ours for good: it no longer counts against (or returns to) the pool
+        if self._postgres:
+            driver.autocommit = True
+        else:
+            driver.isolation_level = None  # pysqlite autocommit (set at connect too; made explicit)
+        return driver
+
+    def close(self) -> None:
+        with self._conn_lock:
+            if self._conn is not None:
+                with contextlib.suppress(Exception):
+                    self._conn.close()
+                self._conn = None
+
+
+def bump(conn: Any) -> None:
+    """Increment the shared version inside the caller's transaction (a Core connection or Session)."""
+    conn.execute(_BUMP)
+
+
+_BUMP = text(f"UPDATE control_state SET version = version + 1 WHERE name = '{VERSION_ROW}'")
