@@ -73,6 +73,9 @@ def load_handlers() -> None:
 
 
 def get(kind: str) -> Handler | None:
+    # An API process without workers still finishes held jobs (control plane complete/fail).
+    if kind not in _handlers:
+        load_handlers()
     return _handlers.get(kind)
 
 

@@ -40,14 +40,15 @@ class LynkflowServer:
     """One `lynkflow serve` child process."""
 
     def __init__(self, data_dir: Path, *, env: dict[str, str] | None = None, host: str = "127.0.0.1",
-                 port: int | None = None, python: str = sys.executable) -> None:
+                 port: int | None = None, python: str = sys.executable, name: str | None = None) -> None:
         self.data_dir = Path(data_dir).resolve()
         self.env = {k: str(v) for k, v in (env or {}).items()}
         self.host = host
         self.port = port
         self.python = python
         self._proc: subprocess.Popen[bytes] | None = None
-        self._log_path = self.data_dir.parent / f"{self.data_dir.name}.log"
+        # Named apart when several servers share one data dir (many processes, one instance).
+        self._log_path = self.data_dir.parent / f"{name or self.data_dir.name}.log"
 
     # --- what a test needs to talk to it --------------------------------------------------------
 
