@@ -5,7 +5,10 @@ wall seconds, not the lynkflow clock, so a frozen test clock never expires a hea
 workers renew it by heartbeat, and a job whose lease ran out (its worker died) is claimable
 again. On PostgreSQL the claim uses `FOR UPDATE SKIP LOCKED`, so any number of worker processes
 can share the database. On SQLite the claim runs in a `BEGIN IMMEDIATE` transaction, which takes
-the database write lock before reading, so two claimers can never pick the same row.
+the database write lock before reading, so two claimers can never pick the same row. Either way a
+lock-free read first checks that there is something to claim, so idle workers take no locks.
+On PostgreSQL an enqueue also sends NOTIFY, so an idle worker anywhere starts the job at once
+instead of at its next poll.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import event, or_, select, update
+from sqlalchemy import event, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from lynkflow.context import AppContext
@@ -21,6 +24,8 @@ from lynkflow.db.models import Job
 
 QUEUED, RUNNING, HELD, DONE, FAILED, CANCELLED = "queued", "running", "held", "done", "failed", "cancelled"
 FINAL_STATES = (DONE, FAILED, CANCELLED)
+# PostgreSQL LISTEN/NOTIFY channel on which enqueue wakes idle workers (lynkflow/jobs/workers.py).
+JOBS_CHANNEL = "lynkflow_jobs"
 
 
 class JobError(ValueError):
@@ -37,19 +42,34 @@ def enqueue(
               state=QUEUED, created=ctx.clock.now_ms(), progress=0.0, attempts=0, run_after=0.0)
     db.add(job)
     db.flush()
+    if db.bind.dialect.name == "postgresql":
+        # Delivered at commit to every listening worker, in any process on any host.
+        db.execute(text(f"NOTIFY {JOBS_CHANNEL}"))
     wake = ctx.services.get("wake_workers")
     if wake is not None:
         event.listen(db, "after_commit", lambda _s: wake(), once=True)
     return job
 
 
-def claim(ctx: AppContext, worker_id: str, lease_seconds: float) -> Job | None:
-    now = time.time()
-    claimable = or_(
+def _claimable(now: float) -> Any:
+    return or_(
         (Job.state == QUEUED) & (Job.run_after <= now),
         (Job.state == RUNNING) & (Job.lease_expires < now),
     )
-    query = select(Job).where(claimable).order_by(Job.priority, Job.id).limit(1)
+
+
+def anything_claimable(ctx: AppContext, now: float | None = None) -> bool:
+    """A lock-free look before a claim: an idle worker must not take SQLite's write lock (nor a
+    PostgreSQL row lock) just to find the queue empty."""
+    with ctx.engine.connect() as conn:
+        return conn.scalar(select(Job.id).where(_claimable(time.time() if now is None else now)).limit(1)) is not None
+
+
+def claim(ctx: AppContext, worker_id: str, lease_seconds: float) -> Job | None:
+    now = time.time()
+    if not anything_claimable(ctx, now):
+        return None
+    query = select(Job).where(_claimable(now)).order_by(Job.priority, Job.id).limit(1)
     if ctx.settings.is_sqlite:
         conn_opts = {"sqlite_begin": "IMMEDIATE"}
     else:
@@ -179,7 +199,7 @@ def release_held(db: Session, ctx: AppContext, job_id: int, *, ok: bool = True, 
 
 def due_held_job_ids(ctx: AppContext) -> list[int]:
     now = ctx.clock.now_ms()
-    with ctx.session() as db:
+    with ctx.read_session() as db:
         return list(db.scalars(select(Job.id).where(Job.state == HELD, Job.release_at_ms.is_not(None),
                                                     Job.release_at_ms <= now)))
 

@@ -46,10 +46,13 @@ def finish_job(ctx: AppContext, job_id: int, *, ok: bool = True, error: str | No
 
 class WorkerPool:
     def __init__(self, ctx: AppContext, count: int, lease_seconds: float = DEFAULT_LEASE_SECONDS,
-                 poll_seconds: float = 0.5) -> None:
+                 poll_seconds: float | None = None) -> None:
         self.ctx = ctx
         self.count = count
         self.lease_seconds = lease_seconds
+        # On PostgreSQL NOTIFY wakes idle workers, so polling is only a slow fallback.
+        if poll_seconds is None:
+            poll_seconds = 2.0 if ctx.engine.dialect.name == "postgresql" else 0.5
         self.poll_seconds = poll_seconds
         self._stop = threading.Event()
         self._wake = threading.Condition()
@@ -69,6 +72,10 @@ class WorkerPool:
         hk = threading.Thread(target=self._housekeeping, name="lynkflow-housekeeping", daemon=True)
         hk.start()
         self._threads.append(hk)
+        if self.ctx.engine.dialect.name == "postgresql":
+            listener = threading.Thread(target=self._listen, name="lynkflow-listen", daemon=True)
+            listener.start()
+            self._threads.append(listener)
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
@@ -188,6 +195,28 @@ class WorkerPool:
         if final and handler.fail is not None:
             handler.fail(self.ctx, job.id, dict(job.payload), message)
         queue.mark_failed(self.ctx, job.id, worker_id, message, retry=retry)
+
+    def _listen(self) -> None:
+        """PostgreSQL: wake the idle workers when any process enqueues a job (LISTEN/NOTIFY).
+
+        The workers still poll, slowly, as a fallback: a notification sent while this connection
+        was being re-opened is caught by the next poll.
+        """
+        while not self._stop.is_set():
+            try:
+                raw = self.ctx.engine.raw_connection()
+                conn = raw.driver_connection
+                raw.detach()  # a long-lived connection of its own, outside the pool
+                conn.autocommit = True
+                with contextlib.closing(conn):
+                    conn.execute(f"LISTEN {queue.JOBS_CHANNEL}")
+                    self.wake()  # anything queued before we listened
+                    while not self._stop.is_set():
+                        for _note in conn.notifies(timeout=1.0, stop_after=1):
+                            self.wake()
+            except Exception:  # noqa: BLE001 - a database restart: listen again shortly
+                log.exception("job notification listener failed; retrying")
+                self._stop.wait(1.0)
 
     def _housekeeping(self) -> None:
         while not self._stop.wait(1.0):
