@@ -54,6 +54,10 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
             yield
         finally:
             pool.stop()
+            journal = ctx.services.get("journal")
+            if journal is not None:
+                journal.close()  # what is still buffered, written
+            ctx.shared.close()
             ctx.engine.dispose()
 
     app = FastAPI(

@@ -23,6 +23,8 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 VERSION_ROW = "_version"
+JOURNAL_ROW = "_journal"  # the number of the last journaled request (lynkflow/control/journal.py)
+COUNTER_ROWS = (VERSION_ROW, JOURNAL_ROW)
 _UPDATE_DOC = text("UPDATE control_state SET doc = :doc WHERE name = :name")
 _INSERT_DOC = text("INSERT INTO control_state (name, doc, version) VALUES (:name, :doc, 0)")
 
@@ -56,7 +58,8 @@ class SharedState:
         version = self._read_version()
         if version == self._version:
             return
-        rows = self._query("SELECT name, doc FROM control_state WHERE name <> " + self._param, (VERSION_ROW,))
+        rows = self._query(f"SELECT name, doc FROM control_state WHERE name <> {self._param} AND name <> {self._param}",
+                           COUNTER_ROWS)
         docs = {name: json.loads(doc) for name, doc in rows}
         with self._lock:
             self._version = version

@@ -1,24 +1,35 @@
-"""The request journal: a size-capped, in-memory record of recent API requests.
+"""The request journal: a size-capped record of recent API requests, shared by every process.
 
 One entry per Uplynk or VIS request (the control plane is not journaled): when, which API, method,
 path, status, how long it took, the decoded api2 `msg` parameters or the VIS JSON body, the fault
 applied and the signature verdict. The middleware appends; tests query, count, clear and wait.
-Entries live per process (a `collections.deque` with `maxlen`), so the cap holds however many
-requests arrive and appending stays O(1).
+Entries are rows of `control_journal`, written in batches off the request path, so the journal of
+any API process shows what every process served, and the cap holds however many requests arrive.
 """
 
 from __future__ import annotations
 
 import asyncio
 import fnmatch
-import itertools
+import json
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import Select, delete, insert, select, update
+
+from lynkflow.db.models import ControlJournal, ControlState
+from lynkflow.logging import get_logger
+from lynkflow.shared import JOURNAL_ROW, SharedState
+
+log = get_logger("journal")
+
 APIS = ("uplynk", "vuflow")
+_BIGINT = 2**63 - 1
+# The shared document holding the journal number of the last clear: ids count from it.
+CLEARED_DOC = "journal_cleared"
 
 
 @dataclass(frozen=True)
@@ -39,6 +50,19 @@ class JournalQuery:
             s = self.status.lower()
             if not (s.isdigit() and len(s) == 3) and not (len(s) == 3 and s[0].isdigit() and s[1:] == "xx"):
                 raise ValueError(f"status must be a code like 404 or a class like 4xx, got {self.status!r}")
+
+    def narrow(self, sql: Select[Any]) -> Select[Any]:
+        """The filters a database index can use (route globs are matched afterwards, in `matches`)."""
+        if self.api is not None:
+            sql = sql.where(ControlJournal.api == self.api)
+        if self.method is not None:
+            sql = sql.where(ControlJournal.method == self.method.upper())
+        # Clamped to what a BIGINT holds: any instant beyond is beyond every entry anyway.
+        if self.since is not None:
+            sql = sql.where(ControlJournal.time_ms >= max(-_BIGINT, min(_BIGINT, self.since)))
+        if self.until is not None:
+            sql = sql.where(ControlJournal.time_ms <= max(-_BIGINT, min(_BIGINT, self.until)))
+        return sql
 
     def matches(self, entry: dict[str, Any]) -> bool:
         if self.api is not None and entry["api"] != self.api:
@@ -68,57 +92,134 @@ def route_matches(pattern: str, path: str) -> bool:
 
 
 class Journal:
-    def __init__(self, size: int) -> None:
+    """The request journal of every process, in the `control_journal` table.
+
+    `record` only appends to a per-process buffer (no database work on the request's path); a
+    background thread writes the buffer every `FLUSH_SECONDS` in one transaction, numbering the
+    entries from the shared `_journal` counter and dropping the oldest beyond `size`. Reads flush
+    this process's buffer first, so a test sees its own requests at once and other processes'
+    within a flush interval.
+    """
+
+    FLUSH_SECONDS = 0.02
+
+    def __init__(self, shared: SharedState, size: int) -> None:
+        self.shared = shared
         self.size = size
-        self._entries: deque[dict[str, Any]] = deque(maxlen=size)
+        self._pending: list[dict[str, Any]] = []
         self._lock = threading.Lock()
-        self._ids = itertools.count(1)
-        self.total = 0  # requests seen since start or the last clear (beyond the cap, too)
+        self._flush_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # --- writing -----------------------------------------------------------------------------
 
     def record(self, entry: dict[str, Any]) -> None:
         with self._lock:
-            entry["id"] = next(self._ids)
-            self._entries.append(entry)
-            self.total += 1
+            self._pending.append(entry)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._flusher, name="lynkflow-journal", daemon=True)
+                self._thread.start()
+        self._wake.set()
+
+    def _flusher(self) -> None:
+        while not self._stopped.is_set():
+            self._wake.wait()
+            self._wake.clear()
+            self._stopped.wait(self.FLUSH_SECONDS)  # gather a batch
+            try:
+                self.flush()
+            except Exception:  # noqa: BLE001 - the journal must never take the service down
+                log.exception("journal flush failed")
+
+    def flush(self) -> None:
+        with self._flush_lock:
+            with self._lock:
+                batch, self._pending = self._pending, []
+            if not batch:
+                return
+            with self.shared.writer().begin() as conn:
+                # The counter row's lock also orders concurrent flushes of several processes.
+                last = conn.execute(update(ControlState).where(ControlState.name == JOURNAL_ROW)
+                                    .values(version=ControlState.version + len(batch))
+                                    .returning(ControlState.version)).scalar_one()
+                first = last - len(batch) + 1
+                conn.execute(insert(ControlJournal), [
+                    {"n": first + i, "time_ms": int(e["time"]), "api": e["api"], "method": e["method"],
+                     "status": int(e["status"] or 0), "doc": json.dumps(e, separators=(",", ":"), default=str)}
+                    for i, e in enumerate(batch)])
+                conn.execute(delete(ControlJournal).where(ControlJournal.n <= last - self.size))
+
+    def close(self) -> None:
+        self._stopped.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(2.0)
+        self.flush()
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def _cleared_at(self) -> int:
+        return int((self.shared.get(CLEARED_DOC) or {}).get("n", 0))
 
     def entries(self, query: JournalQuery | None = None, limit: int | None = None) -> list[dict[str, Any]]:
         """Matching entries, oldest first; with `limit`, the newest `limit` of them."""
-        with self._lock:
-            snapshot = list(self._entries)
-        found = [e for e in snapshot if query is None or query.matches(e)]
+        self.flush()
+        self.shared.refresh()
+        cleared = self._cleared_at()
+        sql = select(ControlJournal.n, ControlJournal.doc).where(ControlJournal.n > cleared)
+        if query is not None:
+            sql = query.narrow(sql)
+        with self.shared.engine.connect() as conn:
+            rows = conn.execute(sql.order_by(ControlJournal.n)).all()
+        found = []
+        for n, doc in rows:
+            entry = json.loads(doc)
+            entry["id"] = n - cleared
+            if query is None or query.matches(entry):
+                found.append(entry)
         if limit is not None:
             found = found[-limit:] if limit > 0 else []
         return found
 
     def count(self, query: JournalQuery | None = None) -> int:
-        if query is None:
-            with self._lock:
-                return len(self._entries)
         return len(self.entries(query))
 
+    @property
+    def total(self) -> int:
+        """Requests journaled since the last clear or reset, beyond the cap too."""
+        self.flush()
+        self.shared.refresh()
+        with self.shared.engine.connect() as conn:
+            last = conn.scalar(select(ControlState.version).where(ControlState.name == JOURNAL_ROW)) or 0
+        return max(0, int(last) - self._cleared_at())
+
     def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-            self.total = 0
+        self.flush()
+        with self.shared.writer().begin() as conn:
+            last = conn.scalar(select(ControlState.version).where(ControlState.name == JOURNAL_ROW)) or 0
+            conn.execute(delete(ControlJournal))
+        self.shared.put(CLEARED_DOC, {"n": int(last)})
 
     async def wait_for(self, count: int, query: JournalQuery, timeout: float) -> list[dict[str, Any]] | None:
         """The matching entries once there are at least `count`, or None after `timeout` seconds.
 
-        Polls every few milliseconds with asyncio.sleep: the wait never blocks the event loop, so
-        the requests it waits for are served meanwhile.
+        Polls (in the thread pool) every few tens of milliseconds: the wait never blocks the event
+        loop, so the requests it waits for — served by this process or another — are served meanwhile.
         """
         deadline = time.monotonic() + timeout
         while True:
-            found = self.entries(query)
+            found = await run_in_threadpool(self.entries, query)
             if len(found) >= count:
                 return found
             if time.monotonic() >= deadline:
                 return None
-            await asyncio.sleep(0.005)
+            await asyncio.sleep(self.FLUSH_SECONDS)
 
 
-def get_journal(services: dict[str, Any], size: int) -> Journal:
-    journal = services.get("journal")
+def get_journal(ctx: Any) -> Journal:
+    journal = ctx.services.get("journal")
     if journal is None:
-        journal = services.setdefault("journal", Journal(size))
+        journal = ctx.services.setdefault("journal", Journal(ctx.shared, ctx.settings.journal_size))
     return journal

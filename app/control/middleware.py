@@ -83,8 +83,7 @@ class ControlMiddleware:
             return
         # Clock, fault rules and key generation as any process last changed them: one read.
         ctx.shared.refresh()
-        services = ctx.services
-        journal = get_journal(services, ctx.settings.journal_size)
+        journal = get_journal(ctx)
         started = time.perf_counter()
         method: str = scope["method"]
         entry: dict[str, Any] = {"time": ctx.clock.now_ms(), "api": api, "method": method, "route": path,

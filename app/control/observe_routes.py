@@ -19,7 +19,7 @@ MAX_WAIT_SECONDS = 300.0
 
 def _journal(request: Request) -> Journal:
     ctx = request.app.state.ctx
-    return get_journal(ctx.services, ctx.settings.journal_size)
+    return get_journal(ctx)
 
 
 def _query(api: str | None, route: str | None, method: str | None, status: str | None, since: Any,

@@ -52,14 +52,12 @@ async def _json_object(request: Request, *, allow_empty: bool = True) -> dict[st
 def reset_controls(ctx: AppContext) -> None:
     """After `reset_everything`: running clock, no faults, empty journal, `real` lifecycles.
 
-    The wipe removed the shared documents and fault rules and bumped the shared version, so one
-    refresh brings every process back to real time, no faults and `real` lifecycles.
+    The wipe removed the shared documents, fault rules, replay memory and journal, and bumped the
+    shared version, so one refresh brings every process back to real time, no faults and `real`
+    lifecycles.
     """
     ctx.shared.refresh()
-    get_journal(ctx.services, ctx.settings.journal_size).clear()
-    guard = ctx.services.get("uplynk_replay")
-    if guard is not None:
-        guard.clear()
+    get_journal(ctx).clear()  # also drops what this process had not written yet
 
 
 @router.post("/reset")

@@ -58,6 +58,26 @@ class ControlFault(Base):
     hits: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class ControlReplay(Base):
+    """A signed api2 request (hash of its canonical msg and sig), remembered until `expires_ms`."""
+
+    __tablename__ = "control_replay"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_ms: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class ControlJournal(Base):
+    """One journaled API request; `n` counts requests since the last reset (the `_journal` counter)."""
+
+    __tablename__ = "control_journal"
+    n: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    time_ms: Mapped[int] = mapped_column(BigInteger)
+    api: Mapped[str] = mapped_column(String(16))
+    method: Mapped[str] = mapped_column(String(16))
+    status: Mapped[int] = mapped_column(Integer)
+    doc: Mapped[str] = mapped_column(Text)
+
+
 # --- media ---------------------------------------------------------------------------------
 
 

@@ -46,7 +46,7 @@ STATE_DIRS = ("media", "uplynk", "vis")
 _HOUSEKEEPING = {"lynkflow_kv"}
 # Control-plane state (clock, lifecycles, fault rules) belongs to the running instance, not to its
 # data: neither exported, nor checked for emptiness, nor replaced by an import.
-_CONTROL = {"control_state", "control_faults"}
+_CONTROL = {"control_state", "control_faults", "control_replay", "control_journal"}
 
 
 def _data_tables() -> list[Any]:

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import threading
 import time
 import zlib
 from typing import Any
@@ -39,13 +40,15 @@ class Signer:
         self.owner = owner
         self.api_key = api_key
         self._repeats: dict[int, int] = {}
+        self._lock = threading.Lock()  # one Signer may sign for many threads at once
 
     def __call__(self, params: dict[str, Any], timestamp: int | None = None) -> dict[str, str]:
         ts = int(time.time()) if timestamp is None else int(timestamp)
-        repeat = self._repeats.get(ts, 0)
-        if len(self._repeats) > 1000:
-            self._repeats.clear()
-        self._repeats[ts] = repeat + 1
+        with self._lock:
+            repeat = self._repeats.get(ts, 0)
+            if len(self._repeats) > 1000:
+                self._repeats.clear()
+            self._repeats[ts] = repeat + 1
         doc = {**params, "_owner": self.owner, "_timestamp": ts}
         text = json.dumps(doc) if repeat == 0 else json.dumps(doc, indent=repeat)
         msg = base64.b64encode(zlib.compress(text.encode(), 9)).decode()

@@ -1,42 +1,48 @@
-"""Replay protection: an in-memory, bounded, time-windowed set of (msg, sig) pairs already served.
+"""Replay protection: every signed api2 request is remembered, by every process, for its skew window.
 
-Per process: with several `lynkflow serve` processes behind one address, a replay sent to a
-different process is not caught. A pair is remembered for the timestamp skew window (a replay
-older than that is refused by the skew check anyway); the set holds at most `MAX_ENTRIES` pairs,
-dropping the oldest first.
+A (msg, sig) pair is one row of `control_replay` (a hash as the key, an expiry on the lynkflow
+clock). Remembering is one atomic statement — insert, or take over a row whose window has ended —
+so a pair served by any process is refused by every other one until the skew window ends (a replay
+older than that is refused by the skew check anyway), and the memory survives a restart. Expired
+rows are pruned now and then by the process that inserts.
 """
 
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
+import itertools
 
-MAX_ENTRIES = 200_000
+from sqlalchemy import Engine, delete, text
+
+from lynkflow.db.models import ControlReplay
+
+# One insert in this many also prunes expired rows (cheap: the expiry is indexed).
+PRUNE_EVERY = 500
+
+_REMEMBER = text(
+    "INSERT INTO control_replay (key, expires_ms) VALUES (:key, :expires) "
+    "ON CONFLICT (key) DO UPDATE SET expires_ms = excluded.expires_ms "
+    "WHERE control_replay.expires_ms < :now")
+
+
+def replay_key(msg: str, sig: str) -> str:
+    return hashlib.sha256(msg.encode() + b"\0" + sig.strip().lower().encode()).hexdigest()
 
 
 class ReplayGuard:
-    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
-        self._seen: OrderedDict[bytes, float] = OrderedDict()
-        self._lock = threading.Lock()
-        self._max = max_entries
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine.execution_options(sqlite_begin="IMMEDIATE")
+        self._inserts = itertools.count(1)
 
-    def seen_before(self, msg: str, sig: str, now_s: float, window_s: float) -> bool:
-        """Record the pair; True if it was already recorded within the window."""
-        key = hashlib.sha256(msg.encode() + b"\0" + sig.strip().lower().encode()).digest()
-        with self._lock:
-            # Expire from the old end; entries are in insertion (= time) order.
-            while self._seen:
-                oldest_key, at = next(iter(self._seen.items()))
-                if at >= now_s - window_s and len(self._seen) < self._max:
-                    break
-                del self._seen[oldest_key]
-            at = self._seen.get(key)
-            if at is not None and at >= now_s - window_s:
-                return True
-            self._seen[key] = now_s
-            return False
+    def seen_before(self, msg: str, sig: str, now_ms: int, window_ms: int) -> bool:
+        """Remember the pair; True if it was already remembered and its window has not ended."""
+        params = {"key": replay_key(msg, sig), "expires": now_ms + window_ms, "now": now_ms}
+        with self.engine.begin() as conn:
+            remembered = conn.execute(_REMEMBER, params).rowcount
+            if next(self._inserts) % PRUNE_EVERY == 0:
+                conn.execute(delete(ControlReplay).where(ControlReplay.expires_ms < now_ms))
+        return remembered == 0
 
     def clear(self) -> None:
-        with self._lock:
-            self._seen.clear()
+        with self.engine.begin() as conn:
+            conn.execute(delete(ControlReplay))

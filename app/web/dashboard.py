@@ -41,7 +41,7 @@ def _base(request: Request) -> str:
 
 def _journal(ctx: AppContext, limit: int, api: str | None = None) -> tuple[list[dict[str, Any]], int]:
     """The newest `limit` journal entries (newest first) and the total recorded."""
-    journal = get_journal(ctx.services, ctx.settings.journal_size)
+    journal = get_journal(ctx)
     entries = journal.entries(JournalQuery(api=api) if api else None, limit=limit)
     return list(reversed(entries)), journal.total
 

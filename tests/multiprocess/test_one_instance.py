@@ -128,11 +128,32 @@ def test_a_count_1_fault_fires_once_across_both_processes(instance, a_b) -> None
     a, _ = a_b
     a.add_fault(api="uplynk", route="/api2/asset/list", action="error", count=1, message="once only")
     clients = [instance.uplynk(instance.a), instance.uplynk(instance.b)]
+    # One signer for both: two signers would make the same msg in the same second, a replay.
+    clients[1].signer = clients[0].signer
     with ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(lambda i: clients[i % 2].call("/api2/asset/list"), range(20)))
-    assert sorted(x["error"] for x in answers) == [0] * 19 + [1]
+    assert sorted(x["error"] for x in answers) == [0] * 19 + [1], [x for x in answers if x["error"]]
     assert [x["msg"] for x in answers if x["error"]] == ["once only"]
     assert a.faults()[0]["hits"] == 1 and a.faults()[0]["count"] == 0
+
+
+def test_a_request_served_by_a_is_refused_as_a_replay_by_b(instance, a_b) -> None:
+    up_a = instance.uplynk(instance.a)
+    pair = up_a.signer({"limit": 1})
+    first = httpx.post(f"{instance.a.base_url}/api2/asset/list", data=pair).json()
+    again = httpx.post(f"{instance.b.base_url}/api2/asset/list", data=pair).json()
+    assert first["error"] == 0 and again["error"] == 1 and "replayed" in again["msg"]
+
+
+def test_the_journal_of_a_shows_what_b_served(instance, a_b) -> None:
+    a, _ = a_b
+    vis_b = instance.vis(instance.b)
+    for _ in range(3):
+        assert vis_b.get("/api/event/").status_code == 200
+    instance.uplynk(instance.b).call("/api2/asset/list")
+    seen = a.wait_for_requests(4, timeout=5)
+    assert [e["route"] for e in seen] == ["/api/event/"] * 3 + ["/api2/asset/list"]
+    assert a.journal_count(api="vuflow") == 3
 
 
 def test_a_key_added_through_a_signs_on_b_and_a_disabled_one_stops_at_once(instance, a_b) -> None:

@@ -10,10 +10,12 @@ import time
 import zlib
 
 import pytest
+from sqlalchemy import func, select
 
+from lynkflow.db.models import ControlReplay
 from lynkflow.testing.signing import sign
 from lynkflow.uplynk import signature as sg
-from lynkflow.uplynk.replay import ReplayGuard
+from lynkflow.uplynk.replay import PRUNE_EVERY, ReplayGuard
 
 OWNER = "6e6f2d736c696365722d6f776e657231"
 
@@ -131,14 +133,17 @@ def test_sig_variants_and_multiple_keys() -> None:
     assert sg.sig_matches(plus.replace("+", " "), sign(plus, "k1"), ["k1"])
 
 
-def test_replay_guard_window_and_bound() -> None:
-    g = ReplayGuard(max_entries=3)
-    assert not g.seen_before("m", "s", 100.0, 300)
-    assert g.seen_before("m", "S ", 150.0, 300)  # same pair, hex case and whitespace ignored
-    assert not g.seen_before("m", "s", 500.0, 300)  # outside the window: forgotten
-    for i in range(5):
-        g.seen_before(f"x{i}", "s", 501.0, 300)
-    assert len(g._seen) <= 3
+def test_replay_guard_window_and_pruning(ctx) -> None:
+    g = ReplayGuard(ctx.engine)
+    assert not g.seen_before("m", "s", 100_000, 300_000)
+    assert g.seen_before("m", "S ", 150_000, 300_000)  # same pair, hex case and whitespace ignored
+    assert not g.seen_before("m", "s", 500_000, 300_000)  # outside the window: forgotten, remembered anew
+    assert g.seen_before("m", "s", 600_000, 300_000)
+    with ctx.engine.connect() as conn:
+        for i in range(3 * PRUNE_EVERY):  # expired pairs are pruned as new ones arrive
+            g.seen_before(f"x{i}", "s", 1_000_000 + i * 1000, 1)
+        left = conn.scalar(select(func.count()).select_from(ControlReplay))
+    assert left < 2 * PRUNE_EVERY
 
 
 # --- over HTTP ------------------------------------------------------------------------------------
