@@ -1,0 +1,35 @@
+"""The Dockerfile and compose file, checked by reading (no Docker engine runs here; `.ci/run` also
+runs `docker-compose config` where the tool exists)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from lynkflow.fixtures import FIXTURES_DIR
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_every_service_of_the_local_image_can_build_it_and_restarts() -> None:
+    services = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]
+    local = {name: s for name, s in services.items() if s.get("image") == "lynkflow:local"}
+    assert {"api", "api-b", "worker"} <= set(local)
+    for name, service in services.items():
+        assert service.get("restart") == "unless-stopped", name
+        if name in local:
+            assert service.get("build") == ".", name
+    # The seed named in the compose file is bundled in the installed package.
+    seed = local["api"]["environment"]["LYNKFLOW_SEED_FILE"]
+    assert (FIXTURES_DIR / seed).is_file()
+    # Replicas share one database and run no in-process workers; the worker service does the work.
+    assert local["api-b"]["environment"] == local["api"]["environment"]
+    assert local["api"]["environment"]["LYNKFLOW_INPROC_WORKERS"] == "0"
+
+
+def test_dockerfile_installs_the_package_not_an_editable_checkout() -> None:
+    text = (REPO / "Dockerfile").read_text()
+    assert "pip install -e" not in text and "pip install /tmp/lynkflow-src" in text
+    ignored = (REPO / ".dockerignore").read_text().split()
+    assert {".venv", "var", ".git"} <= set(ignored)
