@@ -56,12 +56,16 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
             ctx.engine.dispose()
 
     app = FastAPI(
+        docs_url=None,  # /docs and /redoc come from install_docs: no CDN
+        redoc_url=None,
         title="lynkflow",
         version=__version__,
         description="A local emulator of the Uplynk api2 and Vualto Vuflow/VIS APIs, with real media.",
         lifespan=lifespan,
     )
     app.state.ctx = ctx
+    from lynkflow.web.apidocs import install_docs
+    install_docs(app)
     _mount(app)
     install_routing_errors(app)
     from lynkflow.control.middleware import install as install_control_middleware
