@@ -41,8 +41,12 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
         ctx.services["seed_applied"] = False
         prepare(ctx)
         ctx.services["seed_applied"] = True
+        from lynkflow.db.presence import Presence
         from lynkflow.jobs.workers import WorkerPool
 
+        # A lease row in the database tells `lynkflow reset` that a live server uses it.
+        presence = Presence(ctx.engine, "serve", address=ctx.services.get("address", ""))
+        presence.start()
         pool = WorkerPool(ctx, count=settings.inproc_workers)
         ctx.services["workers"] = pool
         pool.start()
@@ -53,6 +57,7 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
             yield
         finally:
             pool.stop()
+            presence.stop()
             ctx.engine.dispose()
 
     app = FastAPI(
@@ -64,9 +69,9 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
         lifespan=lifespan,
     )
     app.state.ctx = ctx
-    from lynkflow.web.apidocs import install_docs
-    install_docs(app)
     _mount(app)
+    from lynkflow.web.apidocs import install_docs
+    install_docs(app)  # after the API routes: those are matched first, on every call
     install_routing_errors(app)
     from lynkflow.control.middleware import install as install_control_middleware
     install_control_middleware(app)  # fault injection + request journal, wrapping everything
