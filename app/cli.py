@@ -152,7 +152,9 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
     from lynkflow.context import build_context
     from lynkflow.db.migrate import current_revision, upgrade
 
-    ctx = build_context(_settings())
+    settings = _settings()
+    print(f"lynkflow: using {describe_target(settings)}", flush=True)
+    ctx = build_context(settings)
     upgrade(ctx.engine)
     print(f"database at revision {current_revision(ctx.engine)}")
     return 0
