@@ -212,19 +212,31 @@ def test_reset_asks_for_yes_while_a_server_uses_the_database(settings, tmp_path:
     assert after.returncode == 0, after.stderr
 
 
-def _seeded_server(tmp_path: Path, settings, media_path: Path) -> LynkflowServer:
+def _seeded_server(tmp_path: Path, settings, media_path: Path, **env: str) -> LynkflowServer:
     seed = tmp_path / "seed.json"
     seed.write_text(json.dumps({"format": 1, "media": [
         {"path": str(media_path), "uplynk": {"owner": "default", "external_id": "waited-for"}}]}))
     return LynkflowServer(tmp_path / "served", env={"LYNKFLOW_DATABASE_URL": settings.resolved_database_url,
-                                                    "LYNKFLOW_SEED_FILE": str(seed)})
+                                                    "LYNKFLOW_SEED_FILE": str(seed), **env})
 
 
 @pytest.mark.slow
 def test_wait_seeded_returns_once_the_seed_media_is_ingested(settings, tmp_path: Path, synth_clips) -> None:
-    with _seeded_server(tmp_path, settings, synth_clips["bars_320x240_24_noaudio.mp4"]) as server:
-        proc = _lynkflow(["wait", "--seeded", "--timeout", "180"], {"LYNKFLOW_PUBLIC_URL": server.base_url},
-                         timeout=200)
+    # No in-process worker: the seed's job stays queued until the test starts one.
+    clip = synth_clips["bars_320x240_24_noaudio.mp4"]
+    with _seeded_server(tmp_path, settings, clip, LYNKFLOW_INPROC_WORKERS="0") as server:
+        public = {"LYNKFLOW_PUBLIC_URL": server.base_url}
+        early = _lynkflow(["wait", "--seeded", "--timeout", "2"], public)
+        assert early.returncode == 1
+        assert "gave up after 2 s" in early.stderr and "1 of 1 job(s) not done yet" in early.stderr, early.stderr
+        worker = subprocess.Popen([sys.executable, "-m", "lynkflow.cli", "worker"], cwd=REPO,
+                                  env={**server.child_env(), "LYNKFLOW_DATA_DIR": str(server.data_dir)},
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            proc = _lynkflow(["wait", "--seeded", "--timeout", "180"], public, timeout=200)
+        finally:
+            worker.terminate()
+            worker.wait(timeout=30)
         assert proc.returncode == 0, proc.stderr
         assert "seed media done (1 job(s))" in proc.stdout
         seed = httpx.get(f"{server.base_url}/_lynkflow/ready").json()["seed"]
