@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -129,6 +130,10 @@ def _context(*, announce: bool = True):
     return ctx
 
 
+def _stop_like_ctrl_c(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     from lynkflow.db.presence import Presence
     from lynkflow.jobs.workers import WorkerPool
@@ -137,9 +142,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
     configure_logging()
     ctx = _context(announce=False)
     pool = WorkerPool(ctx, count=args.threads)
-    print(f"lynkflow worker: {args.threads} thread(s) on {describe_target(ctx.settings)}", flush=True)
     presence = Presence(ctx.engine, "worker")
     presence.start()
+    print(f"lynkflow worker: {args.threads} thread(s) on {describe_target(ctx.settings)}", flush=True)
+    signal.signal(signal.SIGTERM, _stop_like_ctrl_c)  # `docker stop`, `kill`: clean up as on Ctrl-C
     try:
         with contextlib.suppress(KeyboardInterrupt):
             pool.run_until_stopped()

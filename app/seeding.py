@@ -170,7 +170,7 @@ def apply_seed(ctx: AppContext, doc: dict[str, Any]) -> dict[str, int]:
 def seed_progress(ctx: AppContext) -> dict[str, Any]:
     """Whether a seed was applied and how far the ingest jobs of its media are (the last
     application that had media): what `lynkflow wait --seeded` waits for."""
-    with ctx.session() as db:
+    with ctx.read_session() as db:  # polled: never take SQLite's write lock for it
         applied = db.get(KeyValue, SEED_MARKER) is not None
         row = db.get(KeyValue, SEED_JOBS)
         job_ids = json.loads(row.value) if row is not None else []

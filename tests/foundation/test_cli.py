@@ -212,6 +212,23 @@ def test_reset_asks_for_yes_while_a_server_uses_the_database(settings, tmp_path:
     assert after.returncode == 0, after.stderr
 
 
+def test_reset_asks_for_yes_while_a_worker_uses_the_database(settings) -> None:
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("LYNKFLOW_")},
+           "LYNKFLOW_DATA_DIR": str(settings.resolved_data_dir),
+           "LYNKFLOW_DATABASE_URL": settings.resolved_database_url}
+    worker = subprocess.Popen([sys.executable, "-m", "lynkflow.cli", "worker"], env=env, cwd=REPO,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert worker.stdout is not None
+        assert worker.stdout.readline().startswith("lynkflow worker:")  # printed once its lease is written
+        refused = _run(["reset"], settings, timeout=60)
+        assert refused.returncode == 1 and "live lynkflow worker" in refused.stderr, refused.stderr
+    finally:
+        worker.terminate()  # SIGTERM, as `docker stop` sends: the worker removes its lease
+        worker.wait(timeout=30)
+    assert _run(["reset"], settings, timeout=60).returncode == 0
+
+
 def _seeded_server(tmp_path: Path, settings, media_path: Path, **env: str) -> LynkflowServer:
     seed = tmp_path / "seed.json"
     seed.write_text(json.dumps({"format": 1, "media": [
