@@ -1,13 +1,34 @@
-"""The `lynkflow` command: serve, worker, migrate, seed, reset, ingest, export, import."""
+"""The `lynkflow` command: serve, worker, migrate, seed, reset, ingest, export, import, wait."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
+import signal
+import socket
 import sys
 from pathlib import Path
 
+from lynkflow import __version__
 from lynkflow.config import Settings, SettingsError, load_settings
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, except the empty ones (None, False) that mean "not given"."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
+
+
+class Parser(argparse.ArgumentParser):
+    """Every (sub)command's --help shows defaults: subparsers are made with the parser's own class."""
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 - argparse's own signature
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
 
 
 def _settings() -> Settings:
@@ -37,44 +58,99 @@ def banner(settings: Settings, host: str, port: int) -> str:
     ])
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
+def _listen(host: str, port: int) -> socket.socket | None:
+    """Bind and listen before anything else starts, so a busy port is one line and no banner."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: TIME_WAIT is no conflict
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)  # connections queue from now on and are answered once the app is up
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            print(f"lynkflow serve: port {port} on {host} is already in use (another lynkflow?); "
+                  "stop it or choose another --port", file=sys.stderr)
+        else:
+            print(f"lynkflow serve: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+        return None
+    return sock
 
-    from lynkflow.context import build_context
+
+def cmd_serve(args: argparse.Namespace) -> int:
     from lynkflow.db.migrate import migrations_dir
-    from lynkflow.logging import configure_logging
-    from lynkflow.main import create_app
 
     settings = _settings()
     migrations_dir()  # refuse at once, in one line, when the installation has no migration files
+    sock = _listen(args.host, args.port)
+    if sock is None:
+        return 1
+    import uvicorn
+
+    from lynkflow.context import build_context
+    from lynkflow.logging import configure_logging
+    from lynkflow.main import create_app
+
     configure_logging()
     ctx = build_context(settings)
-    # Printed once migrations, seed and workers are up, so the URLs shown already answer.
+    ctx.services["address"] = f"{args.host}:{args.port}"
+    # Printed once the port is bound and migrations, seed and workers are up: the URLs shown answer.
     ctx.services["on_ready"] = lambda: print(banner(settings, args.host, args.port), flush=True)
     app = create_app(settings, ctx=ctx)
-    uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="warning")
+    server = uvicorn.Server(uvicorn.Config(app, access_log=False, log_level="warning"))
+    server.run(sockets=[sock])
     return 0
 
 
-def _context():
+def describe_target(settings: Settings) -> str:
+    """The database (password hidden) and data dir a command acts on."""
+    from sqlalchemy.engine import make_url
+
+    database = make_url(settings.resolved_database_url).render_as_string(hide_password=True)
+    return f"database {database}, data dir {settings.resolved_data_dir}"
+
+
+def _context(*, announce: bool = True):
+    """The migrated context of a command that reads or changes state; first says which state."""
+    from sqlalchemy.exc import OperationalError
+
     from lynkflow.context import build_context
     from lynkflow.main import prepare
 
-    ctx = build_context(_settings())
-    prepare(ctx)
+    settings = _settings()
+    if announce:
+        print(f"lynkflow: using {describe_target(settings)}", flush=True)
+    ctx = build_context(settings)
+    try:
+        prepare(ctx)
+    except OperationalError as exc:
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        print(f"lynkflow: cannot use the database: {reason}", file=sys.stderr)
+        raise SystemExit(1) from None
     return ctx
 
 
+def _stop_like_ctrl_c(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
+    from lynkflow.db.presence import Presence
     from lynkflow.jobs.workers import WorkerPool
     from lynkflow.logging import configure_logging
 
     configure_logging()
-    ctx = _context()
+    ctx = _context(announce=False)
     pool = WorkerPool(ctx, count=args.threads)
-    print(f"lynkflow worker: {args.threads} thread(s) on {ctx.engine.url.render_as_string()}", flush=True)
-    with contextlib.suppress(KeyboardInterrupt):
-        pool.run_until_stopped()
+    presence = Presence(ctx.engine, "worker")
+    presence.start()
+    print(f"lynkflow worker: {args.threads} thread(s) on {describe_target(ctx.settings)}", flush=True)
+    signal.signal(signal.SIGTERM, _stop_like_ctrl_c)  # `docker stop`, `kill`: clean up as on Ctrl-C
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            pool.run_until_stopped()
+    finally:
+        presence.stop()
     return 0
 
 
@@ -82,7 +158,9 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
     from lynkflow.context import build_context
     from lynkflow.db.migrate import current_revision, upgrade
 
-    ctx = build_context(_settings())
+    settings = _settings()
+    print(f"lynkflow: using {describe_target(settings)}", flush=True)
+    ctx = build_context(settings)
     upgrade(ctx.engine)
     print(f"database at revision {current_revision(ctx.engine)}")
     return 0
@@ -105,42 +183,52 @@ def cmd_seed(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_reset(_args: argparse.Namespace) -> int:
+def cmd_reset(args: argparse.Namespace) -> int:
+    from lynkflow.db.presence import live_processes
     from lynkflow.domain.reset import reset_everything
 
     ctx = _context()
+    live = live_processes(ctx.engine)
+    if live and not args.yes:
+        print(f"lynkflow reset: a live {live[0].describe()} uses this database; reset through it "
+              "(POST /_lynkflow/reset) or pass --yes", file=sys.stderr)
+        return 1
     reset_everything(ctx)
     print("reset: all data removed (default accounts recreated)")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="lynkflow", description=__doc__)
+    p = Parser(prog="lynkflow", description=__doc__)
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("serve", help="serve the APIs, control plane, dashboard and in-process workers")
-    s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--port", type=int, default=8080)
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 for every interface)")
+    s.add_argument("--port", type=int, default=8080, help="TCP port to listen on")
     s.set_defaults(fn=cmd_serve)
     w = sub.add_parser("worker", help="run a standalone job worker")
-    w.add_argument("--threads", type=int, default=1)
+    w.add_argument("--threads", type=int, default=1, help="jobs run at the same time")
     w.set_defaults(fn=cmd_worker)
     sub.add_parser("migrate", help="upgrade the configured database to the newest schema").set_defaults(
         fn=cmd_migrate)
     sd = sub.add_parser("seed", help="apply a seed file")
-    sd.add_argument("file", nargs="?")
+    sd.add_argument("file", nargs="?", help="seed file (default: LYNKFLOW_SEED_FILE)")
     sd.set_defaults(fn=cmd_seed)
-    sub.add_parser("reset", help="remove all data and stored files").set_defaults(fn=cmd_reset)
+    r = sub.add_parser("reset", help="remove all data and stored files")
+    r.add_argument("--yes", action="store_true", help="reset even while a live lynkflow uses the database")
+    r.set_defaults(fn=cmd_reset)
     for extra in _extra_commands():
         extra(sub)
     return p
 
 
 def _extra_commands():
-    """Commands contributed by other modules (ingest, export/import)."""
+    """Commands contributed by other modules (ingest, export/import, wait)."""
     from lynkflow.cli_media import add_commands as media_commands
     from lynkflow.cli_state import add_commands as state_commands
+    from lynkflow.cli_wait import add_commands as wait_commands
 
-    return [media_commands, state_commands]
+    return [media_commands, state_commands, wait_commands]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,7 +2,8 @@
 
 The command queues one ingest job per file and runs a worker pool in-process until every job has
 ended, drawing a bar from the jobs' progress. A running `lynkflow serve` on the same database may
-pick some of the jobs up instead; the bar follows them either way.
+pick some of the jobs up instead; the bar follows them either way. The bar redraws itself with
+carriage returns, so it is drawn only on a terminal: in a CI log there is one line per file.
 """
 
 from __future__ import annotations
@@ -59,23 +60,27 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     pool = WorkerPool(ctx, count=1)
     pool.start()
     failed = 0
+    draw_bar = sys.stderr.isatty()
     try:
         pending = {s.job.id: (f, s) for f, s in started}
         while pending:
             jobs = {jid: get_job(ctx, jid) for jid in pending}
             total = sum((j.progress if j else 100.0) for j in jobs.values()) / (100.0 * len(jobs))
-            sys.stderr.write(f"\r[{_bar(total)}] {total * 100:5.1f}%  {len(pending)} left ")
-            sys.stderr.flush()
+            if draw_bar:
+                sys.stderr.write(f"\r[{_bar(total)}] {total * 100:5.1f}%  {len(pending)} left ")
+                sys.stderr.flush()
             for jid, job in jobs.items():
                 if job is not None and job.state in (*FINAL_STATES, "held"):
                     f, s = pending.pop(jid)
                     ok = job.state in ("done", "held")
                     failed += 0 if ok else 1
-                    sys.stderr.write("\r" + " " * 60 + "\r")
+                    if draw_bar:
+                        sys.stderr.write("\r" + " " * 60 + "\r")
                     detail = f"asset {s.uplynk_asset_id}" if s.uplynk_asset_id else ""
                     if s.vis_event_id:
                         detail += f" event {s.vis_event_id}"
-                    print(f"{f.name}: {job.state} {detail.strip()}" + ("" if ok else f" — {job.last_error}"))
+                    print(f"{f.name}: {job.state} {detail.strip()}" + ("" if ok else f" — {job.last_error}"),
+                          flush=True)
             time.sleep(0.2)
     finally:
         pool.stop()

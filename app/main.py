@@ -42,8 +42,12 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
         ctx.services["seed_applied"] = False
         prepare(ctx)
         ctx.services["seed_applied"] = True
+        from lynkflow.db.presence import Presence
         from lynkflow.jobs.workers import WorkerPool
 
+        # A lease row in the database tells `lynkflow reset` that a live server uses it.
+        presence = Presence(ctx.engine, "serve", address=ctx.services.get("address", ""))
+        presence.start()
         pool = WorkerPool(ctx, count=settings.inproc_workers)
         ctx.services["workers"] = pool
         pool.start()
@@ -54,6 +58,7 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
             yield
         finally:
             pool.stop()
+            presence.stop()
             journal = ctx.services.get("journal")
             if journal is not None:
                 journal.close()  # what is still buffered, written
@@ -61,6 +66,8 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
             ctx.engine.dispose()
 
     app = FastAPI(
+        docs_url=None,  # /docs and /redoc come from install_docs: no CDN
+        redoc_url=None,
         title="lynkflow",
         version=__version__,
         description="A local emulator of the Uplynk api2 and Vualto Vuflow/VIS APIs, with real media.",
@@ -68,6 +75,8 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
     )
     app.state.ctx = ctx
     _mount(app)
+    from lynkflow.web.apidocs import install_docs
+    install_docs(app)  # after the API routes: those are matched first, on every call
     install_routing_errors(app)
     from lynkflow.control.middleware import install as install_control_middleware
     install_control_middleware(app)  # fault injection + request journal, wrapping everything

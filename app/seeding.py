@@ -34,6 +34,7 @@ from sqlalchemy import select
 
 from lynkflow.context import AppContext
 from lynkflow.db.models import (
+    Job,
     KeyValue,
     UplynkApiKey,
     UplynkLibrary,
@@ -43,9 +44,11 @@ from lynkflow.db.models import (
 )
 from lynkflow.domain.uplynk_libraries import share_library
 from lynkflow.fixtures import FIXTURES_DIR
+from lynkflow.jobs.queue import CANCELLED, FAILED, FINAL_STATES
 
 SEED_FORMAT = 1
 SEED_MARKER = "seed_applied"
+SEED_JOBS = "seed_media_jobs"  # JSON list of the ingest job ids of the seed's media
 
 
 class SeedError(ValueError):
@@ -153,5 +156,26 @@ def apply_seed(ctx: AppContext, doc: dict[str, Any]) -> dict[str, int]:
     if media_items:
         from lynkflow.domain.ingest import ingest_seed_media
 
-        counts["media"] = ingest_seed_media(ctx, media_items, Path(doc.get("_base_dir", ".")))
+        job_ids = ingest_seed_media(ctx, media_items, Path(doc.get("_base_dir", ".")))
+        counts["media"] = len(job_ids)
+        with ctx.session() as db:
+            row = db.get(KeyValue, SEED_JOBS)
+            if row is None:
+                db.add(KeyValue(key=SEED_JOBS, value=json.dumps(job_ids)))
+            else:
+                row.value = json.dumps(job_ids)
     return counts
+
+
+def seed_progress(ctx: AppContext) -> dict[str, Any]:
+    """Whether a seed was applied and how far the ingest jobs of its media are (the last
+    application that had media): what `lynkflow wait --seeded` waits for."""
+    with ctx.read_session() as db:  # polled: never take SQLite's write lock for it
+        applied = db.get(KeyValue, SEED_MARKER) is not None
+        row = db.get(KeyValue, SEED_JOBS)
+        job_ids = json.loads(row.value) if row is not None else []
+        states = dict(db.execute(select(Job.id, Job.state).where(Job.id.in_(job_ids))).all()) if job_ids else {}
+    # A job that no longer exists was removed with its data: it has nothing left to wait for.
+    failed = sorted(jid for jid, state in states.items() if state in (FAILED, CANCELLED))
+    pending = sum(1 for state in states.values() if state not in FINAL_STATES)
+    return {"applied": applied, "mediaJobs": len(job_ids), "pending": pending, "failed": failed}

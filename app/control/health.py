@@ -1,4 +1,5 @@
-"""`/_lynkflow/health` (the process answers) and `/_lynkflow/ready` (it can serve the APIs)."""
+"""`/_lynkflow/health` (the process answers) and `/_lynkflow/ready` (it can serve the APIs, and how far
+the seed's media jobs are)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from fastapi.responses import JSONResponse
 
 from lynkflow import __version__
 from lynkflow.db.migrate import is_at_head
+from lynkflow.seeding import seed_progress
 
 router = APIRouter(prefix="/_lynkflow", tags=["control"])
 
@@ -29,4 +31,10 @@ def ready(request: Request) -> JSONResponse:
     expected = ctx.settings.inproc_workers
     checks["workers_running"] = expected == 0 or (workers is not None and workers.alive() >= expected)
     ok = all(checks.values())
-    return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
+    try:
+        # Not a readiness check (the APIs answer while seed media is ingested): `lynkflow wait
+        # --seeded` reads it to know when the seeded assets and events are done.
+        seed = seed_progress(ctx)
+    except Exception:  # noqa: BLE001 - same as above: no database, no answer
+        seed = None
+    return JSONResponse({"ready": ok, "checks": checks, "seed": seed}, status_code=200 if ok else 503)

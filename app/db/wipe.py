@@ -1,25 +1,34 @@
 """Delete every row of every lynkflow table (the schema and its version stay).
 
-The shared control-plane state (`control_state`) loses its documents but keeps its counters:
-`_version` goes up (every process then sees that its cached state is stale), the others go
-back to 0.
+Two tables keep something: `lynkflow_kv` keeps the presence rows of running processes (they are
+not data), and the shared control-plane state (`control_state`) loses its documents but keeps its
+counters: `_version` goes up (every process then sees that its cached state is stale), the others
+go back to 0.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, Table
 
-from lynkflow.db.models import Base, ControlState
+from lynkflow.db.models import Base, ControlState, KeyValue
+from lynkflow.db.presence import PREFIX as PRESENCE_PREFIX
 from lynkflow.shared import COUNTER_ROWS, VERSION_ROW, bump
+
+
+def clear_table(conn: Connection, table: Table) -> None:
+    """Delete a table's rows, keeping what is not data (presence rows, shared counters)."""
+    if table.name == KeyValue.__tablename__:
+        conn.execute(table.delete().where(~table.c.key.startswith(PRESENCE_PREFIX)))
+    elif table is ControlState.__table__:
+        conn.execute(table.delete().where(table.c.name.not_in(COUNTER_ROWS)))
+        conn.execute(table.update().where(table.c.name.in_(COUNTER_ROWS), table.c.name != VERSION_ROW)
+                     .values(version=0))
+    else:
+        conn.execute(table.delete())
 
 
 def wipe_all(engine: Engine) -> None:
     with engine.begin() as conn:
         for table in reversed(Base.metadata.sorted_tables):
-            if table is ControlState.__table__:
-                conn.execute(table.delete().where(table.c.name.not_in(COUNTER_ROWS)))
-                conn.execute(table.update().where(table.c.name.in_(COUNTER_ROWS), table.c.name != VERSION_ROW)
-                             .values(version=0))
-            else:
-                conn.execute(table.delete())
+            clear_table(conn, table)
         bump(conn)

@@ -150,9 +150,10 @@ def _fail(ctx: AppContext, job_id: int, payload: dict[str, Any], reason: str) ->
 register(Handler(KIND, _run, _finish, _fail, lifecycle_group="ingest"))
 
 
-def ingest_seed_media(ctx: AppContext, items: list[dict[str, Any]], base_dir: Path) -> int:
-    """Queue the media items of a seed file; synthetic clips are generated first (deterministic)."""
-    count = 0
+def ingest_seed_media(ctx: AppContext, items: list[dict[str, Any]], base_dir: Path) -> list[int]:
+    """Queue the media items of a seed file; synthetic clips are generated first (deterministic).
+    Returns the ingest job ids."""
+    job_ids = []
     for item in items:
         if "synthetic" in item:
             from lynkflow.fixtures.synth import STANDARD_CLIPS, make_clip
@@ -184,5 +185,5 @@ def ingest_seed_media(ctx: AppContext, items: list[dict[str, Any]], base_dir: Pa
             with ctx.session() as db:
                 for library_id in uplynk["libraries"]:
                     add_to_library(db, ctx, library_id, [started.uplynk_asset_id])
-        count += 1
-    return count
+        job_ids.append(started.job.id)
+    return job_ids

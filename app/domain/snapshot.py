@@ -32,7 +32,9 @@ from sqlalchemy import Integer, func, select, text
 from lynkflow import __version__, ids
 from lynkflow.context import AppContext
 from lynkflow.db.migrate import current_revision
-from lynkflow.db.models import Base, UplynkApiKey, UplynkOwner, VisApiKey
+from lynkflow.db.models import Base, KeyValue, UplynkApiKey, UplynkOwner, VisApiKey
+from lynkflow.db.presence import PREFIX as PRESENCE_PREFIX
+from lynkflow.db.wipe import clear_table
 from lynkflow.seeding import ensure_default_accounts
 from lynkflow.storage.paths import UnsafePath, safe_join
 
@@ -100,8 +102,10 @@ def table_rows(ctx: AppContext) -> dict[str, list[dict[str, Any]]]:
     with ctx.engine.connect() as conn:
         for table in _data_tables():
             order = list(table.primary_key.columns)
-            rows = conn.execute(select(table).order_by(*order)).mappings()
-            tables[table.name] = [dict(r) for r in rows]
+            query = select(table).order_by(*order)
+            if table.name == KeyValue.__tablename__:  # running processes' leases are not state
+                query = query.where(~table.c.key.startswith(PRESENCE_PREFIX))
+            tables[table.name] = [dict(r) for r in conn.execute(query).mappings()]
     return tables
 
 
@@ -291,7 +295,7 @@ def import_snapshot(ctx: AppContext, archive: Path) -> dict[str, Any]:
         counts = {}
         with ctx.engine.begin() as conn:
             for table in reversed(_data_tables()):
-                conn.execute(table.delete())
+                clear_table(conn, table)
             for table in _data_tables():
                 rows = manifest["tables"].get(table.name) or []
                 if rows:

@@ -25,7 +25,8 @@ def test_health_and_ready(client) -> None:
     r = client.get("/_lynkflow/ready")
     assert r.status_code == 200
     assert r.json() == {"ready": True, "checks": {"database_migrated": True, "seed_applied": True,
-                                                  "workers_running": True}}
+                                                  "workers_running": True},
+                        "seed": {"applied": False, "mediaJobs": 0, "pending": 0, "failed": []}}
 
 
 def test_ready_reports_workers(make_client) -> None:
