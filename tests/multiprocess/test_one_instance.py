@@ -22,6 +22,7 @@ from sqlalchemy import create_engine, text
 from lynkflow.config import normalise_database_url
 from lynkflow.testing.clients import ControlClient, UplynkClient, VisClient
 from lynkflow.testing.server import LynkflowServer
+from lynkflow.testing.signing import Signer
 from tests.conftest import BACKEND, PG_URL
 
 SCHEMA = "lynkflow_multi"
@@ -39,6 +40,7 @@ class Instance:
         self.a = LynkflowServer(self.data_dir, env=self.env, name="api-a")
         self.b = LynkflowServer(self.data_dir, env=self.env, name="api-b")
         self.workers: list[subprocess.Popen[bytes]] = []
+        self._signer = Signer(self.a.uplynk_owner, self.a.uplynk_api_key)
 
     def start(self) -> None:
         self.a.start()
@@ -65,7 +67,11 @@ class Instance:
         return ControlClient(server.base_url)
 
     def uplynk(self, server: LynkflowServer) -> UplynkClient:
-        return UplynkClient(server.base_url, server.uplynk_owner, server.uplynk_api_key)
+        client = UplynkClient(server.base_url, server.uplynk_owner, server.uplynk_api_key)
+        # One signer for every client of the default key: two signers would make the same msg in
+        # the same second, which any process now refuses as a replay.
+        client.signer = self._signer
+        return client
 
     def vis(self, server: LynkflowServer) -> VisClient:
         return VisClient(server.base_url, server.vuflow_api_key)
@@ -128,8 +134,6 @@ def test_a_count_1_fault_fires_once_across_both_processes(instance, a_b) -> None
     a, _ = a_b
     a.add_fault(api="uplynk", route="/api2/asset/list", action="error", count=1, message="once only")
     clients = [instance.uplynk(instance.a), instance.uplynk(instance.b)]
-    # One signer for both: two signers would make the same msg in the same second, a replay.
-    clients[1].signer = clients[0].signer
     with ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(lambda i: clients[i % 2].call("/api2/asset/list"), range(20)))
     assert sorted(x["error"] for x in answers) == [0] * 19 + [1], [x for x in answers if x["error"]]
@@ -204,7 +208,7 @@ def test_a_frozen_clock_drives_delay_lifecycles_and_autoexpire_in_the_workers(in
 
     asset_id = started["uplynkAssetId"]
     now = b.clock()["nowMs"]
-    up_b = UplynkClient(instance.b.base_url, instance.b.uplynk_owner, instance.b.uplynk_api_key)
+    up_b = instance.uplynk(instance.b)
     ts = now // 1000
     assert up_b.call("/api2/asset/update", id=asset_id, autoexpire=now + 60_000, _timestamp=ts)["error"] == 0
     a.advance(61)
