@@ -59,7 +59,7 @@ def make_endpoint(name: str) -> Callable[[Request], Any]:
             return error_response(str(exc))
         except Exception:  # noqa: BLE001 - the api2 shape even for our own bugs, and a log line
             log.exception("api2 operation failed", extra={"fields": {"operation": name}})
-            return error_response(f"internal error in {name}; see the lynkflow log")
+            return error_response(f"internal error in {name}; see the lynkflow log", internal=True)
         result["error"] = 0
         return JSONResponse(result)
 
