@@ -20,6 +20,7 @@ from lynkflow.db.models import Job
 from lynkflow.jobs import queue, registry
 from lynkflow.jobs.lifecycle import Lifecycles
 from lynkflow.logging import get_logger
+from lynkflow.storage.workfiles import sweep_orphans
 
 log = get_logger("jobs")
 
@@ -59,6 +60,9 @@ class WorkerPool:
         lifecycles(ctx)
 
     def start(self) -> None:
+        # Work files of a process of this host that died (kill -9, power cut) are removed once at
+        # start, in the background: a large data dir must not delay serving.
+        threading.Thread(target=self._sweep, name="lynkflow-sweep", daemon=True).start()
         if self.count <= 0:
             return
         registry.load_handlers()
@@ -131,6 +135,9 @@ class WorkerPool:
                 if cancelled:
                     cancel.set()
 
+        if job.attempts > 1:
+            # An earlier attempt may have died with its work files in place (its lease ran out).
+            self._sweep()
         hb = threading.Thread(target=beat, name=f"lynkflow-heartbeat-{job.id}", daemon=True)
         hb.start()
         run = registry.JobRun(id=job.id, kind=job.kind, payload=dict(job.payload), attempt=job.attempts,
@@ -184,6 +191,12 @@ class WorkerPool:
         if final and handler.fail is not None:
             handler.fail(self.ctx, job.id, dict(job.payload), message)
         queue.mark_failed(self.ctx, job.id, worker_id, message, retry=retry)
+
+    def _sweep(self) -> None:
+        try:
+            sweep_orphans(self.ctx.storage.root)
+        except Exception:  # noqa: BLE001 - housekeeping; the next start or retry sweeps again
+            log.exception("sweeping orphaned work files failed")
 
     def _housekeeping(self) -> None:
         while not self._stop.wait(1.0):
