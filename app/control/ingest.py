@@ -14,12 +14,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from lynkflow.control.auth import require_admin
+from lynkflow.control.errors import ControlRoute
 from lynkflow.control.uploads import UploadError, UploadForm, read_upload_form
 from lynkflow.domain.ingest import ingest_file
 from lynkflow.domain.media import MediaSourceError, resolve_allowed_source
 from lynkflow.jobs.queue import job_to_dict
 
-router = APIRouter(prefix="/_lynkflow", tags=["control"], dependencies=[Depends(require_admin)])
+router = APIRouter(prefix="/_lynkflow", tags=["control"], dependencies=[Depends(require_admin)],
+                   route_class=ControlRoute)
 
 MAX_UPLOAD_BYTES = 4 * 1024**3
 

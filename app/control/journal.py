@@ -2,7 +2,7 @@
 
 One entry per Uplynk or VIS request (the control plane is not journaled): when, which API, method,
 path, status, how long it took, the decoded api2 `msg` parameters or the VIS JSON body, the fault
-applied, the signature verdict, and whether the answer was an internal error (a 5xx, or an api2
+applied, the signature verdict, and whether the answer was an internal error (a 500, or an api2
 `{"error": 1}` from the catch-all for an unexpected exception). The middleware appends; tests
 query, count, clear and wait.
 Entries live per process (a `collections.deque` with `maxlen`), so the cap holds however many

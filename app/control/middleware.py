@@ -124,9 +124,10 @@ class ControlMiddleware:
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_box[0] = message["status"]
-                # Our own bug, whatever shape the answer has: a 5xx, or the api2 catch-all's
-                # `{"error": 1}` that carries the internal-error header.
-                entry["internalError"] = message["status"] >= 500 or any(
+                # Our own bug, whatever shape the answer has: a 500, or the api2 catch-all's
+                # `{"error": 1}` that carries the internal-error header. (A deliberate 5xx, such
+                # as 507 for a full disk or an injected fault, is not one.)
+                entry["internalError"] = message["status"] == 500 or any(
                     key.lower() == _INTERNAL_HEADER for key, _ in message.get("headers", ()))
             await send(message)
 
