@@ -142,6 +142,9 @@ async def read_upload_form(request: Request, tmp_dir: Path, *, file_field: str =
     except Exception as exc:  # noqa: BLE001 - the parser's own errors: a malformed body
         _abandon(reader)
         raise UploadError(400, f"the multipart body cannot be read: {exc}") from None
+    except BaseException:  # the request was cancelled (client gone): leave no partial file
+        _abandon(reader)
+        raise
     reader.close()
     return reader.form
 
