@@ -49,6 +49,9 @@ from lynkflow.jobs.queue import CANCELLED, FAILED, FINAL_STATES
 SEED_FORMAT = 1
 SEED_MARKER = "seed_applied"
 SEED_JOBS = "seed_media_jobs"  # JSON list of the ingest job ids of the seed's media
+# Seed files are small JSON documents; a bigger file named as a seed is a mistake (a database,
+# a video) and is refused without reading it all.
+MAX_SEED_FILE_BYTES = 16 * 1024 * 1024
 
 
 class SeedError(ValueError):
@@ -87,9 +90,17 @@ def load_seed_file(path: Path) -> dict[str, Any]:
     if not path.is_absolute() and not path.exists() and (FIXTURES_DIR / path).is_file():
         path = FIXTURES_DIR / path
     try:
-        doc = json.loads(path.read_text())
+        size = path.stat().st_size
+        if size > MAX_SEED_FILE_BYTES:
+            raise SeedError(f"seed file {path} is {size} bytes; a seed is a JSON file of at most "
+                            f"{MAX_SEED_FILE_BYTES // (1024 * 1024)} MB")
+        doc = json.loads(path.read_bytes().decode("utf-8"))
     except FileNotFoundError:
         raise SeedError(f"seed file not found: {path}") from None
+    except UnicodeDecodeError:
+        raise SeedError(f"seed file {path} is not UTF-8 JSON text (is it a binary file?)") from None
+    except OSError as exc:
+        raise SeedError(f"seed file {path} cannot be read: {exc.strerror}") from None
     except json.JSONDecodeError as exc:
         raise SeedError(f"seed file {path} is not valid JSON: {exc}") from None
     if not isinstance(doc, dict) or doc.get("format") != SEED_FORMAT:

@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, text
 
 from lynkflow.config import Settings, normalise_database_url
 from lynkflow.testing.signing import Signer
+from lynkflow.uplynk.errors import INTERNAL_ERROR_HEADER
 
 BACKEND = os.environ.get("LYNKFLOW_TEST_BACKEND", "sqlite")
 PG_URL = os.environ.get("LYNKFLOW_TEST_POSTGRES_URL", "")
@@ -144,6 +145,8 @@ class UplynkCaller:
         data = self.sign(params, timestamp=int(self.http.app.state.ctx.clock.now()))
         resp = self.http.get(path, params=data) if method == "GET" else self.http.post(path, data=data)
         assert resp.status_code == 200, resp.text
+        # An api2 refusal and our own bug share the body shape; only the header tells them apart.
+        assert INTERNAL_ERROR_HEADER not in resp.headers, f"internal error: {resp.text}"
         return resp.json()
 
 

@@ -1,4 +1,4 @@
-"""The control plane's error shape: `{"error": "<what to do>"}` with a 4xx status.
+"""The control plane's error shape: `{"error": "<what to do>"}` with a 4xx status (507 for a full disk).
 
 `ControlRoute` is the route class of the /_lynkflow routers: HTTP errors (including the admin
 token check) and request-validation errors come back in that one shape instead of FastAPI's
@@ -14,6 +14,8 @@ from fastapi import HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+
+from lynkflow.storage.diskfull import NO_SPACE, is_disk_full
 
 
 class ControlError(Exception):
@@ -52,5 +54,9 @@ class ControlRoute(APIRoute):
                 return error_response(exc.status_code, str(exc.detail), headers=exc.headers)
             except RequestValidationError as exc:
                 return error_response(422, _validation_message(exc))
+            except Exception as exc:
+                if is_disk_full(exc):
+                    return error_response(507, NO_SPACE)
+                raise
 
         return handler

@@ -1,23 +1,27 @@
 """`POST /_lynkflow/ingest`: upload a file (multipart) or name one in the media folder, and queue
-its ingest into an Uplynk asset and/or a VIS event. Returns the queued job at once."""
+its ingest into an Uplynk asset and/or a VIS event. Returns the queued job at once.
+
+An upload streams into the data dir once and is then renamed into the media folder; it never
+passes through the system temp folder."""
 
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from lynkflow.control.auth import require_admin
+from lynkflow.control.errors import ControlRoute
+from lynkflow.control.uploads import UploadError, UploadForm, read_upload_form
 from lynkflow.domain.ingest import ingest_file
 from lynkflow.domain.media import MediaSourceError, resolve_allowed_source
 from lynkflow.jobs.queue import job_to_dict
 
-router = APIRouter(prefix="/_lynkflow", tags=["control"], dependencies=[Depends(require_admin)])
+router = APIRouter(prefix="/_lynkflow", tags=["control"], dependencies=[Depends(require_admin)],
+                   route_class=ControlRoute)
 
 MAX_UPLOAD_BYTES = 4 * 1024**3
 
@@ -26,65 +30,91 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-@router.post("/ingest")
-async def ingest(
-    request: Request,
-    file: UploadFile | None = None,
-    path: str | None = Form(default=None),
-    target: str = Form(default="uplynk", description="uplynk, vis, both, or media (the media item only)"),
-    owner: str | None = Form(default=None),
-    external_id: str | None = Form(default=None),
-    desc: str | None = Form(default=None),
-    meta: str | None = Form(default=None, description="JSON object of asset metadata"),
-    event_title: str | None = Form(default=None),
-    vuflow_id: str | None = Form(default=None),
-    event_id: str | None = Form(default=None),
-    priority: int = Form(default=5),
-) -> JSONResponse:
+_FORM_FIELDS = {
+    "file": {"type": "string", "format": "binary", "description": "the media file (or send 'path')"},
+    "path": {"type": "string", "description": "a file inside the media folder (LYNKFLOW_MEDIA_DIR)"},
+    "target": {"type": "string", "enum": ["uplynk", "vis", "both", "media"], "default": "uplynk",
+               "description": "uplynk, vis, both, or media (the media item only)"},
+    "owner": {"type": "string"},
+    "external_id": {"type": "string"},
+    "desc": {"type": "string"},
+    "meta": {"type": "string", "description": "JSON object of asset metadata"},
+    "event_title": {"type": "string"},
+    "vuflow_id": {"type": "string"},
+    "event_id": {"type": "string"},
+    "priority": {"type": "integer", "minimum": 1, "maximum": 10, "default": 5},
+}
+_FORM_SCHEMA = {"type": "object", "properties": _FORM_FIELDS}
+
+
+async def _read_form(request: Request, ctx: Any) -> UploadForm:
+    """The form's fields, and an uploaded file streamed into the data dir (never spooled elsewhere)."""
+    ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if ctype == "multipart/form-data":
+        return await read_upload_form(request, ctx.storage.tmp, max_file_bytes=MAX_UPLOAD_BYTES)
+    if ctype == "application/x-www-form-urlencoded":
+        form = await request.form()
+        return UploadForm(fields={k: v for k, v in form.items() if isinstance(v, str)})
+    raise UploadError(400, "send a form: multipart/form-data with a 'file', or fields with 'path'")
+
+
+# The body is read by hand (see app/control/uploads.py), so its schema is given here.
+@router.post("/ingest", openapi_extra={"requestBody": {"required": True, "content": {
+    "multipart/form-data": {"schema": _FORM_SCHEMA},
+    "application/x-www-form-urlencoded": {"schema": _FORM_SCHEMA}}}})
+async def ingest(request: Request) -> JSONResponse:
     ctx = request.app.state.ctx
-    if (file is None) == (path is None):
+    try:
+        form = await _read_form(request, ctx)
+    except UploadError as exc:
+        return _error(exc.status, exc.message)
+    try:
+        return _start(ctx, form)
+    finally:
+        form.discard()  # taken in by then, unless the request was refused
+
+
+def _start(ctx: Any, form: UploadForm) -> JSONResponse:
+    f = form.fields
+    path = f.get("path")
+    if (form.file is None) == (path is None):
         return _error(400, "send exactly one of: a multipart 'file', or 'path' inside the media folder")
+    target = f.get("target", "uplynk")
     if target not in ("uplynk", "vis", "both", "media"):
         return _error(400, "target must be uplynk, vis, both or media")
-    if not 1 <= priority <= 10:
+    raw_priority = f.get("priority", "5").strip()
+    if not (raw_priority.isdigit() and 1 <= int(raw_priority) <= 10):
         return _error(400, "priority must be between 1 (highest) and 10 (lowest)")
+    priority = int(raw_priority)
+    meta = f.get("meta")
     try:
         meta_doc: dict[str, Any] = json.loads(meta) if meta else {}
     except json.JSONDecodeError:
         return _error(400, "meta must be a JSON object, e.g. {\"genre\": \"news\"}")
     if not isinstance(meta_doc, dict):
         return _error(400, "meta must be a JSON object, e.g. {\"genre\": \"news\"}")
+    desc = f.get("desc")
     uplynk = vis = None
     if target in ("uplynk", "both"):
-        uplynk = {"owner": owner or ctx.settings.uplynk_owner, "external_id": external_id or "",
+        uplynk = {"owner": f.get("owner") or ctx.settings.uplynk_owner, "external_id": f.get("external_id") or "",
                   "desc": desc, "meta": meta_doc}
-    upload_dir: Path | None = None
     try:
-        if file is not None:
-            upload_dir = Path(tempfile.mkdtemp(dir=ctx.storage.tmp))
-            name = Path(file.filename or "upload.bin").name or "upload.bin"
-            local = upload_dir / "upload"
-            written = 0
-            with local.open("wb") as out:
-                while chunk := await file.read(1024 * 1024):
-                    written += len(chunk)
-                    if written > MAX_UPLOAD_BYTES:
-                        return _error(413, f"upload is larger than {MAX_UPLOAD_BYTES} bytes")
-                    out.write(chunk)
+        if form.file is not None:
+            local, move = form.file, True
+            name = Path(form.filename or "upload.bin").name or "upload.bin"
         else:
-            local = resolve_allowed_source(ctx, path)
+            assert path is not None
+            local, move = resolve_allowed_source(ctx, path), False
             name = local.name
         if target in ("vis", "both"):
-            vis = {"api_key": ctx.settings.vuflow_api_key, "vuflow_id": vuflow_id,
-                   "title": event_title or desc or name, "event_id": event_id}
-        started = ingest_file(ctx, local, original_filename=name, uplynk=uplynk, vis=vis, priority=priority)
+            vis = {"api_key": ctx.settings.vuflow_api_key, "vuflow_id": f.get("vuflow_id"),
+                   "title": f.get("event_title") or desc or name, "event_id": f.get("event_id")}
+        started = ingest_file(ctx, local, original_filename=name, uplynk=uplynk, vis=vis, priority=priority,
+                              move=move)
     except MediaSourceError as exc:
         return _error(400, str(exc))
     except LookupError as exc:  # unknown owner / vuflow / event
         return _error(404, str(exc))
-    finally:
-        if upload_dir is not None:
-            shutil.rmtree(upload_dir, ignore_errors=True)
     return JSONResponse(
         {"job": job_to_dict(started.job), "mediaId": started.media_id,
          "uplynkAssetId": started.uplynk_asset_id, "visEventId": started.vis_event_id},

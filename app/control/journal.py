@@ -2,9 +2,11 @@
 
 One entry per Uplynk or VIS request (the control plane is not journaled): when, which API, method,
 path, status, how long it took, the decoded api2 `msg` parameters or the VIS JSON body, the fault
-applied and the signature verdict. The middleware appends; tests query, count, clear and wait.
-Entries are rows of `control_journal`, written in batches off the request path, so the journal of
-any API process shows what every process served, and the cap holds however many requests arrive.
+applied, the signature verdict, and whether the answer was an internal error (a 500, or an api2
+`{"error": 1}` from the catch-all for an unexpected exception). The middleware appends; tests
+query, count, clear and wait. Entries are rows of `control_journal`, written in batches off the
+request path, so the journal of any API process shows what every process served, and the cap
+holds however many requests arrive.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class JournalQuery:
     status: str | None = None  # "404", or a class like "4xx"
     since: int | None = None  # lynkflow-clock ms, inclusive
     until: int | None = None  # lynkflow-clock ms, inclusive
+    internal_error: bool | None = None  # only answers that were (or were not) our own bug
 
     def __post_init__(self) -> None:
         if self.api is not None and self.api not in APIS:
@@ -76,6 +79,8 @@ class JournalQuery:
             code = str(entry["status"])
             if (s.endswith("xx") and code[0] != s[0]) or (not s.endswith("xx") and code != s):
                 return False
+        if self.internal_error is not None and entry.get("internalError", False) != self.internal_error:
+            return False
         if self.since is not None and entry["time"] < self.since:
             return False
         return not (self.until is not None and entry["time"] > self.until)

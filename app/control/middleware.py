@@ -31,6 +31,9 @@ from lynkflow.control.faults import (
     parse_header,
 )
 from lynkflow.control.journal import get_journal
+from lynkflow.uplynk.errors import INTERNAL_ERROR_HEADER
+
+_INTERNAL_HEADER = INTERNAL_ERROR_HEADER.lower().encode()
 
 # VIS JSON bodies are recorded up to this size; bigger ones are noted as truncated.
 MAX_JOURNAL_BODY = 64 * 1024
@@ -89,7 +92,7 @@ class ControlMiddleware:
         entry: dict[str, Any] = {"time": ctx.clock.now_ms(), "api": api, "method": method, "route": path,
                                  "query": scope.get("query_string", b"").decode("latin-1"), "status": None,
                                  "durationMs": None, "params": None, "body": None, "fault": None,
-                                 "signature": None}
+                                 "signature": None, "internalError": False}
         state: dict[str, Any] = scope.setdefault("state", {})
 
         fault: Fault | None = None
@@ -132,6 +135,11 @@ class ControlMiddleware:
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_box[0] = message["status"]
+                # Our own bug, whatever shape the answer has: a 500, or the api2 catch-all's
+                # `{"error": 1}` that carries the internal-error header. (A deliberate 5xx, such
+                # as 507 for a full disk or an injected fault, is not one.)
+                entry["internalError"] = message["status"] == 500 or any(
+                    key.lower() == _INTERNAL_HEADER for key, _ in message.get("headers", ()))
             await send(message)
 
         async def receive_wrapper() -> Message:
@@ -146,6 +154,7 @@ class ControlMiddleware:
         try:
             await self.app(scope, receive_wrapper if capture else receive, send_wrapper)
         except BaseException:
+            entry["internalError"] = True
             if capture:
                 entry["body"] = _decode_body(body_parts, body_size[0])
             self._record(journal, entry, started, status_box[0] or 500, entry["fault"], state)

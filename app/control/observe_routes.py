@@ -23,10 +23,11 @@ def _journal(request: Request) -> Journal:
 
 
 def _query(api: str | None, route: str | None, method: str | None, status: str | None, since: Any,
-           until: Any) -> JournalQuery:
+           until: Any, internal_error: bool | None = None) -> JournalQuery:
     try:
         return JournalQuery(api=api, route=route, method=method, status=None if status is None else str(status),
-                            since=None if since is None else int(since), until=None if until is None else int(until))
+                            since=None if since is None else int(since), until=None if until is None else int(until),
+                            internal_error=internal_error)
     except (ValueError, TypeError) as exc:
         raise ControlError(400, str(exc)) from None
 
@@ -72,17 +73,19 @@ def clear_faults(request: Request) -> dict[str, Any]:
 @router.get("/journal")
 def read_journal(request: Request, api: str | None = None, route: str | None = None, method: str | None = None,
                  status: str | None = None, since: int | None = None, until: int | None = None,
-                 limit: int = Query(100, ge=0, le=1_000_000)) -> dict[str, Any]:
+                 limit: int = Query(100, ge=0, le=1_000_000),
+                 internal_error: bool | None = Query(None, alias="internalError")) -> dict[str, Any]:
     """Matching entries, oldest first (the newest `limit` of them)."""
     journal = _journal(request)
-    query = _query(api, route, method, status, since, until)
+    query = _query(api, route, method, status, since, until, internal_error)
     return {"entries": journal.entries(query, limit), "size": journal.size, "total": journal.total}
 
 
 @router.get("/journal/count")
 def count_journal(request: Request, api: str | None = None, route: str | None = None, method: str | None = None,
-                  status: str | None = None, since: int | None = None, until: int | None = None) -> dict[str, Any]:
-    return {"count": _journal(request).count(_query(api, route, method, status, since, until))}
+                  status: str | None = None, since: int | None = None, until: int | None = None,
+                  internal_error: bool | None = Query(None, alias="internalError")) -> dict[str, Any]:
+    return {"count": _journal(request).count(_query(api, route, method, status, since, until, internal_error))}
 
 
 @router.delete("/journal")

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from lynkflow.context import AppContext
 from lynkflow.db.models import Job, Media
-from lynkflow.domain.media import create_media_from_file, media_source
+from lynkflow.domain.media import create_media_from_file, media_source, remove_media_files
 from lynkflow.jobs import queue
 from lynkflow.jobs.registry import Handler, JobRun, register
 
@@ -69,10 +69,10 @@ def start_ingest(ctx: AppContext, db: Session, media: Media, *, uplynk: dict[str
 
 def ingest_file(ctx: AppContext, path: Path, *, original_filename: str | None = None,
                 uplynk: dict[str, Any] | None = None, vis: dict[str, Any] | None = None,
-                priority: int = 5) -> IngestStarted:
-    """Copy a local file into the data dir and queue its ingest (one transaction)."""
+                priority: int = 5, move: bool = False) -> IngestStarted:
+    """Copy (or, with `move`, rename) a local file into the data dir and queue its ingest (one transaction)."""
     with ctx.session() as db:
-        media = create_media_from_file(ctx, db, path, original_filename)
+        media = create_media_from_file(ctx, db, path, original_filename, move=move)
         return start_ingest(ctx, db, media, uplynk=uplynk, vis=vis, priority=priority)
 
 
@@ -135,8 +135,9 @@ def _fail(ctx: AppContext, job_id: int, payload: dict[str, Any], reason: str) ->
             media.state = "error"
             media.error = reason
             media.updated = ctx.clock.now_ms()
-            out = ctx.storage.media_dir(media.id) / "out"
-            shutil.rmtree(out, ignore_errors=True)
+            # Nothing can be made of this media item any more: its outputs and its source (which
+            # may be gigabytes) go; the row keeps the reason.
+            remove_media_files(ctx, media)
         if payload.get("uplynk_asset_id"):
             from lynkflow.domain import uplynk_assets
 

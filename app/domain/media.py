@@ -26,27 +26,35 @@ def resolve_allowed_source(ctx: AppContext, path: str | Path) -> Path:
     raw = str(path)
     if len(raw) > 4096:
         raise MediaSourceError(f"source path is {len(raw)} characters long; the limit is 4096")
-    candidate = Path(raw)
     try:
-        if candidate.is_absolute():
-            resolved = candidate.resolve()
-            if base not in resolved.parents:
-                raise UnsafePath("outside")
-            target = resolved
-        else:
-            target = safe_join(base, raw)
-    except UnsafePath:
+        # An absolute path is taken as the same path relative to the media folder, so it gets the
+        # same checks (NUL, length, symlinks leaving the folder) as a relative one.
+        target = safe_join(base, _relative_to_base(raw, base) if os.path.isabs(raw) else raw)
+    except UnsafePath as exc:
         raise MediaSourceError(
-            f"source {raw!r} is outside the allowed media folder {base}; copy the file there "
-            "or upload it instead"
+            f"source {raw[:200]!r} is outside the allowed media folder {base} ({exc}); copy the file "
+            "there or upload it instead"
         ) from None
     try:
         found = target.is_file()
-    except OSError as exc:  # e.g. a name longer than the filesystem allows
+    except OSError as exc:  # e.g. a folder on the way that we may not enter
         raise MediaSourceError(f"source {raw[:80]!r} cannot be used: {exc.strerror}") from None
     if not found:
         raise MediaSourceError(f"source {raw[:200]!r} not found in the media folder {base}")
     return target
+
+
+def _relative_to_base(raw: str, base: Path) -> str:
+    rel = os.path.relpath(raw, base)
+    if rel.split(os.sep, 1)[0] == "..":
+        # Maybe the base spelled through a symlinked folder (e.g. /tmp and /private/tmp).
+        try:
+            rel = os.path.relpath(os.path.realpath(raw), base)
+        except (OSError, ValueError):
+            raise UnsafePath("outside") from None
+        if rel.split(os.sep, 1)[0] == "..":
+            raise UnsafePath("outside")
+    return rel
 
 
 def create_media_from_file(ctx: AppContext, db: Session, path: Path, original_filename: str | None = None,

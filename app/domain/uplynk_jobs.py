@@ -46,7 +46,10 @@ def classify_source(ctx: AppContext, url: str) -> tuple[str, Path | str]:
     """("file", path inside the media folder) or ("http", url on loopback); SlicerError otherwise."""
     from lynkflow.domain.media import MediaSourceError, resolve_allowed_source
 
-    parsed = urlparse(url)
+    try:
+        parsed = urlparse(url)
+    except ValueError as exc:  # e.g. a host part that changes under NFKC normalisation
+        raise SlicerError(f"source url {url[:200]!r} is not a valid URL or path: {exc}") from None
     scheme = parsed.scheme.lower()
     if scheme in ("http", "https"):
         host = (parsed.hostname or "").lower()

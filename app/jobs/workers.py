@@ -20,10 +20,13 @@ from lynkflow.db.models import Job
 from lynkflow.jobs import queue, registry
 from lynkflow.jobs.lifecycle import Lifecycles
 from lynkflow.logging import get_logger
+from lynkflow.storage.diskfull import NO_SPACE, is_disk_full
+from lynkflow.storage.workfiles import sweep_orphans
 
 log = get_logger("jobs")
 
 DEFAULT_LEASE_SECONDS = float(os.environ.get("LYNKFLOW_JOB_LEASE", "30"))
+DISK_FULL_BACKOFF_SECONDS = 2.0
 
 
 def lifecycles(ctx: AppContext) -> Lifecycles:
@@ -61,6 +64,9 @@ class WorkerPool:
         ctx.services["wake_workers"] = self.wake
 
     def start(self) -> None:
+        # Work files of a process of this host that died (kill -9, power cut) are removed once at
+        # start, in the background: a large data dir must not delay serving.
+        threading.Thread(target=self._sweep, name="lynkflow-sweep", daemon=True).start()
         if self.count <= 0:
             return
         registry.load_handlers()
@@ -102,12 +108,24 @@ class WorkerPool:
     # --- the loops ---------------------------------------------------------------------------
 
     def _loop(self, worker_id: str) -> None:
+        disk_full = False
         while not self._stop.is_set():
             try:
                 job = queue.claim(self.ctx, worker_id, self.lease_seconds)
-            except Exception:  # noqa: BLE001 - a database hiccup must not kill the worker
-                log.exception("claim failed")
+                if disk_full:
+                    log.info("claims work again: the disk has space")
+                disk_full = False
+            except Exception as exc:  # noqa: BLE001 - a database hiccup must not kill the worker
                 job = None
+                if is_disk_full(exc):
+                    # A claim is a write. Say it once, then wait for space at a calmer pace; the
+                    # first claim that works resumes normal service.
+                    if not disk_full:
+                        log.warning("cannot claim jobs: " + NO_SPACE)
+                    disk_full = True
+                    self._stop.wait(DISK_FULL_BACKOFF_SECONDS)
+                    continue
+                log.exception("claim failed")
             if job is None:
                 with self._wake:
                     self._wake.wait(self.poll_seconds)
@@ -116,7 +134,11 @@ class WorkerPool:
                 self.ctx.shared.refresh()  # the job's timestamps come from the shared clock
             except Exception:  # noqa: BLE001 - a stale clock is better than a lost job
                 log.exception("shared state refresh failed")
-            self._run(job, worker_id)
+            try:
+                self._run(job, worker_id)
+            except Exception:  # noqa: BLE001 - recording the outcome failed; the lease expires and
+                # the job is claimed again, and the worker lives on for the next one.
+                log.exception("recording a job's outcome failed", extra={"fields": {"job": job.id}})
 
     def _run(self, job: Job, worker_id: str) -> None:
         handler = registry.get(job.kind)
@@ -141,6 +163,9 @@ class WorkerPool:
                 if cancelled:
                     cancel.set()
 
+        if job.attempts > 1:
+            # An earlier attempt may have died with its work files in place (its lease ran out).
+            self._sweep()
         hb = threading.Thread(target=beat, name=f"lynkflow-heartbeat-{job.id}", daemon=True)
         hb.start()
         run = registry.JobRun(id=job.id, kind=job.kind, payload=dict(job.payload), attempt=job.attempts,
@@ -186,9 +211,13 @@ class WorkerPool:
             queue.mark_cancelled(self.ctx, job.id, worker_id)
             return
         message = str(exc) or exc.__class__.__name__
-        # Bad input will not get better on a retry; anything else might (a busy disk, a killed process).
-        retry = not isinstance(exc, (BadMedia, ValueError))
-        if not isinstance(exc, (BadMedia, ValueError)):
+        # Bad input will not get better on a retry, nor will a full disk a second later; anything
+        # else might (a busy database, a killed process).
+        disk_full = is_disk_full(exc)
+        if disk_full:
+            message = f"{NO_SPACE} ({message})"
+        retry = not isinstance(exc, (BadMedia, ValueError)) and not disk_full
+        if retry:
             log.warning("job attempt failed", extra={"fields": {"job": job.id, "error": message,
                                                                 "trace": traceback.format_exc(limit=5)}})
         final = not retry or job.attempts >= job.max_attempts
@@ -217,6 +246,12 @@ class WorkerPool:
             except Exception:  # noqa: BLE001 - a database restart: listen again shortly
                 log.exception("job notification listener failed; retrying")
                 self._stop.wait(1.0)
+
+    def _sweep(self) -> None:
+        try:
+            sweep_orphans(self.ctx.storage.root)
+        except Exception:  # noqa: BLE001 - housekeeping; the next start or retry sweeps again
+            log.exception("sweeping orphaned work files failed")
 
     def _housekeeping(self) -> None:
         while not self._stop.wait(1.0):

@@ -34,6 +34,7 @@ from lynkflow.media.errors import FrameOutOfRange
 from lynkflow.media.ffmpeg import run_ffmpeg
 from lynkflow.media.frames import frame_start
 from lynkflow.media.probe import probe
+from lynkflow.storage.workfiles import tmp_beside
 
 
 def best_tracks(source: Path) -> list[int]:
@@ -116,7 +117,7 @@ def make_clip(
         )
     end = min(end, info.duration)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp = tmp_beside(out_path)
     args = build_args(
         source, tmp, start=start, end=end, fps=info.fps,
         frame_accurate=frame_accurate, copy_ts=copy_ts, top_track_only=top_track_only,

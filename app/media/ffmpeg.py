@@ -8,9 +8,12 @@ want, reports progress as a percentage, honours a cancel event promptly, and tur
 from __future__ import annotations
 
 import collections
+import ctypes
 import functools
 import os
+import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -46,6 +49,48 @@ def _resolve_binary(override: str | None) -> str:
     import imageio_ffmpeg
 
     return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+@functools.lru_cache(maxsize=1)
+def _prctl() -> Callable[..., int] | None:
+    """libc's prctl, looked up once in the parent (the child after fork must not load anything)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A preexec hook: the kernel kills ffmpeg when the thread that started it is gone.
+
+    A worker killed with SIGKILL cannot stop its ffmpeg; without this, ffmpeg would go on writing
+    beside the retry for as long as the encode takes. The thread that starts ffmpeg waits for it,
+    so the signal only comes when the whole process dies.
+    """
+    prctl = _prctl()
+    if prctl is None:
+        return None
+    parent = os.getpid()
+
+    def hook() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died between fork and prctl
+            os._exit(1)
+
+    return hook
+
+
+def _kill(proc: subprocess.Popen[str]) -> None:
+    """Kill ffmpeg and anything it started (it runs in its own process group)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:
+        proc.kill()
 
 
 def _tail_message(lines: collections.deque[str]) -> str:
@@ -86,6 +131,10 @@ def run_ffmpeg(
             cwd=cwd,
             text=True,
             errors="replace",
+            # Its own process group: a terminal's Ctrl-C goes to lynkflow, which stops ffmpeg
+            # itself, and a kill reaches the whole group.
+            process_group=0,
+            preexec_fn=_die_with_parent(),  # noqa: PLW1509 - only prctl and getppid run in the child
         )
     except OSError as exc:
         raise MediaError(f"cannot start ffmpeg ({cmd[0]}): {exc}") from exc
@@ -136,7 +185,7 @@ def run_ffmpeg(
                 on_progress(reported)
     finally:
         if proc.poll() is None:
-            proc.kill()
+            _kill(proc)
             proc.wait()
         for t in readers:
             t.join(timeout=2)

@@ -36,6 +36,7 @@ from lynkflow.media.errors import FrameOutOfRange, MediaError
 from lynkflow.media.ffmpeg import run_ffmpeg
 from lynkflow.media.frames import frame_at, frame_start
 from lynkflow.media.probe import probe
+from lynkflow.storage.workfiles import tmp_beside
 
 DEFAULT_HEIGHT = 480
 MAX_FPS = 50  # GIF frame delays are in 1/100 s; faster rates cannot be represented
@@ -69,10 +70,6 @@ def gif_size(
     if w_out > MAX_DIMENSION or h_out > MAX_DIMENSION:
         raise ValueError(f"GIF size {w_out}x{h_out} is over the {MAX_DIMENSION} px limit")
     return max(1, w_out), max(1, h_out)
-
-
-def _atomic_tmp(out_path: Path) -> Path:
-    return out_path.with_name(f".{out_path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
 
 
 def gif_stats(path: Path) -> tuple[int, float, int, int]:
@@ -153,7 +150,7 @@ def make_gif(
         )
     end = min(end, info.duration)
     w, h = gif_size(info.width, info.height, width, height)
-    tmp = _atomic_tmp(out_path)
+    tmp = tmp_beside(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
 
     try:

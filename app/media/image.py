@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import io
 import os
-import threading
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
 from lynkflow.media.frames import frame_at
+from lynkflow.storage.workfiles import tmp_beside
 
 
 def make_image(
@@ -26,7 +26,7 @@ def make_image(
         size = img.size
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp = tmp_beside(out_path)
     try:
         tmp.write_bytes(data)
         os.replace(tmp, out_path)

@@ -32,7 +32,6 @@ import math
 import os
 import re
 import shutil
-import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,6 +41,7 @@ from typing import Any
 from lynkflow.media.errors import MediaCancelled, MediaError
 from lynkflow.media.ffmpeg import run_ffmpeg
 from lynkflow.media.probe import Probe, probe
+from lynkflow.storage.workfiles import work_dir_beside
 
 #: Rendition heights, highest first.
 LADDER = [1080, 720, 540, 360, 234]
@@ -288,7 +288,7 @@ def ingest(
     poster_time = min(10.0, info.duration * 0.1)
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.ingest-", dir=out_dir.parent))
+    work = work_dir_beside(out_dir, "ingest")
     try:
         work.chmod(0o755)  # mkdtemp makes it private; the finished asset is served to others
         for i in range(len(rays_spec)):
@@ -347,7 +347,7 @@ def ingest(
 def _replace_dir(work: Path, out_dir: Path) -> None:
     """Move ``work`` to ``out_dir``, replacing an existing directory there."""
     if out_dir.exists():
-        trash = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+        trash = work_dir_beside(out_dir, "old")
         os.replace(out_dir, trash / "old")
         try:
             os.replace(work, out_dir)

@@ -22,6 +22,11 @@ import unicodedata
 from pathlib import Path
 from urllib.parse import unquote
 
+# Linux limits (NAME_MAX, PATH_MAX) in bytes. A longer name makes every file-system call fail with
+# ENAMETOOLONG, so it is refused here, as a bad path, before anything touches the disk.
+MAX_NAME_BYTES = 255
+MAX_PATH_BYTES = 4096
+
 
 class UnsafePath(ValueError):
     """A path that would escape its base directory or is not a plain relative file path."""
@@ -47,7 +52,7 @@ def safe_join(base: Path, *parts: str) -> Path:
         text = unicodedata.normalize("NFKC", _decode_fully(part))
         if any(ord(c) < 32 or ord(c) == 127 for c in text):
             raise UnsafePath("path contains a control character or NUL")
-        if "\ufffd" in text:
+        if "\ufffd" in text or any("\ud800" <= c <= "\udfff" for c in text):
             raise UnsafePath("path contains bytes that are not valid UTF-8")
         if "\\" in text:
             raise UnsafePath("path contains a backslash; use '/' between folders")
@@ -58,12 +63,19 @@ def safe_join(base: Path, *parts: str) -> Path:
                 continue
             if seg == ".." or seg.strip(" .") == "":
                 raise UnsafePath("path must not contain '..' or dot-only segments")
+            if len(os.fsencode(seg)) > MAX_NAME_BYTES:
+                raise UnsafePath(f"path has a name longer than {MAX_NAME_BYTES} bytes")
             rel_parts.append(seg)
     if not rel_parts:
         raise UnsafePath("path is empty")
     candidate = base_resolved.joinpath(*rel_parts)
+    if len(os.fsencode(str(candidate))) > MAX_PATH_BYTES:
+        raise UnsafePath(f"path is longer than {MAX_PATH_BYTES} bytes")
     # Resolve symlinks of whatever exists so a link inside the data dir cannot point out of it.
-    resolved = candidate.resolve()
+    try:
+        resolved = candidate.resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop, or a link to an over-long target
+        raise UnsafePath(f"path cannot be resolved ({exc.__class__.__name__})") from None
     if resolved != base_resolved and base_resolved not in resolved.parents:
         raise UnsafePath("path resolves outside its folder")
     return candidate

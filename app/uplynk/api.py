@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from lynkflow.domain.uplynk_assets import AssetError
 from lynkflow.logging import get_logger
 from lynkflow.media.errors import MediaError
+from lynkflow.storage.diskfull import NO_SPACE, is_disk_full
 from lynkflow.storage.paths import UnsafePath
 from lynkflow.uplynk.errors import Api2Error, error_response
 from lynkflow.uplynk.params import ParamError
@@ -57,9 +58,12 @@ def make_endpoint(name: str) -> Callable[[Request], Any]:
             return error_response(_message(exc))
         except MediaError as exc:
             return error_response(str(exc))
-        except Exception:  # noqa: BLE001 - the api2 shape even for our own bugs, and a log line
+        except Exception as exc:  # noqa: BLE001 - the api2 shape even for our own bugs, and a log line
+            if is_disk_full(exc):
+                log.warning("api2 operation refused: disk full", extra={"fields": {"operation": name}})
+                return error_response(NO_SPACE)
             log.exception("api2 operation failed", extra={"fields": {"operation": name}})
-            return error_response(f"internal error in {name}; see the lynkflow log")
+            return error_response(f"internal error in {name}; see the lynkflow log", internal=True)
         result["error"] = 0
         return JSONResponse(result)
 

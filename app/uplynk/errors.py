@@ -13,5 +13,12 @@ class Api2Error(Exception):
         self.msg = msg
 
 
-def error_response(msg: str) -> JSONResponse:
-    return JSONResponse({"error": 1, "msg": msg}, status_code=200)
+# Set on an api2 answer produced by the catch-all for an unexpected exception (our own bug). The
+# body keeps the api2 shape clients parse; the header lets tests and the journal tell such an
+# answer apart from a refusal of bad input, which is also `{"error": 1}`.
+INTERNAL_ERROR_HEADER = "X-Lynkflow-Internal-Error"
+
+
+def error_response(msg: str, *, internal: bool = False) -> JSONResponse:
+    headers = {INTERNAL_ERROR_HEADER: "1"} if internal else None
+    return JSONResponse({"error": 1, "msg": msg}, status_code=200, headers=headers)

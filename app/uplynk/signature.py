@@ -146,6 +146,16 @@ def compute_sig(msg: str, key: str) -> str:
     return hmac.new(key.encode(), msg.encode(), hashlib.sha256).hexdigest()
 
 
+def canonical_msg(msg: str) -> str:
+    """The msg as its client built it: a '+' that arrived as ' ' turned back, surrounding space dropped.
+
+    The signature check accepts both forms of the same message, so anything that must recognise a
+    message (the replay guard) keys on this form; otherwise resending the pair with one '+' sent as
+    a space would look like a new message.
+    """
+    return msg.strip().replace(" ", "+")
+
+
 def _msg_variants(msg: str) -> list[str]:
     # The HMAC covers the msg exactly as the client built it. If '+' was turned into ' ' on the
     # way, the client signed the '+' version.

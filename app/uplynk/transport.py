@@ -147,7 +147,8 @@ async def authenticate(request: Request) -> Api2Call:
                 raise Api2Error(f"owner {owner} has no enabled API key")
             raise Api2Error("invalid signature: sig must be the hex HMAC-SHA256 of the msg string, "
                             "keyed with one of your enabled API keys")
-        if _guard(ctx).seen_before(msg, sig, ctx.clock.now_ms(), max(1, ctx.settings.timestamp_skew) * 1000):
+        if _guard(ctx).seen_before(signature.canonical_msg(msg), sig, ctx.clock.now_ms(),
+                                   max(1, ctx.settings.timestamp_skew) * 1000):
             _journal(request, doc, verdict)
             raise Api2Error("replayed request: this msg and sig were already used; "
                             "build a new msg (with a fresh _timestamp) for every call")

@@ -18,6 +18,7 @@ from fastapi.routing import APIRoute
 
 from lynkflow.domain.vis_errors import VisConflict, VisDomainError, VisNotFound, VisValidation
 from lynkflow.logging import get_logger
+from lynkflow.storage.diskfull import NO_SPACE, is_disk_full
 from lynkflow.textcheck import nul_field
 
 log = get_logger("vuflow")
@@ -31,6 +32,7 @@ _EXCEPTION_TYPES = {
     405: "MethodNotAllowedException",
     409: "ConflictException",
     500: "Exception",
+    507: "InsufficientStorageException",
 }
 
 
@@ -99,10 +101,14 @@ class VisRoute(APIRoute):
             except HTTPException as exc:
                 response = error_response(VisError(exc.status_code, str(exc.detail), "HttpError"))
             except Exception as exc:  # noqa: BLE001 - unexpected: still the VIS shape, and logged
-                log.exception("unexpected VIS error")
-                response = error_response(VisError(
-                    500, f"Unable to complete {request.method} {request.url.path} because of an "
-                    f"unexpected error: {exc.__class__.__name__}: {exc}", "UnexpectedError"))
+                if is_disk_full(exc):
+                    log.warning("VIS request refused: disk full")
+                    response = error_response(VisError(507, NO_SPACE, "InsufficientStorage"))
+                else:
+                    log.exception("unexpected VIS error")
+                    response = error_response(VisError(
+                        500, f"Unable to complete {request.method} {request.url.path} because of an "
+                        f"unexpected error: {exc.__class__.__name__}: {exc}", "UnexpectedError"))
             transaction = request.headers.get(TRANSACTION_HEADER)
             if transaction is not None:
                 response.headers[TRANSACTION_HEADER] = transaction

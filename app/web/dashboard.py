@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,9 +21,11 @@ from lynkflow.db.models import UplynkOwner, VisEvent, VisVuflow
 from lynkflow.domain.vis_events import EVENT_STATES, HAS_RECORDING_STATES, MP4_STATES
 from lynkflow.web import queries
 from lynkflow.web.credentials import signed_example
+from lynkflow.web.login import require_login
 from lynkflow.web.templating import render
 
-router = APIRouter(include_in_schema=False)
+# With LYNKFLOW_ADMIN_TOKEN set, every page and JSON here needs a login (app/web/login.py).
+router = APIRouter(include_in_schema=False, dependencies=[Depends(require_login)])
 
 JOURNAL_ON_OVERVIEW = 15
 JOURNAL_PAGE = 200

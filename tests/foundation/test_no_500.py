@@ -86,6 +86,7 @@ def test_vis_routes_never_answer_500(client, vis_headers) -> None:
         if r.status_code >= 500 or (r.status_code >= 400 and "exceptionType" not in r.json()):
             failures.append((method, concrete, kwargs.get("json"), r.status_code, r.text[:300]))
     assert failures == []
+    _assert_journal_has_no_internal_errors(client, "vuflow", at_least=600)
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -106,6 +107,14 @@ def test_api2_routes_never_answer_500(client, seed: int) -> None:
         if body.get("error") not in (0, 1) or (body["error"] == 1 and not isinstance(body.get("msg"), str)):
             failures.append((path, body))
     assert failures == []
+    _assert_journal_has_no_internal_errors(client, "uplynk", at_least=400)
+
+
+def _assert_journal_has_no_internal_errors(client, api: str, at_least: int) -> None:
+    """The journal's view of the same requests: all recorded, none an internal error."""
+    assert client.get("/_lynkflow/journal/count", params={"api": api}).json()["count"] >= at_least
+    bad = client.get("/_lynkflow/journal", params={"api": api, "internalError": "true", "limit": 5}).json()
+    assert bad["entries"] == []
 
 
 def test_nul_characters_are_refused_in_each_dialect(client, vis_headers) -> None:

@@ -228,6 +228,39 @@ def test_replay_refused(api, client) -> None:
     assert "replayed" in client.get("/api2/asset/list", params=pair).json()["msg"]
 
 
+def _pair_with_plus(api, params: dict) -> dict[str, str]:
+    """A signed pair whose msg has '+' in its base64 (varying a nonce until one appears)."""
+    for n in range(200):
+        pair = api.pair({**params, "_try": n})
+        if pair["msg"].count("+") >= 2:
+            return pair
+    raise AssertionError("no msg with '+' in 200 tries")
+
+
+@pytest.mark.parametrize("which", ["first", "all"])
+def test_replay_with_plus_sent_as_space_is_refused(api, client, asset_factory, which: str) -> None:
+    # A replayed asset/update must not revert a later change, however the '+' travel.
+    aid = asset_factory(desc="original")
+    old = _pair_with_plus(api, {"id": aid, "desc": "first change"})
+    assert _post(client, old, path="/api2/asset/update")["error"] == 0
+    assert api.ok("asset/update", id=aid, desc="later change")["asset"]["desc"] == "later change"
+    spaced = old["msg"].replace("+", " ", 1 if which == "first" else -1)
+    out = _post(client, {"msg": spaced, "sig": old["sig"]}, path="/api2/asset/update")
+    assert out["error"] == 1 and "replayed request" in out["msg"]
+    # Sent raw (a '+' in a form body is a space once decoded), as a client that forgot to URL-encode.
+    raw = client.post("/api2/asset/update", content=f"msg={old['msg']}&sig={old['sig']}",
+                      headers={"Content-Type": "application/x-www-form-urlencoded"}).json()
+    assert raw["error"] == 1 and "replayed request" in raw["msg"]
+    assert api.ok("asset/get", id=aid)["asset"]["desc"] == "later change"
+
+
+def test_a_first_call_with_plus_sent_as_space_is_served(api, client, asset_factory) -> None:
+    aid = asset_factory(desc="original")
+    pair = _pair_with_plus(api, {"id": aid, "desc": "spaced"})
+    out = _post(client, {"msg": pair["msg"].replace("+", " "), "sig": pair["sig"]}, path="/api2/asset/update")
+    assert out["error"] == 0 and out["asset"]["desc"] == "spaced"
+
+
 def test_several_enabled_keys_and_disabled_key(api, client) -> None:
     from lynkflow import ids
     from lynkflow.db.models import UplynkApiKey
