@@ -15,6 +15,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
+from lynkflow import jsondoc
+
 
 class ControlError(Exception):
     """Raised by control-plane code; rendered as {"error": message} with `status`."""
@@ -37,6 +39,15 @@ def _validation_message(exc: RequestValidationError) -> str:
         where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
         problems.append(f"{where or 'request'}: {err.get('msg', 'invalid')}")
     return "invalid request: " + "; ".join(problems)
+
+
+async def request_json(request: Request, usage: str) -> Any:
+    """The JSON body, parsed within lynkflow.limits; ControlError(400) saying `usage` when it is not JSON,
+    or what is wrong with it (nesting, text, numbers) when it is."""
+    try:
+        return jsondoc.loads(await request.body())
+    except jsondoc.DocumentError as exc:
+        raise ControlError(400, usage if exc.kind == "InvalidJson" else exc.message) from None
 
 
 class ControlRoute(APIRoute):
