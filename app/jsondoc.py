@@ -20,12 +20,10 @@ from typing import Any
 from lynkflow import limits
 from lynkflow.textcheck import text_problem
 
-# A JSON string (escapes included), or one bracket. Strings are matched first, so a bracket inside
-# a string is never counted. (The unrolled form is linear: no backtracking on long strings.)
-_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+# What the depth scan skips: a JSON string (escapes included, so a bracket inside one never counts)
+# or a run of anything that is neither a bracket nor a quote. The unrolled string form is linear.
+_NOT_NESTING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[^\[\]{}"]+', re.DOTALL)
 _INNERMOST_PAIR = re.compile(r"\[\]|\{\}")
-_OPENERS = re.compile(r"[\[{]+")
 
 
 class DocumentError(ValueError):
@@ -43,19 +41,19 @@ def nesting_exceeds(text: str, depth: int = limits.MAX_JSON_DEPTH) -> bool:
     """True when arrays/objects in `text` nest deeper than `depth` (lexical, no recursion).
 
     Strings and scalars are removed, leaving only brackets; each round removes the innermost
-    empty pairs, so a document of depth d is empty after d rounds. A round that removes nothing
-    means unbalanced brackets, a syntax error for the parser to describe, unless a run of
-    openers is already deeper than what is left of the limit (the parser would recurse into it).
+    empty pairs, so a document of depth d is empty after d rounds. A run of more openers than the
+    depth left is too deep whatever follows (found by a search, without another copy of a huge
+    text). A round that removes nothing means unbalanced brackets: a syntax error for the parser.
     """
-    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
-    for done in range(depth):
-        if not brackets:
-            return False
+    brackets = _NOT_NESTING.sub("", text)
+    for done in range(depth + 1):
+        if re.search(rf"[\[{{]{{{depth - done + 1}}}", brackets):
+            return True
         reduced = _INNERMOST_PAIR.sub("", brackets)
-        if reduced == brackets:
-            return max(len(run) for run in _OPENERS.findall(brackets) or [""]) > depth - done
+        if not reduced or reduced == brackets:
+            return False
         brackets = reduced
-    return bool(brackets)
+    return True
 
 
 def printable(name: str) -> str:

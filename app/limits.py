@@ -39,7 +39,7 @@ API2_MAX_MSG_CHARS = 12 * 1024 * 1024
 API2_MAX_DECOMPRESSED_BYTES = 8 * 1024 * 1024  # a zlib bomb stops here
 API2_MAX_BODY_BYTES = API2_MAX_MSG_CHARS + 64 * 1024
 VIS_MAX_BODY_BYTES = 2 * 1024 * 1024
-CONTROL_MAX_BODY_BYTES = 16 * 1024 * 1024  # seed documents are the largest control bodies
+CONTROL_MAX_BODY_BYTES = API2_MAX_BODY_BYTES  # /uplynk/explain takes any msg api2 takes; seeds are smaller
 OTHER_MAX_BODY_BYTES = 64 * 1024  # dashboard forms, player pages, files: nothing large to send
 # Uploads stream to disk with their own caps (app/control/ingest.py, app/control/state_routes.py).
 UNCAPPED_UPLOAD_PATHS = frozenset({"/_lynkflow/ingest", "/_lynkflow/snapshot"})

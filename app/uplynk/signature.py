@@ -103,6 +103,7 @@ def decode_msg(msg: str) -> dict[str, Any]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise SignatureError("msg does not contain UTF-8 JSON text") from None
+    del raw  # up to 8 MB: not kept alive while the text is checked
     try:
         # Depth, text, number and length limits (lynkflow.limits) apply to every parameter.
         doc = jsondoc.loads(text, what="msg", long_text_fields=limits.API2_LARGE_TEXT_FIELDS)

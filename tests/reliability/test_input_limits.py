@@ -294,3 +294,26 @@ def test_vis_text_fields_at_their_maximum_are_stored(client, vis_headers) -> Non
 def test_api2_text_longer_than_the_limit_is_refused(client, signer) -> None:
     refused(api2_call(client, signer, "/api2/asset/update", {"id": "a" * 32, "meta": {"k": "v" * 70_000}}),
             "meta.k is 70000 characters long")
+
+
+# --- the depth scan itself (pure: a table) -------------------------------------------------------
+
+
+def _alternating(levels: int) -> str:
+    """Objects and arrays nested `levels` deep, with brackets inside strings that must not count."""
+    value: Any = 1
+    for i in range(levels):
+        value = [value, "]]{{"] if i % 2 else {"k": value, "s": "[[}}]"}
+    return json.dumps(value)
+
+
+@pytest.mark.parametrize(("text", "too_deep"), [
+    ("", False), ("1", False), ("[]", False), ('{"a": "[[[[[\\"["}', False),
+    (deep_json(limits.MAX_JSON_DEPTH), False), (deep_json(limits.MAX_JSON_DEPTH + 1), True),
+    (_alternating(limits.MAX_JSON_DEPTH), False), (_alternating(limits.MAX_JSON_DEPTH + 1), True),
+    ("[" * 100_000, True), ("[" * 10 + "]" * 3, False), ('{"a": [}]', False),
+])
+def test_depth_scan(text: str, too_deep: bool) -> None:
+    from lynkflow.jsondoc import nesting_exceeds
+
+    assert nesting_exceeds(text) is too_deep
