@@ -13,6 +13,9 @@ from __future__ import annotations
 # BIGINT hold, and what a .NET `long` holds on the real VIS); each parameter may narrow this.
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
+# Digits of INT64_MAX: a digit string longer than this is out of range without converting it (and
+# Python refuses to convert strings of more than 4300 digits at all).
+INT64_DIGITS = len(str(INT64_MAX))
 # Job numbers are 32-bit serials (the `jobs.id` column is INTEGER on PostgreSQL).
 MAX_JOB_ID = 2**31 - 1
 # Numbers with a fraction must be finite: JSON has no NaN or Infinity, and 1e400 overflows a double.

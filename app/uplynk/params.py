@@ -26,21 +26,19 @@ def parse_time_ms(value: Any, name: str) -> int:
     """
     if isinstance(value, bool) or value is None:
         raise ParamError(f"{name} must be milliseconds (e.g. 91415) or 'hh:mm:ss.ms' (e.g. '00:01:31.415')")
+    if isinstance(value, int | float) and not 0 <= value <= limits.INT64_MAX:  # NaN fails this too
+        raise ParamError(f"{name} must be from 0 to {limits.INT64_MAX} milliseconds")
     if isinstance(value, int):
-        if value < 0:
-            raise ParamError(f"{name} must not be negative")
         return value
     if isinstance(value, float):
-        if value < 0 or value != value:
-            raise ParamError(f"{name} must not be negative")
         return int(round(value))
     if isinstance(value, str):
         text = value.strip()
         if re.fullmatch(r"\d+", text):
-            return int(text)
+            return parse_time_ms(int(text) if len(text) <= limits.INT64_DIGITS else -1, name)
         if ":" in text:
             m = _TIME.match(text)
-            if m:
+            if m and all(len(g or "") <= limits.INT64_DIGITS // 2 for g in m.groups()):
                 hours = int(m.group(1) or 0)
                 minutes = int(m.group(2) or 0)
                 seconds = int(m.group(3))

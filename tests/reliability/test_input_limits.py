@@ -104,6 +104,27 @@ def test_vis_numbers_inside_64_bits_get_the_parameters_own_range(client, vis_hea
     assert "between 1 and 4096" in body["exceptionMessage"]
 
 
+LONG_DIGITS = "9" * 5000  # past Python's own 4300-digit conversion limit
+
+
+@pytest.mark.parametrize(("op", "params", "fragment"), [
+    ("asset/getframe", {"id": "a" * 32, "ts": LONG_DIGITS}, "ts must be from 0 to"),
+    ("asset/getthumbs", {"id": "a" * 32, "start": LONG_DIGITS}, "start must be from 0 to"),
+    ("asset/getframe", {"id": "a" * 32, "ts": "00:00:" + LONG_DIGITS}, "ts must be milliseconds"),
+    ("asset/changes", {"start": LONG_DIGITS}, "a 5000-digit number"),
+    ("cloudslicer/jobs/create", {"source": {"url": "x"}, "args": {"trim": f"0,{LONG_DIGITS}"}}, "args.trim end"),
+])
+def test_api2_refuses_digit_strings_longer_than_any_64_bit_number(client, signer, op, params, fragment) -> None:
+    refused(api2_call(client, signer, f"/api2/{op}", params), fragment)
+
+
+def test_vis_and_control_refuse_digit_strings_longer_than_any_64_bit_number(client, vis_headers) -> None:
+    event = client.post("/api/event/", json={"title": "x"}, headers=vis_headers).json()["id"]
+    state = client.put(f"/api/event/state/{event}", json={"state": LONG_DIGITS}, headers=vis_headers)
+    vis_refused(state, 400, "InvalidEventState")
+    control_refused(client.post("/_lynkflow/clock/set", json={"at": LONG_DIGITS}), 400, "5000-digit number")
+
+
 # --- 2. deep nesting -------------------------------------------------------------------------
 
 
