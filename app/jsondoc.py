@@ -65,34 +65,38 @@ def _name(where: str, key: str) -> str:
     return f"{where}.{key}" if where else key
 
 
-def check(doc: Any, *, where: str = "", long_text_fields: Collection[str] = ()) -> None:
+def _refusal(path: str, problem: str, kind: str) -> DocumentError:
+    field = printable(path)
+    return DocumentError(f"{field or 'the document'} {problem}", kind, field or None)
+
+
+def check(doc: Any, *, long_text_fields: Collection[str] = ()) -> None:
     """Refuse what no field can hold anywhere in a parsed document (see the module docstring).
 
     `long_text_fields`: top-level keys (any case) whose string may exceed MAX_TEXT_CHARS (each has its
     own cap, checked by its parser).
     """
     long_text = {name.lower() for name in long_text_fields}  # VIS property names match in any case
-    stack: list[tuple[str, Any, int]] = [(where, doc, 0)]
+    stack: list[tuple[str, Any, int]] = [("", doc, 0)]
     while stack:
         path, value, depth = stack.pop()
         if isinstance(value, str):
             problem = text_problem(value)
             if problem:
-                raise DocumentError(f"{printable(path) or 'value'} {problem}", "InvalidText", printable(path) or None)
+                raise _refusal(path, problem, "InvalidText")
             if len(value) > limits.MAX_TEXT_CHARS and not (depth == 1 and path.lower() in long_text):
-                raise DocumentError(f"{printable(path) or 'value'} is {len(value)} characters long; text fields "
-                                    f"hold at most {limits.MAX_TEXT_CHARS}", "TextTooLong", printable(path) or None)
+                raise _refusal(path, f"is {len(value)} characters long; text fields hold at most "
+                                     f"{limits.MAX_TEXT_CHARS}", "TextTooLong")
         elif isinstance(value, bool) or value is None:
             continue
         elif isinstance(value, int):
             if not limits.INT64_MIN <= value <= limits.INT64_MAX:
-                raise DocumentError(f"{printable(path) or 'value'} is outside the 64-bit integer range "
-                                    f"({limits.INT64_MIN} to {limits.INT64_MAX})", "NumberOutOfRange",
-                                    printable(path) or None)
+                raise _refusal(path, f"is outside the 64-bit integer range ({limits.INT64_MIN} to "
+                                     f"{limits.INT64_MAX})", "NumberOutOfRange")
         elif isinstance(value, float):
             if not math.isfinite(value):
-                raise DocumentError(f"{printable(path) or 'value'} must be a finite number (not NaN, Infinity, "
-                                    "or beyond ±1.7e308)", "NumberOutOfRange", printable(path) or None)
+                raise _refusal(path, "must be a finite number (not NaN, Infinity, or beyond ±1.7e308)",
+                               "NumberOutOfRange")
         elif isinstance(value, dict):
             for key, item in value.items():
                 name = _name(path, str(key))
@@ -100,9 +104,8 @@ def check(doc: Any, *, where: str = "", long_text_fields: Collection[str] = ()) 
                 if problem:
                     raise DocumentError(f"the field name {printable(name)} {problem}", "InvalidText", printable(name))
                 if len(str(key)) > limits.MAX_NAME_CHARS:
-                    raise DocumentError(f"a field name of {len(str(key))} characters under "
-                                        f"{printable(path) or 'the document'} is longer than {limits.MAX_NAME_CHARS}",
-                                        "TextTooLong", printable(path) or None)
+                    raise _refusal(path, f"has a field name of {len(str(key))} characters; field names hold at "
+                                         f"most {limits.MAX_NAME_CHARS}", "TextTooLong")
                 stack.append((name, item, depth + 1))
         elif isinstance(value, list):
             stack.extend((f"{path}[{i}]", item, depth + 1) for i, item in enumerate(value))
@@ -122,8 +125,6 @@ def loads(raw: str | bytes, *, what: str = "the request body", long_text_fields:
                             "NestingTooDeep")
     try:
         doc = json.loads(text)
-    except DocumentError:
-        raise
     except RecursionError:  # not reachable after the depth scan; kept so a parser change stays safe
         raise DocumentError(f"{what} is nested too deeply", "NestingTooDeep") from None
     except ValueError as exc:
