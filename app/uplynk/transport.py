@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from fastapi import HTTPException, Request
+from fastapi import Request
+from starlette.exceptions import HTTPException
 
 from lynkflow import limits
 from lynkflow.config import SignatureMode

@@ -339,3 +339,9 @@ def test_depth_scan(text: str, too_deep: bool) -> None:
     from lynkflow.jsondoc import nesting_exceeds
 
     assert nesting_exceeds(text) is too_deep
+
+
+def test_api2_malformed_multipart_is_an_api2_refusal(client) -> None:
+    resp = client.post("/api2/asset/list", content=b"--b\r\nContent-Disposition: form-data; name=\"msg\"\r\n\r\nx",
+                       headers={"Content-Type": "multipart/form-data; boundary=b"})
+    assert resp.status_code == 200 and resp.json()["error"] == 1 and not is_internal_error(resp), resp.text
