@@ -6,7 +6,7 @@ STAMP := $(VENV)/.stamp-install
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: setup run test test-sqlite test-postgres lint bench clean
+.PHONY: setup run test test-sqlite test-postgres fuzz lint bench clean
 
 # Re-install whenever pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -32,6 +32,11 @@ test-sqlite: setup
 
 test-postgres: setup
 	LYNKFLOW_TEST_BACKEND=postgres $(BIN)/pytest -q
+
+# The reliability suite with many more fuzz examples (make test runs it with a small budget).
+FUZZ_EXAMPLES ?= 3000
+fuzz: setup
+	LYNKFLOW_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q -s tests/reliability
 
 lint: setup
 	$(BIN)/ruff check .

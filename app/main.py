@@ -78,6 +78,8 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
     from lynkflow.web.apidocs import install_docs
     install_docs(app)  # after the API routes: those are matched first, on every call
     install_routing_errors(app)
+    from lynkflow.bodylimit import BodyLimit
+    app.add_middleware(BodyLimit)  # every body capped while it streams (lynkflow.limits)
     from lynkflow.control.middleware import install as install_control_middleware
     install_control_middleware(app)  # fault injection + request journal, wrapping everything
     return app

@@ -1,9 +1,36 @@
-"""Text that no database column can hold: NUL characters (PostgreSQL refuses them outright)."""
+"""Text that no database column can hold: NUL characters (PostgreSQL refuses them outright) and
+lone UTF-16 surrogates (`"\\ud800"` is valid JSON but not Unicode text: it cannot be written as
+UTF-8, so it could be neither stored nor sent back)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def text_problem(text: str) -> str | None:
+    """Why `text` cannot be stored ("contains ..."), or None when it can."""
+    if "\x00" in text:
+        return "contains a NUL character, which no text field can hold"
+    found = _SURROGATE.search(text)
+    if found:
+        return (f"contains a lone UTF-16 surrogate (\\u{ord(found.group()):04x}), which is not a Unicode "
+                "character; send valid UTF-8 text (a pair \\ud83c\\udfac is fine, half of one is not)")
+    return None
+
+
+def bad_text_field(values: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(name, problem) of the first key or string value of a flat mapping that cannot be stored."""
+    for key, value in values.items():
+        for text in (str(key), value):
+            if isinstance(text, str):
+                problem = text_problem(text)
+                if problem:
+                    return str(key), problem
+    return None
 
 
 def nul_field(value: Any, where: str = "") -> str | None:

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
+from lynkflow import limits
 from lynkflow.clock import Clock, ClockRangeError
 from lynkflow.control.errors import ControlError, ControlRoute
 
@@ -32,6 +33,9 @@ def parse_instant(value: int | str) -> int:
         return value
     text = value.strip()
     if text.lstrip("-").isdigit():
+        if len(text.lstrip("-")) > limits.INT64_DIGITS:
+            raise ControlError(400, f"at must be epoch milliseconds within ±{limits.INT64_MAX}; got a "
+                                    f"{len(text)}-digit number")
         return int(text)
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
+from lynkflow import jsondoc
 from lynkflow.storage.diskfull import NO_SPACE, is_disk_full
 
 
@@ -39,6 +40,15 @@ def _validation_message(exc: RequestValidationError) -> str:
         where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
         problems.append(f"{where or 'request'}: {err.get('msg', 'invalid')}")
     return "invalid request: " + "; ".join(problems)
+
+
+async def request_json(request: Request, usage: str) -> Any:
+    """The JSON body, parsed within lynkflow.limits; ControlError(400) saying `usage` when it is not JSON,
+    or what is wrong with it (nesting, text, numbers) when it is."""
+    try:
+        return jsondoc.loads(await request.body())
+    except jsondoc.DocumentError as exc:
+        raise ControlError(400, usage if exc.kind == "InvalidJson" else exc.message) from None
 
 
 class ControlRoute(APIRoute):

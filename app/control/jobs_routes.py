@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import func, select
 
-from lynkflow.control.errors import ControlError, ControlRoute
+from lynkflow import limits
+from lynkflow.control.errors import ControlError, ControlRoute, request_json
 from lynkflow.db.models import Job
 from lynkflow.jobs import queue
 from lynkflow.jobs.lifecycle import Lifecycle
 from lynkflow.jobs.workers import finish_job, lifecycles
 
 router = APIRouter(route_class=ControlRoute)
+
+# Job numbers as the jobs table holds them (a 32-bit serial); anything else is refused before a query.
+JobId = Annotated[int, Path(ge=1, le=limits.MAX_JOB_ID, description="a job number")]
 
 GROUPS = ("ingest", "gif", "video", "image", "export")
 JOB_STATES = (queue.QUEUED, queue.RUNNING, queue.HELD, queue.DONE, queue.FAILED, queue.CANCELLED)
@@ -58,10 +62,7 @@ async def replace_lifecycles(request: Request) -> dict[str, Any]:
 
     Groups not named go back to `real`.
     """
-    try:
-        doc = await request.json()
-    except ValueError:
-        raise ControlError(400, "send a JSON object of group → {mode, seconds}") from None
+    doc = await request_json(request, "send a JSON object of group → {mode, seconds}")
     if not isinstance(doc, dict):
         raise ControlError(400, "send a JSON object of group → {mode, seconds}")
     policies = {group: _policy(group, value) for group, value in doc.items()}  # all checked before any change
@@ -71,17 +72,15 @@ async def replace_lifecycles(request: Request) -> dict[str, Any]:
 
 @router.put("/lifecycles/{group}")
 async def set_lifecycle(group: str, request: Request) -> dict[str, Any]:
-    try:
-        doc = await request.json()
-    except ValueError:
-        raise ControlError(400, "send {\"mode\": \"real\"|\"delay\"|\"manual\", \"seconds\": N}") from None
+    doc = await request_json(request, "send {\"mode\": \"real\"|\"delay\"|\"manual\", \"seconds\": N}")
     await run_in_threadpool(lifecycles(request.app.state.ctx).set, group, _policy(group, doc))
     return lifecycles_view(request)
 
 
 @router.get("/jobs")
 def list_jobs(request: Request, state: str | None = None, kind: str | None = None,
-              limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)) -> dict[str, Any]:
+              limit: int = Query(100, ge=1, le=1000),
+              offset: int = Query(0, ge=0, le=limits.INT64_MAX)) -> dict[str, Any]:
     if state is not None and state not in JOB_STATES:
         raise ControlError(400, f"state must be one of {', '.join(JOB_STATES)}")
     ctx = request.app.state.ctx
@@ -104,7 +103,7 @@ def _job(request: Request, job_id: int) -> dict[str, Any]:
 
 
 @router.get("/jobs/{job_id}")
-def get_job(request: Request, job_id: int) -> dict[str, Any]:
+def get_job(request: Request, job_id: JobId) -> dict[str, Any]:
     return _job(request, job_id)
 
 
@@ -118,21 +117,18 @@ async def _release(request: Request, job_id: int, ok: bool, error: str | None) -
 
 
 @router.post("/jobs/{job_id}/complete")
-async def complete_job(request: Request, job_id: int) -> dict[str, Any]:
+async def complete_job(request: Request, job_id: JobId) -> dict[str, Any]:
     """Make a held job's outcome visible now (its `manual` or `delay` lifecycle ends)."""
     return await _release(request, job_id, True, None)
 
 
 @router.post("/jobs/{job_id}/fail")
-async def fail_job(request: Request, job_id: int) -> dict[str, Any]:
+async def fail_job(request: Request, job_id: JobId) -> dict[str, Any]:
     """End a held job as failed: its asset/event shows the failure with `error` as the reason."""
     error = "failed through the lynkflow control plane"
     raw = await request.body()
     if raw.strip():
-        try:
-            doc = await request.json()
-        except ValueError:
-            raise ControlError(400, "send {\"error\": \"<reason>\"} or no body") from None
+        doc = await request_json(request, "send {\"error\": \"<reason>\"} or no body")
         if not isinstance(doc, dict) or not isinstance(doc.get("error", ""), str):
             raise ControlError(400, "send {\"error\": \"<reason>\"} or no body")
         error = doc.get("error") or error
@@ -140,7 +136,7 @@ async def fail_job(request: Request, job_id: int) -> dict[str, Any]:
 
 
 @router.post("/jobs/{job_id}/cancel")
-def cancel_job(request: Request, job_id: int) -> dict[str, Any]:
+def cancel_job(request: Request, job_id: JobId) -> dict[str, Any]:
     """Cancel a queued or held job at once; a running one is asked to stop (its ffmpeg is killed)."""
     ctx = request.app.state.ctx
     before = _job(request, job_id)["state"]

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from lynkflow import jsondoc
 from lynkflow.apis import classify
 from lynkflow.context import AppContext
 from lynkflow.control.faults import (
@@ -185,8 +186,8 @@ def _decode_body(parts: list[bytes], size: int) -> Any:
     if not raw:
         return None
     try:
-        return json.loads(raw)
-    except ValueError:
+        return jsondoc.loads(raw)  # within the limits: a body the face refused may be nested too deep
+    except jsondoc.DocumentError:
         return raw[:1000].decode("utf-8", errors="replace")
 
 

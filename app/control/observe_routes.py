@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
-from lynkflow.control.errors import ControlError, ControlRoute
+from lynkflow.control.errors import ControlError, ControlRoute, request_json
 from lynkflow.control.faults import FaultSpecError, get_faults
 from lynkflow.control.journal import Journal, JournalQuery, get_journal
 
@@ -42,11 +42,8 @@ def list_faults(request: Request) -> dict[str, Any]:
 
 @router.post("/faults", status_code=201)
 async def add_fault(request: Request) -> dict[str, Any]:
-    try:
-        doc = await request.json()
-    except ValueError:
-        raise ControlError(400, 'send a fault rule as a JSON object, e.g. '
-                                '{"api": "uplynk", "route": "/api2/asset/get", "action": "error"}') from None
+    doc = await request_json(request, 'send a fault rule as a JSON object, e.g. '
+                                '{"api": "uplynk", "route": "/api2/asset/get", "action": "error"}')
     try:
         rule = await run_in_threadpool(get_faults(request.app.state.ctx).add, doc)
     except FaultSpecError as exc:
@@ -98,10 +95,7 @@ def clear_journal(request: Request) -> dict[str, Any]:
 async def wait_journal(request: Request) -> Any:
     """Wait until `count` matching requests are journaled: `{"count": 2, "route": "/api2/asset/get",
     "timeout": 10}` → 200 with them, or 408 with how many there were."""
-    try:
-        doc = await request.json()
-    except ValueError:
-        raise ControlError(400, "send {\"count\": N, \"timeout\": seconds, ...filters}") from None
+    doc = await request_json(request, "send {\"count\": N, \"timeout\": seconds, ...filters}")
     if not isinstance(doc, dict):
         raise ControlError(400, "send {\"count\": N, \"timeout\": seconds, ...filters}")
     count, timeout = doc.get("count", 1), doc.get("timeout", 10)
@@ -132,10 +126,7 @@ async def explain(request: Request) -> dict[str, Any]:
     of the owner's keys, and every reason lynkflow would refuse the request."""
     ctype = request.headers.get("content-type", "")
     if "json" in ctype:
-        try:
-            doc = await request.json()
-        except ValueError:
-            raise ControlError(400, "send {\"msg\": \"...\", \"sig\": \"...\"}") from None
+        doc = await request_json(request, "send {\"msg\": \"...\", \"sig\": \"...\"}")
         if not isinstance(doc, dict):
             raise ControlError(400, "send {\"msg\": \"...\", \"sig\": \"...\"}")
     else:

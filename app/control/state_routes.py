@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
-from lynkflow import ids
+from lynkflow import ids, jsondoc
 from lynkflow.context import AppContext
 from lynkflow.control.errors import ControlError, ControlRoute
 from lynkflow.control.journal import get_journal
@@ -38,12 +38,10 @@ async def _json_object(request: Request, *, allow_empty: bool = True) -> dict[st
         if allow_empty:
             return {}
         raise ControlError(400, "send a JSON object as the request body")
-    import json
-
     try:
-        doc = json.loads(raw)
-    except ValueError as exc:
-        raise ControlError(400, f"the request body is not valid JSON: {exc}") from None
+        doc = jsondoc.loads(raw, what="the request body")
+    except jsondoc.DocumentError as exc:
+        raise ControlError(400, exc.message) from None
     if not isinstance(doc, dict):
         raise ControlError(400, "the request body must be a JSON object")
     return doc

@@ -61,7 +61,7 @@ def state_number(value: object) -> int:
         return value
     if isinstance(value, str):
         text = value.strip()
-        if text.isdigit() and int(text) < len(EVENT_STATES):
+        if text.isdigit() and len(text) <= 2 and int(text) < len(EVENT_STATES):
             return int(text)
         if text.upper() in EVENT_STATES:
             return EVENT_STATES.index(text.upper())

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from lynkflow import ids
+from lynkflow import ids, jsondoc, limits
 from lynkflow.context import AppContext
 from lynkflow.db.models import VisEvent, VisVuflow
 from lynkflow.domain.vis_errors import VisConflict, VisNotFound, VisValidation
@@ -23,10 +23,16 @@ def is_guid(value: str) -> bool:
 
 def parse_configuration(text: str) -> dict[str, Any]:
     """The parsed configurationJson; raises VisValidation when it is not a JSON object."""
+    if not isinstance(text, str):
+        raise VisValidation("configurationJson must be a JSON string (or an object)", "InvalidConfigurationJson")
+    if len(text) > limits.MAX_DOCUMENT_CHARS:
+        raise VisValidation(f"configurationJson is {len(text)} characters long; it may hold at most "
+                            f"{limits.MAX_DOCUMENT_CHARS}", "TextTooLong")
     try:
-        doc = json.loads(text)
-    except (TypeError, ValueError) as exc:
-        raise VisValidation(f"configurationJson is not valid JSON: {exc}", "InvalidConfigurationJson") from None
+        doc = jsondoc.loads(text, what="configurationJson")
+    except jsondoc.DocumentError as exc:
+        kind = "InvalidConfigurationJson" if exc.kind == "InvalidJson" else exc.kind
+        raise VisValidation(exc.message, kind) from None
     if not isinstance(doc, dict):
         raise VisValidation("configurationJson must be a JSON object (as a string)", "InvalidConfigurationJson")
     return doc

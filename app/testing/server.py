@@ -134,6 +134,11 @@ class LynkflowServer:
             proc.wait(timeout)
 
     @property
+    def pid(self) -> int | None:
+        """The child's process id while it runs (for tests that watch its memory or signal it)."""
+        return self._proc.pid if self._proc is not None else None
+
+    @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 

@@ -17,6 +17,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from lynkflow import limits
 from lynkflow.domain.uplynk_assets import AssetError
 from lynkflow.logging import get_logger
 from lynkflow.media.errors import MediaError
@@ -78,7 +79,7 @@ def require(params: dict[str, Any], name: str) -> Any:
     return value
 
 
-def as_str(value: Any, name: str, *, max_len: int = 1000) -> str:
+def as_str(value: Any, name: str, *, max_len: int = limits.MAX_PATH_CHARS) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise ParamError(f"{name} must be a string")
     text = str(value)

@@ -5,9 +5,10 @@ Each raises `ParamError` with a message naming the parameter and the accepted fo
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
+
+from lynkflow import jsondoc, limits
 
 
 class ParamError(ValueError):
@@ -25,21 +26,19 @@ def parse_time_ms(value: Any, name: str) -> int:
     """
     if isinstance(value, bool) or value is None:
         raise ParamError(f"{name} must be milliseconds (e.g. 91415) or 'hh:mm:ss.ms' (e.g. '00:01:31.415')")
+    if isinstance(value, int | float) and not 0 <= value <= limits.INT64_MAX:  # NaN fails this too
+        raise ParamError(f"{name} must be from 0 to {limits.INT64_MAX} milliseconds")
     if isinstance(value, int):
-        if value < 0:
-            raise ParamError(f"{name} must not be negative")
         return value
     if isinstance(value, float):
-        if value < 0 or value != value:
-            raise ParamError(f"{name} must not be negative")
         return int(round(value))
     if isinstance(value, str):
         text = value.strip()
         if re.fullmatch(r"\d+", text):
-            return int(text)
+            return parse_time_ms(int(text) if len(text) <= limits.INT64_DIGITS else -1, name)
         if ":" in text:
             m = _TIME.match(text)
-            if m:
+            if m and all(len(g or "") <= limits.INT64_DIGITS // 2 for g in m.groups()):
                 hours = int(m.group(1) or 0)
                 minutes = int(m.group(2) or 0)
                 seconds = int(m.group(3))
@@ -60,21 +59,25 @@ def parse_bool(value: Any, name: str) -> bool:
     raise ParamError(f"{name} must be true or false (or 1/0), got {value!r}")
 
 
-def parse_int(value: Any, name: str, *, low: int | None = None, high: int | None = None) -> int:
+def parse_int(value: Any, name: str, *, low: int = limits.INT64_MIN, high: int = limits.INT64_MAX) -> int:
+    """An integer (or a whole float, or a digit string) within [low, high]; every integer parameter
+    stays inside the 64-bit range unless it is narrower."""
     if isinstance(value, bool):
         raise ParamError(f"{name} must be an integer, got {value!r}")
     if isinstance(value, int):
         out = value
-    elif (isinstance(value, float) and value.is_integer()) or (
-        isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value)
-    ):
+    elif isinstance(value, float) and value.is_integer():
         out = int(value)
+    elif isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
+        digits = value.strip().lstrip("-").lstrip("0")
+        # Longer than any 64-bit number: refused without converting (huge conversions are slow).
+        out = int(value) if len(digits) <= 20 else (limits.INT64_MAX + 1) * (-1 if "-" in value else 1)
     else:
         raise ParamError(f"{name} must be an integer, got {value!r}")
-    if low is not None and out < low or high is not None and out > high:
-        bounds = f"from {low} to {high}" if low is not None and high is not None else (
-            f"at least {low}" if low is not None else f"at most {high}")
-        raise ParamError(f"{name} must be {bounds}, got {out}")
+    if not low <= out <= high:
+        shown = str(value).strip()
+        shown = shown if len(shown) <= 40 else f"a {len(shown)}-digit number"
+        raise ParamError(f"{name} must be from {low} to {high}, got {shown}")
     return out
 
 
@@ -107,8 +110,10 @@ def parse_meta(value: Any) -> dict[str, Any]:
         if not value.strip():
             return {}
         try:
-            value = json.loads(value)
-        except ValueError:
+            value = jsondoc.loads(value, what="meta")
+        except jsondoc.DocumentError as exc:
+            if exc.kind != "InvalidJson":
+                raise ParamError(exc.message) from None
             raise ParamError("meta must be a dictionary or a JSON string of one, e.g. "
                              "'{\"key1\": \"value1\"}'") from None
     if not isinstance(value, dict):

@@ -28,6 +28,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy import select
 
+from lynkflow import limits
 from lynkflow.db.models import Media, UplynkAsset
 from lynkflow.media.ingest import playlist_segments
 from lynkflow.storage.paths import UnsafePath, safe_join
@@ -63,6 +64,8 @@ def _index(text: str, what: str) -> int:
     """A 0-based index from the URL; a plain-text 400 (not FastAPI's JSON 422) when it is not one."""
     if not text.isdigit():
         raise Refusal(400, f"{what} must be a whole number counted from 0, not {text!r}")
+    if len(text) > limits.INT64_DIGITS:
+        raise Refusal(404, f"{what} {text[:20]}… does not exist")
     return int(text)
 
 

@@ -16,21 +16,20 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 import re
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from lynkflow.textcheck import nul_field
+from lynkflow import jsondoc, limits
 
 # Largest decompressed message we accept. A poster image may be ~4 MB of base64 inside the JSON
 # (3 MB before encoding), so the cap sits above that; anything larger is refused without ever
 # holding more than this many bytes (zlib bombs stop here).
-MAX_DECOMPRESSED_BYTES = 8 * 1024 * 1024
+MAX_DECOMPRESSED_BYTES = limits.API2_MAX_DECOMPRESSED_BYTES
 # Largest `msg` we even try to decode (base64 of the compressed message).
-MAX_MSG_CHARS = 12 * 1024 * 1024
+MAX_MSG_CHARS = limits.API2_MAX_MSG_CHARS
 
 _WHITESPACE = re.compile(r"\s+")
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
@@ -101,16 +100,19 @@ def decode_msg(msg: str) -> dict[str, Any]:
         raise SignatureError(f"msg is longer than {MAX_MSG_CHARS} characters")
     raw = _inflate(_b64decode(msg))
     try:
-        doc = json.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise SignatureError("msg does not contain UTF-8 JSON text") from None
-    except ValueError as exc:
-        raise SignatureError(f"msg does not contain valid JSON ({exc})") from None
+    del raw  # up to 8 MB: not kept alive while the text is checked
+    try:
+        # Depth, text, number and length limits (lynkflow.limits) apply to every parameter.
+        doc = jsondoc.loads(text, what="msg", long_text_fields=limits.API2_LARGE_TEXT_FIELDS)
+    except jsondoc.DocumentError as exc:
+        if exc.kind == "InvalidJson":
+            raise SignatureError(f"msg does not contain valid JSON ({exc.detail})") from None
+        raise SignatureError(f"msg parameter {exc.message}" if exc.field else exc.message) from None
     if not isinstance(doc, dict):
         raise SignatureError(f"msg must hold a JSON object, not a {type(doc).__name__}")
-    bad = nul_field(doc)
-    if bad:
-        raise SignatureError(f"msg parameter {bad} contains a NUL character, which no text field can hold")
     return doc
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from lynkflow import jsondoc
 from lynkflow.domain import uplynk_jobs as jobs
 from lynkflow.domain.uplynk_jobs import SlicerError
 from lynkflow.uplynk.api import api2, as_str, require
@@ -27,8 +27,10 @@ def _dict_param(value: Any, name: str) -> dict[str, Any]:
         return {}
     if isinstance(value, str):
         try:
-            value = json.loads(value)
-        except ValueError:
+            value = jsondoc.loads(value, what=name)
+        except jsondoc.DocumentError as exc:
+            if exc.kind != "InvalidJson":
+                raise ParamError(exc.message) from None
             raise ParamError(f"{name} must be a dictionary (or a JSON string of one)") from None
     if not isinstance(value, dict):
         raise ParamError(f"{name} must be a dictionary")

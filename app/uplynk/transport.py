@@ -16,7 +16,9 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import Request
+from starlette.exceptions import HTTPException
 
+from lynkflow import limits
 from lynkflow.config import SignatureMode
 from lynkflow.context import AppContext
 from lynkflow.logging import get_logger
@@ -27,8 +29,9 @@ from lynkflow.uplynk.signature import SignatureError
 
 log = get_logger("uplynk.signature")
 
-# Bodies larger than this are refused before parsing (the decompressed cap is far smaller in practice).
-MAX_BODY_BYTES = signature.MAX_MSG_CHARS + 64 * 1024
+# Bodies larger than this are refused while they stream (lynkflow.bodylimit); this check stays for
+# callers that reach the face without that middleware.
+MAX_BODY_BYTES = limits.API2_MAX_BODY_BYTES
 
 
 @dataclass
@@ -59,7 +62,11 @@ async def read_pair(request: Request) -> tuple[str | None, str | None]:
     if request.method in ("POST", "PUT", "PATCH"):
         ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if ctype.startswith("multipart/"):
-            form = await request.form()
+            try:
+                # A field may hold a whole msg (Starlette's default allows 1 MB per field).
+                form = await request.form(max_part_size=MAX_BODY_BYTES)
+            except HTTPException as exc:  # Starlette reports a malformed or over-limit form this way
+                raise Api2Error(f"the multipart form cannot be read: {exc.detail}") from None
             fm, fs = form.get("msg"), form.get("sig")
             msg = msg if msg is not None else (fm if isinstance(fm, str) else None)
             sig = sig if sig is not None else (fs if isinstance(fs, str) else None)

@@ -19,7 +19,7 @@ from fastapi.routing import APIRoute
 from lynkflow.domain.vis_errors import VisConflict, VisDomainError, VisNotFound, VisValidation
 from lynkflow.logging import get_logger
 from lynkflow.storage.diskfull import NO_SPACE, is_disk_full
-from lynkflow.textcheck import nul_field
+from lynkflow.textcheck import bad_text_field
 
 log = get_logger("vuflow")
 
@@ -87,10 +87,10 @@ class VisRoute(APIRoute):
 
         async def handler(request: Request) -> Response:
             try:
-                field = nul_field(dict(request.query_params)) or nul_field(dict(request.path_params))
-                if field:
-                    raise bad_request(f"{field} contains a NUL character, which no text field can hold",
-                                      "InvalidText", field=field)
+                found = bad_text_field(request.query_params) or bad_text_field(request.path_params)
+                if found:
+                    field, problem = found
+                    raise bad_request(f"{field} {problem}", "InvalidText", field=field)
                 response = await inner(request)
             except VisError as err:
                 response = error_response(err)

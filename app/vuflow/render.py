@@ -14,6 +14,7 @@ page /vis/player/{eventId}.html (app/web/players.py). A list renders it from one
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,17 @@ HLS = 0
 STREAM_SOURCE, STREAM_SOURCE_STRING = 0, "ORIGIN"
 # safe_join needs a base to check a relative path against; the check is lexical, so any folder does.
 _CHECK_ROOT = Path("/nonexistent-lynkflow-root")
+
+
+def encodable(doc: dict[str, Any]) -> dict[str, Any]:
+    """`doc`, once it is known to encode as the JSON answer; called inside a write's transaction.
+
+    The answer is written after the handler returns, when the transaction has committed: a value
+    that cannot be encoded would then fail the request yet keep the write (and fail every later
+    read of the row). Encoding here first turns that into a failure that rolls the write back.
+    """
+    json.dumps(doc, ensure_ascii=False, allow_nan=False, default=str).encode("utf-8")
+    return doc
 
 
 def player_page_url(base: str, event_id: str) -> str:

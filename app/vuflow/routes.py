@@ -6,7 +6,6 @@ both answer directly (no redirect a client might not follow for a POST).
 
 from __future__ import annotations
 
-import json
 import re
 import socket
 from collections.abc import Callable
@@ -16,18 +15,17 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from lynkflow import __version__
+from lynkflow import __version__, jsondoc, limits
 from lynkflow.context import AppContext
 from lynkflow.domain import vis_assets, vis_event_queries, vis_events, vis_vuflows
 from lynkflow.domain.vis_assets import AssetFilter, AssetRequest
 from lynkflow.domain.vis_event_queries import EventFilter
 from lynkflow.domain.vis_vuflows import is_guid
-from lynkflow.textcheck import nul_field
 from lynkflow.vuflow import schemas
 from lynkflow.vuflow.auth import api_key
 from lynkflow.vuflow.casing import CIDict, query_ci
 from lynkflow.vuflow.errors import VisError, VisRoute, bad_request
-from lynkflow.vuflow.render import Renderer, vuflow
+from lynkflow.vuflow.render import Renderer, encodable, vuflow
 from lynkflow.vuflow.times import TimeFormatError, parse_clip_time, parse_iso_ms
 
 router = APIRouter(tags=["vuflow vis"], route_class=VisRoute)
@@ -38,14 +36,9 @@ async def json_body(request: Request) -> Any:
     if not raw.strip():
         return None
     try:
-        doc = json.loads(raw)
-    except ValueError as exc:
-        raise bad_request(f"The request body is not valid JSON: {exc}", "InvalidJson") from None
-    field = nul_field(doc)
-    if field:
-        raise bad_request(f"{field} contains a NUL character, which no text field can hold", "InvalidText",
-                          field=field)
-    return doc
+        return jsondoc.loads(raw, what="The request body", long_text_fields=limits.VIS_LARGE_TEXT_FIELDS)
+    except jsondoc.DocumentError as exc:
+        raise bad_request(exc.message, exc.kind, **({"field": exc.field} if exc.field else {})) from None
 
 
 Key = Annotated[str, Depends(api_key)]
@@ -134,7 +127,7 @@ def vuflow_create(request: Request, key: Key, raw: Body) -> dict[str, Any]:
     with ctx.session() as db:
         flow = vis_vuflows.create_vuflow(db, ctx, key, name=name, configuration_json=config,
                                         vuflow_id=schemas.opt_str(d, "id"))
-        return vuflow(flow)
+        return encodable(vuflow(flow))
 
 
 @route("/vuflow/{vuflow_id}", "GET")
@@ -154,7 +147,7 @@ def vuflow_update(request: Request, key: Key, raw: Body, vuflow_id: str) -> dict
     with ctx.session() as db:
         flow = vis_vuflows.update_vuflow(db, ctx, key, vuflow_id, name=name,
                                         configuration_json=schemas.configuration_text(d))
-        return vuflow(flow)
+        return encodable(vuflow(flow))
 
 
 @route("/vuflow/{vuflow_id}", "DELETE")
@@ -184,7 +177,7 @@ def event_create(request: Request, key: Key, raw: Body) -> dict[str, Any]:
         elif body.source_path:
             _start_ingest(db, ctx, key, event, body.source_path)
         db.flush()
-        return Renderer(db, request).event(event)
+        return encodable(Renderer(db, request).event(event))
 
 
 def _start_ingest(db: Any, ctx: AppContext, key: str, event: Any, source_path: str) -> None:
@@ -314,7 +307,7 @@ def event_clone(request: Request, key: Key, event_id: str) -> dict[str, Any]:
     ctx = _ctx(request)
     with ctx.session() as db:
         clone = vis_event_queries.clone_event(db, ctx, key, event_id)
-        return Renderer(db, request).event(clone)
+        return encodable(Renderer(db, request).event(clone))
 
 
 @route("/event/forcestop/{event_id}", "PUT")
@@ -327,7 +320,7 @@ def event_force_stop(request: Request, key: Key, event_id: str) -> dict[str, Any
 def event_restore(request: Request, key: Key, event_id: str) -> dict[str, Any]:
     ctx = _ctx(request)
     with ctx.session() as db:
-        return Renderer(db, request).event(vis_events.restore_event(db, ctx, key, event_id))
+        return encodable(Renderer(db, request).event(vis_events.restore_event(db, ctx, key, event_id)))
 
 
 @route("/event/state/{event_id}", "PUT")
@@ -338,7 +331,7 @@ def event_state(request: Request, key: Key, raw: Body, event_id: str) -> dict[st
     state = vis_events.state_number(value)
     ctx = _ctx(request)
     with ctx.session() as db:
-        return Renderer(db, request).event(vis_events.set_state(db, ctx, key, event_id, state))
+        return encodable(Renderer(db, request).event(vis_events.set_state(db, ctx, key, event_id, state)))
 
 
 @route("/event/{event_id}", "GET")
@@ -373,7 +366,7 @@ def _patch_event(request: Request, key: str, raw: Any, event_id: str) -> dict[st
             else:
                 _start_ingest(db, ctx, key, event, body.source_path or "")
         db.flush()
-        return Renderer(db, request).event(event)
+        return encodable(Renderer(db, request).event(event))
 
 
 @route("/event/{event_id}", "DELETE")
@@ -401,7 +394,7 @@ def _create_asset(request: Request, key: str, parsed: schemas.ParsedAsset) -> di
         req = AssetRequest(type=parsed.type, name=parsed.name, filename=parsed.filename,
                            priority=parsed.priority, start=start, end=end, params=parsed.params)
         asset = vis_assets.request_asset(db, ctx, event, rec, req)
-        return Renderer(db, request).asset(asset)
+        return encodable(Renderer(db, request).asset(asset))
 
 
 @route("/asset/gif/", "POST")
@@ -477,9 +470,12 @@ def asset_rename(request: Request, key: Key, asset_id: str) -> dict[str, Any]:
     if not name:
         raise VisError(400, "The Name query parameter is required: PUT /asset/{id}/?Name=new name",
                        "MissingField", {"field": "Name"})
+    if len(name) > limits.MAX_NAME_CHARS:
+        raise bad_request(f"Name is {len(name)} characters long; it may hold at most {limits.MAX_NAME_CHARS}",
+                          "TextTooLong", field="Name")
     ctx = _ctx(request)
     with ctx.session() as db:
-        return Renderer(db, request).asset(vis_assets.rename_asset(db, ctx, key, asset_id, name))
+        return encodable(Renderer(db, request).asset(vis_assets.rename_asset(db, ctx, key, asset_id, name)))
 
 
 @route("/asset/{asset_id}", "DELETE")

@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from lynkflow import limits
 from lynkflow.domain.vis_assets import GIF, IMAGE, VIDEO
 from lynkflow.vuflow.casing import CIDict
 from lynkflow.vuflow.errors import bad_request
@@ -27,21 +28,28 @@ def as_object(raw: Any, what: str = "request body") -> CIDict:
     return CIDict(raw)
 
 
-def req_str(d: CIDict, name: str, where: str = "") -> str:
+def _within(value: str, name: str, max_len: int) -> str:
+    if len(value) > max_len:
+        raise bad_request(f"{name} is {len(value)} characters long; it may hold at most {max_len}", "TextTooLong",
+                          field=name)
+    return value
+
+
+def req_str(d: CIDict, name: str, where: str = "", max_len: int = limits.MAX_NAME_CHARS) -> str:
     value = d.get(name)
     if not isinstance(value, str) or not value.strip():
         raise bad_request(f"{where}{name} is required and must be a non-empty string", "MissingField",
                           field=f"{where}{name}")
-    return value.strip()
+    return _within(value.strip(), f"{where}{name}", max_len)
 
 
-def opt_str(d: CIDict, name: str, where: str = "") -> str | None:
+def opt_str(d: CIDict, name: str, where: str = "", max_len: int = limits.MAX_NAME_CHARS) -> str | None:
     value = d.get(name)
     if value is None:
         return None
     if not isinstance(value, str):
         raise bad_request(f"{where}{name} must be a string", "InvalidField", field=f"{where}{name}")
-    return value
+    return _within(value, f"{where}{name}", max_len)
 
 
 def _number(value: Any, name: str) -> float:
@@ -95,7 +103,7 @@ def opt_bool(d: CIDict, name: str, default: bool) -> bool:
 
 
 def _time_text(d: CIDict, name: str, where: str) -> str:
-    text = req_str(d, name, where)
+    text = req_str(d, name, where, limits.MAX_ID_CHARS)
     if not looks_like_iso(text):
         try:
             parse_offset(text)
@@ -127,7 +135,8 @@ def _clip(d: CIDict) -> tuple[str, str, str]:
     clip = d.obj("clip")
     if clip is None:
         raise bad_request("clip is required: {\"eventId\", \"start\", \"end\"}", "MissingField", field="clip")
-    return req_str(clip, "eventId", "clip."), _time_text(clip, "start", "clip."), _time_text(clip, "end", "clip.")
+    return (req_str(clip, "eventId", "clip.", limits.MAX_ID_CHARS), _time_text(clip, "start", "clip."),
+            _time_text(clip, "end", "clip."))
 
 
 def parse_gif(raw: Any) -> ParsedAsset:
@@ -158,14 +167,14 @@ def parse_video(raw: Any) -> ParsedAsset:
         "mezzanine": opt_bool(d, "mezzanine", False),
         "frame_accurate": opt_bool(d, "frameAccurate", True),
         "copy_ts": opt_bool(d, "copyTs", False),
-        "filter": opt_str(d.obj("clip"), "filter", "clip."),
+        "filter": opt_str(d.obj("clip"), "filter", "clip.", limits.MAX_PATH_CHARS),
     }
     return ParsedAsset(VIDEO, event_id, start, end, name, opt_str(d, "filename"), _priority(d), params)
 
 
 def parse_image(raw: Any) -> ParsedAsset:
     d = as_object(raw)
-    event_id = req_str(d, "eventId")
+    event_id = req_str(d, "eventId", max_len=limits.MAX_ID_CHARS)
     t = _time_text(d, "time", "")
     name = req_str(d, "name")
     width = opt_float(d, "width", None, 1, MAX_DIMENSION, zero_is_unset=True)
@@ -184,10 +193,10 @@ def configuration_text(d: CIDict) -> str | None:
     if value is None:
         return None
     if isinstance(value, dict):
-        return json.dumps(value)
+        value = json.dumps(value)
     if not isinstance(value, str):
         raise bad_request("configurationJson must be a JSON string (or an object)", "InvalidConfigurationJson")
-    return value
+    return _within(value, "configurationJson", limits.MAX_DOCUMENT_CHARS)
 
 
 # Documented Event fields lynkflow stores and returns as given (no behaviour behind them).
@@ -202,6 +211,7 @@ EVENT_EXTRA_FIELDS = [
 _EXTRA_BY_LOWER = {n.lower(): n for n in EVENT_EXTRA_FIELDS}
 _EVENT_FIELDS = {"title": "title", "description": "description", "contentid": "content_id",
                  "externalid": "external_id", "refid": "ref_id", "vuflowid": "vuflow_id"}
+_EVENT_FIELD_MAX = {"title": limits.MAX_NAME_CHARS, "description": limits.MAX_TEXT_CHARS}  # others: ids
 
 
 @dataclass
@@ -221,7 +231,10 @@ def parse_event(raw: Any) -> EventBody:
             value = d.get(key)
             if value is not None and not isinstance(value, str):
                 raise bad_request(f"{key} must be a string", "InvalidField", field=key)
+            if value is not None:
+                _within(value, key, _EVENT_FIELD_MAX.get(key, limits.MAX_ID_CHARS))
             fields[attr] = value
     extra = {_EXTRA_BY_LOWER[k.lower()]: v for k, v in d.items_except(set()).items() if k.lower() in _EXTRA_BY_LOWER}
-    return EventBody(event_id=opt_str(d, "id"), fields=fields, extra=extra,
-                     media_id=opt_str(d, "mediaId"), source_path=opt_str(d, "sourcePath"))
+    return EventBody(event_id=opt_str(d, "id", max_len=limits.MAX_ID_CHARS), fields=fields, extra=extra,
+                     media_id=opt_str(d, "mediaId", max_len=limits.MAX_ID_CHARS),
+                     source_path=opt_str(d, "sourcePath", max_len=limits.MAX_PATH_CHARS))

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lynkflow import limits
 from lynkflow.context import AppContext
 from lynkflow.control.journal import JournalQuery, get_journal
 from lynkflow.db.models import UplynkOwner, VisEvent, VisVuflow
@@ -162,9 +163,9 @@ def jobs_json(request: Request, limit: int = Query(JOBS_ON_OVERVIEW, ge=0, le=20
         raw = raw.strip()
         if not raw:
             continue
-        if not raw.isdigit():
-            return JSONResponse({"error": f"ids must be job numbers separated by commas, got {raw!r}"},
-                                status_code=400)
+        if not raw.isdigit() or len(raw) > 10 or int(raw) > limits.MAX_JOB_ID:
+            return JSONResponse({"error": f"ids must be job numbers (1 to {limits.MAX_JOB_ID}) separated by "
+                                 f"commas, got {raw[:40]!r}"}, status_code=400)
         wanted.append(int(raw))
     ctx = _ctx(request)
     with ctx.read_session() as db:
