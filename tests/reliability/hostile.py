@@ -9,20 +9,19 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from lynkflow.clock import clock
 from lynkflow.testing.signing import Signer
 
 # Examples per fuzz test: small enough for `make test`, raised by `make fuzz`.
 EXAMPLES = int(os.environ.get("LYNKFLOW_FUZZ_EXAMPLES", "150"))
 
-# api2's catch-all marks an internal error with this header; until it is there, its message text.
+# api2's catch-all marks an internal error with this header (and says so in its message text).
 INTERNAL_ERROR_HEADER = "X-Lynkflow-Internal-Error"
 INTERNAL_ERROR_TEXT = "internal error in "
 
 
 def api2_call(client: Any, signer: Signer, path: str, params: dict[str, Any], method: str = "POST") -> Any:
     """A validly signed api2 call; the response is returned whatever it is."""
-    data = signer(params, timestamp=int(clock.now()))
+    data = signer(params, timestamp=int(client.app.state.ctx.clock.now()))  # the app's (shared) clock
     return client.get(path, params=data) if method == "GET" else client.post(path, data=data)
 
 
