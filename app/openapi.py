@@ -1,0 +1,166 @@
+"""The published OpenAPI document: tags of the four faces, security schemes, documentation models.
+
+Route files describe their operations with `openapi_extra` and `responses` built by each face's
+`docs_models` module; those helpers register the request-body models here (FastAPI only collects
+models it validates, and no face lets FastAPI validate a body). `install_openapi(app)` replaces the
+app's `openapi()` with one that adds those models, the security schemes and the tag descriptions to
+what FastAPI generates. Nothing here runs on a request except the one-off build of the document.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from lynkflow.config import DEFAULT_UPLYNK_API_KEY, DEFAULT_UPLYNK_OWNER
+from lynkflow.testing.signing import encode_msg, sign
+
+REF = "#/components/schemas/{model}"
+
+# The four faces. Route declarations use these names; `TAGS` gives each its description.
+UPLYNK = "Uplynk api2"
+VIS = "VIS"
+CONTROL = "Control plane"
+PLAYBACK = "Storage, playback and web"
+
+# Security scheme names (components.securitySchemes).
+VIS_API_KEY = "visApiKey"
+VIS_AUTH_KEY = "visAuthKey"
+API2_SIGNATURE = "api2Signature"
+ADMIN_BEARER = "adminBearer"
+ADMIN_HEADER = "adminTokenHeader"
+
+VIS_SECURITY: list[dict[str, list[str]]] = [{VIS_API_KEY: []}, {VIS_AUTH_KEY: []}]
+API2_SECURITY: list[dict[str, list[str]]] = [{API2_SIGNATURE: []}]
+ADMIN_SECURITY: list[dict[str, list[str]]] = [{ADMIN_BEARER: []}, {ADMIN_HEADER: []}]
+
+# The worked signing example: fixed parameters and timestamp, signed with the documented dev account.
+EXAMPLE_TIMESTAMP = 1700000000
+EXAMPLE_PARAMS: dict[str, Any] = {"query": "demo*", "limit": 10}
+EXAMPLE_MSG = encode_msg(EXAMPLE_PARAMS, DEFAULT_UPLYNK_OWNER, EXAMPLE_TIMESTAMP)
+EXAMPLE_SIG = sign(EXAMPLE_MSG, DEFAULT_UPLYNK_API_KEY)
+
+_BODY_MODELS: list[type[BaseModel]] = []
+
+
+def register(model: type[BaseModel]) -> str:
+    """Add a documentation model to components.schemas; returns its `$ref`."""
+    if model not in _BODY_MODELS:
+        _BODY_MODELS.append(model)
+    return REF.format(model=model.__name__)
+
+
+def ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": register(model)}
+
+
+def _signature_description() -> str:
+    return f"""\
+Every api2 call carries two parameters, `msg` and `sig`, in the query string (GET) or an
+`application/x-www-form-urlencoded` body (POST). OpenAPI cannot express the signature, so this
+scheme names `sig`; each operation declares the `msg`/`sig` pair (query parameters for GET, a form
+body for POST) and the parameters that go inside `msg` as a JSON Schema in its `x-decoded-msg`
+extension.
+
+How to build them:
+
+1. Make a JSON object of the operation's parameters, plus `_owner` (your 32-hex user ID) and
+   `_timestamp` (Unix time in whole seconds, UTC; lynkflow accepts ±`LYNKFLOW_TIMESTAMP_SKEW`,
+   300 s by default).
+2. Serialise it to JSON, compress the UTF-8 bytes with zlib (level 9 in the official sample), and
+   base64-encode the result: that text is `msg`.
+3. `sig` is the lowercase hex HMAC-SHA256 of the `msg` text, keyed with your API key (its raw text).
+4. Send `msg=<msg>&sig=<sig>`. A `msg`/`sig` pair is accepted once (a replay is refused), so build a
+   new one (fresh `_timestamp`) for every call.
+
+Worked example with the default development account (`_owner` `{DEFAULT_UPLYNK_OWNER}`, API key
+`{DEFAULT_UPLYNK_API_KEY}`) and `_timestamp` {EXAMPLE_TIMESTAMP}:
+
+- JSON: `{{"query": "demo*", "limit": 10, "_owner": "{DEFAULT_UPLYNK_OWNER}", "_timestamp": {EXAMPLE_TIMESTAMP}}}`
+- `msg`: `{EXAMPLE_MSG}`
+- `sig`: `{EXAMPLE_SIG}`
+
+(With the lynkflow clock frozen at that instant, `POST /_lynkflow/clock/freeze {{"at": {EXAMPLE_TIMESTAMP * 1000}}}`,
+`POST /api2/asset/list` with this pair answers `{{"assets": [...], "error": 0}}`.)
+`POST /_lynkflow/uplynk/explain` with any pair shows the decoded JSON, the expected signature and
+every reason lynkflow would refuse it."""
+
+
+def security_schemes() -> dict[str, Any]:
+    return {
+        VIS_API_KEY: {"type": "apiKey", "in": "header", "name": "API-KEY",
+                      "description": "The VIS API key (a GUID). The default development key is "
+                                     "`00000000-1111-4222-8333-444444444444` (`LYNKFLOW_VUFLOW_API_KEY`). "
+                                     "Missing or unknown → 401 in the VIS error shape."},
+        VIS_AUTH_KEY: {"type": "apiKey", "in": "header", "name": "X-Auth-Key",
+                       "description": "The same VIS API key under the header name of the 2018 VIS docs."},
+        API2_SIGNATURE: {"type": "apiKey", "in": "query", "name": "sig",
+                         "description": _signature_description()},
+        ADMIN_BEARER: {"type": "http", "scheme": "bearer",
+                       "description": "`Authorization: Bearer <LYNKFLOW_ADMIN_TOKEN>`. Only when the server "
+                                      "sets LYNKFLOW_ADMIN_TOKEN; otherwise the control plane is open. A missing "
+                                      "token → 401, a wrong one → 403 (`{\"error\": \"...\"}`)."},
+        ADMIN_HEADER: {"type": "apiKey", "in": "header", "name": "X-Lynkflow-Admin-Token",
+                       "description": "The admin token in a header of its own, for clients that cannot set "
+                                      "Authorization."},
+    }
+
+
+TAGS: list[dict[str, str]] = [
+    {"name": UPLYNK, "description": "The Uplynk api2 integration API (`/api2/...`). Every operation answers GET "
+                                    "and POST with a signed `msg`/`sig` pair (see the `api2Signature` security "
+                                    "scheme) and always HTTP 200: `{..., \"error\": 0}` on success, "
+                                    "`{\"error\": 1, \"msg\": \"...\"}` on failure."},
+    {"name": VIS, "description": "The Vualto Vuflow Video Information Service (`/api/...`; also served at the "
+                                 "root, `/asset/...`, as the seed pages write it). `API-KEY` header; JSON property "
+                                 "names are matched case-insensitively; failures are 4xx `{exceptionType, "
+                                 "exceptionMessage, errorType, data}`."},
+    {"name": CONTROL, "description": "lynkflow's own control plane (`/_lynkflow/...`): health, reset, seed, "
+                                     "snapshots, the clock, job lifecycles, fault rules, the request journal and "
+                                     "the signature explainer. Errors are `{\"error\": \"...\"}`. Protected by "
+                                     "LYNKFLOW_ADMIN_TOKEN when set (except health and ready)."},
+    {"name": PLAYBACK, "description": "What players fetch: Uplynk-style HLS playback URLs (`/{asset}.m3u8`, "
+                                      "`/ext/{owner}/{external_id}.m3u8`, ...), the player asset info, and the "
+                                      "stored media files under `/storage/` (with HTTP Range)."},
+]
+
+
+def build_openapi(app: FastAPI) -> dict[str, Any]:
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes,
+                         tags=TAGS)
+    components = schema.setdefault("components", {})
+    _, defs = models_json_schema([(m, "validation") for m in _BODY_MODELS], ref_template=REF)
+    schemas = components.setdefault("schemas", {})
+    for name, body in defs.get("$defs", {}).items():
+        schemas.setdefault(name, body)
+    components["securitySchemes"] = security_schemes()
+    _drop_generic_validation_errors(schema)
+    return schema
+
+
+def _drop_generic_validation_errors(schema: dict[str, Any]) -> None:
+    """FastAPI declares its own 422 for every operation with parameters. The VIS never answers it (its
+    route class turns request-validation errors into a 400 in the VIS shape), so it goes from VIS
+    operations; other faces declare their 422 explicitly where they can answer one."""
+    generic = "#/components/schemas/HTTPValidationError"
+    for operations in schema.get("paths", {}).values():
+        for op in operations.values():
+            answer = op.get("responses", {}).get("422", {})
+            ref_ = answer.get("content", {}).get("application/json", {}).get("schema", {}).get("$ref")
+            if VIS in op.get("tags", ()) and ref_ == generic:
+                del op["responses"]["422"]
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Serve the full document at /openapi.json (built once, on first request)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = build_openapi(app)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
