@@ -6,7 +6,7 @@ STAMP := $(VENV)/.stamp-install
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: setup run test test-sqlite test-postgres lint bench clean
+.PHONY: setup run test test-sqlite test-postgres lint openapi bench clean
 
 # Re-install whenever pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -35,6 +35,10 @@ test-postgres: setup
 
 lint: setup
 	$(BIN)/ruff check .
+
+# Regenerate the published OpenAPI document (tests/openapi fails when it drifts from the app).
+openapi: setup
+	$(BIN)/python -m lynkflow.openapi docs/openapi.json
 
 bench: setup
 	$(BIN)/python bench/startup.py

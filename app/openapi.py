@@ -164,3 +164,34 @@ def install_openapi(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def document_text(app: FastAPI) -> str:
+    """The document as checked in at docs/openapi.json: sorted keys, indent 2, a final newline."""
+    import json
+
+    return json.dumps(app.openapi(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m lynkflow.openapi [PATH]`: write the document (to stdout without PATH); `make openapi`."""
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from lynkflow.config import Settings
+    from lynkflow.main import create_app
+
+    args = sys.argv[1:] if argv is None else argv
+    with tempfile.TemporaryDirectory(prefix="lynkflow-openapi-") as tmp:
+        # Building the document needs no database: the app is created, never started.
+        text = document_text(create_app(Settings(data_dir=Path(tmp), inproc_workers=0)))
+    if args:
+        Path(args[0]).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
