@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
@@ -56,6 +56,54 @@ def register(model: type[BaseModel]) -> str:
 
 def ref(model: type[BaseModel]) -> dict[str, str]:
     return {"$ref": register(model)}
+
+
+def example_of(model: Any) -> Any:
+    """The `example` a documentation model carries in its json_schema_extra, if any."""
+    config = getattr(model, "model_config", {})
+    extra = config.get("json_schema_extra") if isinstance(config, dict) else None
+    return extra.get("example") if isinstance(extra, dict) else None
+
+
+def query(name: str, schema: dict[str, Any], description: str, *, required: bool = False) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": required, "schema": schema, "description": description}
+
+
+def operation(op_id: str, summary: str, description: str, *, tag: str, security: list[dict[str, list[str]]],
+              ok: Any, errors: dict[int, tuple[str, Any]], ok_status: int = 200, ok_text: str = "OK",
+              body: type[BaseModel] | dict[str, Any] | None = None, body_required: bool = True,
+              params: tuple[dict[str, Any], ...] = ()) -> dict[str, Any]:
+    """Keyword arguments for `add_api_route` / `@router.<method>` that document one operation.
+
+    `ok` is the success model (None: an empty body); `errors` maps each other status the operation
+    can answer to (description, model); `body` is a documentation model of a JSON body, or a ready
+    `content` mapping for other media types. `response_model=None` stops FastAPI from inferring a
+    model from the handler's annotation: answers are serialised exactly as the handler builds them.
+    """
+    responses: dict[int | str, Any] = {ok_status: {"description": ok_text}}
+    if ok is not None:
+        responses[ok_status]["model"] = ok
+        if example_of(ok) is not None:
+            responses[ok_status]["content"] = {"application/json": {"example": example_of(ok)}}
+    for status, (text, model) in errors.items():
+        responses[status] = {"description": text, "model": model}
+    extra: dict[str, Any] = {"security": security}
+    if params:
+        extra["parameters"] = list(params)
+    if isinstance(body, dict):
+        extra["requestBody"] = {"required": body_required, "content": body}
+    elif body is not None:
+        media: dict[str, Any] = {"schema": ref(body)}
+        if example_of(body) is not None:
+            media["example"] = example_of(body)
+        extra["requestBody"] = {"required": body_required, "content": {"application/json": media}}
+    kwargs: dict[str, Any] = {"summary": summary, "description": description, "operation_id": op_id,
+                              "tags": [tag], "response_model": None, "responses": responses, "openapi_extra": extra}
+    if ok_status != 200:
+        kwargs["status_code"] = ok_status
+    if ok is None:
+        kwargs["response_class"] = Response  # an empty body: no JSON content declared
+    return kwargs
 
 
 def _signature_description() -> str:
@@ -143,15 +191,15 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
 
 
 def _drop_generic_validation_errors(schema: dict[str, Any]) -> None:
-    """FastAPI declares its own 422 for every operation with parameters. The VIS never answers it (its
-    route class turns request-validation errors into a 400 in the VIS shape), so it goes from VIS
-    operations; other faces declare their 422 explicitly where they can answer one."""
+    """FastAPI declares its own 422 for every operation with parameters. The VIS and control routes never
+    answer it: their route classes turn request-validation errors into the face's own shape (a VIS 400,
+    a control `{"error"}` 422 declared where it can happen), so it goes from their operations."""
     generic = "#/components/schemas/HTTPValidationError"
     for operations in schema.get("paths", {}).values():
         for op in operations.values():
             answer = op.get("responses", {}).get("422", {})
             ref_ = answer.get("content", {}).get("application/json", {}).get("schema", {}).get("$ref")
-            if VIS in op.get("tags", ()) and ref_ == generic:
+            if {VIS, CONTROL} & set(op.get("tags", ())) and ref_ == generic:
                 del op["responses"]["422"]
 
 

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from lynkflow.clock import ClockRangeError
+from lynkflow.control import docs_models as docs
 from lynkflow.control.errors import ControlError, ControlRoute
 
 router = APIRouter(route_class=ControlRoute)
@@ -58,12 +59,12 @@ def clock_state(request: Request) -> dict[str, Any]:
             "offsetMs": state.offset_ms if not state.frozen else None}
 
 
-@router.get("/clock")
+@router.get("/clock", **docs.CLOCK_READ)
 def read(request: Request) -> dict[str, Any]:
     return clock_state(request)
 
 
-@router.post("/clock/freeze")
+@router.post("/clock/freeze", **docs.CLOCK_FREEZE)
 def freeze(request: Request, body: At | None = None) -> dict[str, Any]:
     at = None if body is None or body.at is None else parse_instant(body.at)
     with _in_range():
@@ -71,7 +72,7 @@ def freeze(request: Request, body: At | None = None) -> dict[str, Any]:
     return clock_state(request)
 
 
-@router.post("/clock/set")
+@router.post("/clock/set", **docs.CLOCK_SET)
 def set_(request: Request, body: At) -> dict[str, Any]:
     if body.at is None:
         raise ControlError(400, "send {\"at\": <epoch ms or ISO-8601>}")
@@ -80,7 +81,7 @@ def set_(request: Request, body: At) -> dict[str, Any]:
     return clock_state(request)
 
 
-@router.post("/clock/advance")
+@router.post("/clock/advance", **docs.CLOCK_ADVANCE)
 def advance(request: Request, body: Advance) -> dict[str, Any]:
     if not math.isfinite(body.seconds * 1000):
         raise ControlError(400, "seconds must be a finite number")
@@ -89,13 +90,13 @@ def advance(request: Request, body: Advance) -> dict[str, Any]:
     return clock_state(request)
 
 
-@router.post("/clock/resume")
+@router.post("/clock/resume", **docs.CLOCK_RESUME)
 def resume(request: Request) -> dict[str, Any]:
     request.app.state.ctx.clock.resume()
     return clock_state(request)
 
 
-@router.post("/clock/reset")
+@router.post("/clock/reset", **docs.CLOCK_RESET)
 def reset(request: Request) -> dict[str, Any]:
     """Back to real time: unfrozen, no offset."""
     request.app.state.ctx.clock.reset()

@@ -12,12 +12,15 @@ from typing import Any
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import JSONResponse
 
+from lynkflow.control import docs_models as docs
 from lynkflow.control.auth import require_admin
+from lynkflow.control.errors import ControlRoute
 from lynkflow.domain.ingest import ingest_file
 from lynkflow.domain.media import MediaSourceError, resolve_allowed_source
 from lynkflow.jobs.queue import job_to_dict
 
-router = APIRouter(prefix="/_lynkflow", tags=["control"], dependencies=[Depends(require_admin)])
+# ControlRoute: a missing token or a wrong-typed form field gets the control plane's {"error": ...} shape.
+router = APIRouter(prefix="/_lynkflow", route_class=ControlRoute, dependencies=[Depends(require_admin)])
 
 MAX_UPLOAD_BYTES = 4 * 1024**3
 
@@ -26,7 +29,7 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-@router.post("/ingest")
+@router.post("/ingest", **docs.INGEST)
 async def ingest(
     request: Request,
     file: UploadFile | None = None,

@@ -8,16 +8,16 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import func, select
 
+from lynkflow.control import docs_models as docs
 from lynkflow.control.errors import ControlError, ControlRoute
 from lynkflow.db.models import Job
 from lynkflow.jobs import queue
-from lynkflow.jobs.lifecycle import Lifecycle
+from lynkflow.jobs.lifecycle import GROUPS, Lifecycle
 from lynkflow.jobs.workers import finish_job, lifecycles
 
 router = APIRouter(route_class=ControlRoute)
 
-GROUPS = ("ingest", "gif", "video", "image", "export")
-JOB_STATES = (queue.QUEUED, queue.RUNNING, queue.HELD, queue.DONE, queue.FAILED, queue.CANCELLED)
+JOB_STATES = queue.STATES
 
 
 def _policy(group: str, doc: Any) -> Lifecycle:
@@ -47,12 +47,12 @@ def lifecycles_view(request: Request) -> dict[str, Any]:
     return {"lifecycles": {g: {"mode": lc.get(g).mode, "seconds": lc.get(g).seconds} for g in groups}}
 
 
-@router.get("/lifecycles")
+@router.get("/lifecycles", **docs.LIFECYCLES_READ)
 def read_lifecycles(request: Request) -> dict[str, Any]:
     return lifecycles_view(request)
 
 
-@router.put("/lifecycles")
+@router.put("/lifecycles", **docs.LIFECYCLES_REPLACE)
 async def replace_lifecycles(request: Request) -> dict[str, Any]:
     """Replace every policy: `{"gif": {"mode": "manual"}, "*": {"mode": "delay", "seconds": 3}}`.
 
@@ -72,7 +72,7 @@ async def replace_lifecycles(request: Request) -> dict[str, Any]:
     return lifecycles_view(request)
 
 
-@router.put("/lifecycles/{group}")
+@router.put("/lifecycles/{group}", **docs.LIFECYCLE_SET)
 async def set_lifecycle(group: str, request: Request) -> dict[str, Any]:
     try:
         doc = await request.json()
@@ -82,7 +82,7 @@ async def set_lifecycle(group: str, request: Request) -> dict[str, Any]:
     return lifecycles_view(request)
 
 
-@router.get("/jobs")
+@router.get("/jobs", **docs.JOBS_LIST)
 def list_jobs(request: Request, state: str | None = None, kind: str | None = None,
               limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)) -> dict[str, Any]:
     if state is not None and state not in JOB_STATES:
@@ -106,7 +106,7 @@ def _job(request: Request, job_id: int) -> dict[str, Any]:
     return queue.job_to_dict(job)
 
 
-@router.get("/jobs/{job_id}")
+@router.get("/jobs/{job_id}", **docs.JOB_GET)
 def get_job(request: Request, job_id: int) -> dict[str, Any]:
     return _job(request, job_id)
 
@@ -120,13 +120,13 @@ async def _release(request: Request, job_id: int, ok: bool, error: str | None) -
     return _job(request, job_id)
 
 
-@router.post("/jobs/{job_id}/complete")
+@router.post("/jobs/{job_id}/complete", **docs.JOB_COMPLETE)
 async def complete_job(request: Request, job_id: int) -> dict[str, Any]:
     """Make a held job's outcome visible now (its `manual` or `delay` lifecycle ends)."""
     return await _release(request, job_id, True, None)
 
 
-@router.post("/jobs/{job_id}/fail")
+@router.post("/jobs/{job_id}/fail", **docs.JOB_FAIL)
 async def fail_job(request: Request, job_id: int) -> dict[str, Any]:
     """End a held job as failed: its asset/event shows the failure with `error` as the reason."""
     error = "failed through the lynkflow control plane"
@@ -142,7 +142,7 @@ async def fail_job(request: Request, job_id: int) -> dict[str, Any]:
     return await _release(request, job_id, False, error)
 
 
-@router.post("/jobs/{job_id}/cancel")
+@router.post("/jobs/{job_id}/cancel", **docs.JOB_CANCEL)
 def cancel_job(request: Request, job_id: int) -> dict[str, Any]:
     """Cancel a queued or held job at once; a running one is asked to stop (its ffmpeg is killed)."""
     ctx = request.app.state.ctx

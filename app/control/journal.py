@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 APIS = ("uplynk", "vuflow")
+MAX_WAIT_SECONDS = 300.0  # the longest POST /_lynkflow/journal/wait may hold a request
 
 
 @dataclass(frozen=True)

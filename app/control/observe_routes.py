@@ -7,14 +7,12 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
+from lynkflow.control import docs_models as docs
 from lynkflow.control.errors import ControlError, ControlRoute
 from lynkflow.control.faults import FaultSpecError, get_faults
-from lynkflow.control.journal import Journal, JournalQuery, get_journal
+from lynkflow.control.journal import MAX_WAIT_SECONDS, Journal, JournalQuery, get_journal
 
 router = APIRouter(route_class=ControlRoute)
-
-MAX_WAIT_SECONDS = 300.0
-
 
 def _journal(request: Request) -> Journal:
     ctx = request.app.state.ctx
@@ -33,12 +31,12 @@ def _query(api: str | None, route: str | None, method: str | None, status: str |
 # --- faults --------------------------------------------------------------------------------------
 
 
-@router.get("/faults")
+@router.get("/faults", **docs.FAULTS_LIST)
 def list_faults(request: Request) -> dict[str, Any]:
     return {"faults": get_faults(request.app.state.ctx.services).list()}
 
 
-@router.post("/faults", status_code=201)
+@router.post("/faults", **docs.FAULT_ADD)
 async def add_fault(request: Request) -> dict[str, Any]:
     try:
         doc = await request.json()
@@ -52,14 +50,14 @@ async def add_fault(request: Request) -> dict[str, Any]:
     return rule.to_json()
 
 
-@router.delete("/faults/{rule_id}")
+@router.delete("/faults/{rule_id}", **docs.FAULT_DELETE)
 def delete_fault(request: Request, rule_id: str) -> dict[str, Any]:
     if not get_faults(request.app.state.ctx.services).delete(rule_id):
         raise ControlError(404, f"no fault rule {rule_id!r}")
     return {"deleted": rule_id}
 
 
-@router.delete("/faults")
+@router.delete("/faults", **docs.FAULTS_CLEAR)
 def clear_faults(request: Request) -> dict[str, Any]:
     get_faults(request.app.state.ctx.services).clear()
     return {"faults": []}
@@ -68,7 +66,7 @@ def clear_faults(request: Request) -> dict[str, Any]:
 # --- journal -------------------------------------------------------------------------------------
 
 
-@router.get("/journal")
+@router.get("/journal", **docs.JOURNAL_READ)
 def read_journal(request: Request, api: str | None = None, route: str | None = None, method: str | None = None,
                  status: str | None = None, since: int | None = None, until: int | None = None,
                  limit: int = Query(100, ge=0, le=1_000_000)) -> dict[str, Any]:
@@ -78,19 +76,19 @@ def read_journal(request: Request, api: str | None = None, route: str | None = N
     return {"entries": journal.entries(query, limit), "size": journal.size, "total": journal.total}
 
 
-@router.get("/journal/count")
+@router.get("/journal/count", **docs.JOURNAL_COUNT)
 def count_journal(request: Request, api: str | None = None, route: str | None = None, method: str | None = None,
                   status: str | None = None, since: int | None = None, until: int | None = None) -> dict[str, Any]:
     return {"count": _journal(request).count(_query(api, route, method, status, since, until))}
 
 
-@router.delete("/journal")
+@router.delete("/journal", **docs.JOURNAL_CLEAR)
 def clear_journal(request: Request) -> dict[str, Any]:
     _journal(request).clear()
     return {"count": 0}
 
 
-@router.post("/journal/wait")
+@router.post("/journal/wait", **docs.JOURNAL_WAIT)
 async def wait_journal(request: Request) -> Any:
     """Wait until `count` matching requests are journaled: `{"count": 2, "route": "/api2/asset/get",
     "timeout": 10}` → 200 with them, or 408 with how many there were."""
@@ -122,7 +120,7 @@ async def wait_journal(request: Request) -> Any:
 # --- Uplynk signature explain -----------------------------------------------------------------------
 
 
-@router.post("/uplynk/explain")
+@router.post("/uplynk/explain", **docs.EXPLAIN)
 async def explain(request: Request) -> dict[str, Any]:
     """Given `msg` and `sig` (JSON or form body): the decoded JSON, the signature expected for each
     of the owner's keys, and every reason lynkflow would refuse the request."""

@@ -14,6 +14,7 @@ from starlette.background import BackgroundTask
 
 from lynkflow import ids
 from lynkflow.context import AppContext
+from lynkflow.control import docs_models as docs
 from lynkflow.control.errors import ControlError, ControlRoute
 from lynkflow.control.faults import get_faults
 from lynkflow.control.journal import get_journal
@@ -66,7 +67,7 @@ def reset_controls(ctx: AppContext) -> None:
         guard.clear()
 
 
-@router.post("/reset")
+@router.post("/reset", **docs.RESET)
 async def reset(request: Request) -> dict[str, Any]:
     """`{}`: everything (data and controls); `{"owner": id}` or `{"visKey": key}`: that one's data."""
     ctx = _ctx(request)
@@ -164,14 +165,14 @@ def _apply(ctx: AppContext, doc: dict[str, Any]) -> dict[str, int]:
         raise ControlError(400, f"the seed document cannot be applied: {detail}") from None
 
 
-@router.post("/seed")
+@router.post("/seed", **docs.SEED)
 async def seed(request: Request) -> dict[str, Any]:
     ctx = _ctx(request)
     doc = _seed_from_body(ctx, await _json_object(request, allow_empty=False))
     return {"seeded": await run_in_threadpool(_apply, ctx, doc)}
 
 
-@router.post("/reseed")
+@router.post("/reseed", **docs.RESEED)
 async def reseed(request: Request) -> dict[str, Any]:
     """Reset everything, then seed (the document is checked before anything is removed)."""
     ctx = _ctx(request)
@@ -181,7 +182,7 @@ async def reseed(request: Request) -> dict[str, Any]:
     return {"reset": "everything", "seeded": await run_in_threadpool(_apply, ctx, doc)}
 
 
-@router.get("/snapshot", response_class=FileResponse)
+@router.get("/snapshot", **docs.SNAPSHOT_EXPORT)
 def export(request: Request) -> FileResponse:
     ctx = _ctx(request)
     ctx.storage.tmp.mkdir(parents=True, exist_ok=True)
@@ -195,7 +196,7 @@ def export(request: Request) -> FileResponse:
                         background=BackgroundTask(out.unlink, missing_ok=True))
 
 
-@router.post("/snapshot")
+@router.post("/snapshot", **docs.SNAPSHOT_IMPORT)
 async def import_(request: Request) -> dict[str, Any]:
     """Upload a snapshot: the archive as the raw body, or as the `file` field of a multipart form."""
     ctx = _ctx(request)

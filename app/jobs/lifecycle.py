@@ -12,6 +12,9 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+# The job kinds a lifecycle is set for (PUT /_lynkflow/lifecycles/{group}); "*" stands for all of them.
+GROUPS = ("ingest", "gif", "video", "image", "export")
+
 
 @dataclass(frozen=True)
 class Lifecycle:

@@ -20,6 +20,7 @@ from lynkflow.context import AppContext
 from lynkflow.db.models import Job
 
 QUEUED, RUNNING, HELD, DONE, FAILED, CANCELLED = "queued", "running", "held", "done", "failed", "cancelled"
+STATES = (QUEUED, RUNNING, HELD, DONE, FAILED, CANCELLED)
 FINAL_STATES = (DONE, FAILED, CANCELLED)
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Response
 from pydantic import BaseModel
 
-from lynkflow.openapi import VIS, VIS_SECURITY, ref
+from lynkflow import openapi
+from lynkflow.openapi import VIS, VIS_SECURITY
 from lynkflow.vuflow.docs_models import (
     Asset,
     Event,
@@ -41,46 +41,16 @@ _ERRORS = {
 }
 
 
-def query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "schema": schema,
-            "description": description + " (the name matches in any case)"}
-
-
-def _example(model: Any) -> Any:
-    config = getattr(model, "model_config", {})
-    extra = config.get("json_schema_extra") if isinstance(config, dict) else None
-    return extra.get("example") if isinstance(extra, dict) else None
-
-
-def _json(example: Any) -> dict[str, Any]:
-    return {"content": {"application/json": {"example": example}}} if example is not None else {}
+def query(name: str, schema: dict[str, Any], description: str, *, required: bool = False) -> dict[str, Any]:
+    return openapi.query(name, schema, description + " (the name matches in any case)", required=required)
 
 
 def _op(op_id: str, summary: str, description: str, ok: Any, *, errors: tuple[int, ...] = (400, 401),
-        body: type[BaseModel] | None = None, params: tuple[dict[str, Any], ...] = (), ok_text: str = "OK",
+        body: type[BaseModel] | None = None, params: tuple[dict[str, Any], ...] = (),
         auth: bool = True) -> dict[str, Any]:
-    responses: dict[int | str, Any] = {}
-    if ok is None:  # an empty 200 body
-        responses[200] = {"description": ok_text}
-    else:
-        responses[200] = {"description": ok_text, "model": ok, **_json(_example(ok))}
-    for status in errors:
-        responses[status] = {"description": _ERRORS[status], "model": VisErrorBody}
-    if 400 in errors:
-        responses[400].update(_json(_example(VisErrorBody)))
-    extra: dict[str, Any] = {"security": VIS_SECURITY if auth else []}
-    if params:
-        extra["parameters"] = list(params)
-    if body is not None:
-        media: dict[str, Any] = {"schema": ref(body)}
-        if _example(body) is not None:
-            media["example"] = _example(body)
-        extra["requestBody"] = {"required": True, "content": {"application/json": media}}
-    out: dict[str, Any] = {"summary": summary, "description": description, "operation_id": "vis_" + op_id,
-                           "tags": [VIS], "response_model": None, "responses": responses, "openapi_extra": extra}
-    if ok is None:
-        out["response_class"] = Response  # no JSON content declared for an empty body
-    return out
+    return openapi.operation("vis_" + op_id, summary, description, tag=VIS, security=VIS_SECURITY if auth else [],
+                             ok=ok, errors={s: (_ERRORS[s], VisErrorBody) for s in errors}, body=body,
+                             params=params)
 
 
 _GUID = {"type": "string", "format": "uuid"}
@@ -188,6 +158,6 @@ ASSET_DELETE_MANY = _op("asset_delete_many", "Delete Assets matching filters",
 ASSET_GET = _op("asset_get", "Get an Asset", "One Asset by id.", Asset, errors=(400, 401, 404),
                 params=(query("noCache", _BOOL, "Accepted; lynkflow has no cache"),))
 ASSET_RENAME = _op("asset_rename", "Rename an Asset", "The new name is the `Name` query parameter.", Asset,
-                   errors=(400, 401, 404), params=({**query("Name", _TEXT, "The new name"), "required": True},))
+                   errors=(400, 401, 404), params=(query("Name", _TEXT, "The new name", required=True),))
 ASSET_DELETE = _op("asset_delete", "Delete an Asset", "SYSTEM Assets cannot be deleted (400). Empty 200 body.",
                    None, errors=(400, 401, 404))
