@@ -172,8 +172,10 @@ TAGS: list[dict[str, str]] = [
                                      "the signature explainer. Errors are `{\"error\": \"...\"}`. Protected by "
                                      "LYNKFLOW_ADMIN_TOKEN when set (except health and ready)."},
     {"name": PLAYBACK, "description": "What players fetch: Uplynk-style HLS playback URLs (`/{asset}.m3u8`, "
-                                      "`/ext/{owner}/{external_id}.m3u8`, ...), the player asset info, and the "
-                                      "stored media files under `/storage/` (with HTTP Range)."},
+                                      "`/ext/{owner}/{external_id}.m3u8`, ...) and the player asset info. The "
+                                      "playlists point at stored files under `/storage/` (with HTTP Range); the "
+                                      "dashboard `/` and the test players `/player5/{id}.html` are web pages, not "
+                                      "listed here."},
 ]
 
 
