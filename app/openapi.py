@@ -133,7 +133,7 @@ Worked example with the default development account (`_owner` `{DEFAULT_UPLYNK_O
 - `sig`: `{EXAMPLE_SIG}`
 
 (With the lynkflow clock frozen at that instant, `POST /_lynkflow/clock/freeze {{"at": {EXAMPLE_TIMESTAMP * 1000}}}`,
-`POST /api2/asset/list` with this pair answers `{{"assets": [...], "error": 0}}`.)
+`POST /api2/asset/list` with this pair answers `{{"assets": [...], "shared_assets": [...], "error": 0}}`.)
 `POST /_lynkflow/uplynk/explain` with any pair shows the decoded JSON, the expected signature and
 every reason lynkflow would refuse it."""
 

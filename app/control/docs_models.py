@@ -165,6 +165,10 @@ class FaultRule(FaultRuleRequest):
     hits: int
 
 
+class FaultDeleted(BaseModel):
+    deleted: str = Field(description="The id of the rule removed")
+
+
 class FaultList(BaseModel):
     faults: list[FaultRule]
 
@@ -306,9 +310,8 @@ INGEST = _op("ingest", "Ingest a media file", "A multipart `file` or a `path` in
 FAULTS_LIST = _op("faults_list", "List fault rules", "Every rule with its hit count.", FaultList)
 FAULT_ADD = _op("fault_add", "Add a fault rule", "Makes matching API requests fail, slow down or drop.", FaultRule,
                 ok_status=201, errors=(400,), body=FaultRuleRequest)
-FAULT_DELETE = _op("fault_delete", "Delete a fault rule", "By id.", None, errors=(404,))
-FAULT_DELETE["responses"][200] = {"description": "Deleted", "content": {"application/json": {"schema": {
-    "type": "object", "properties": {"deleted": {"type": "string"}}, "required": ["deleted"]}}}}
+FAULT_DELETE = _op("fault_delete", "Delete a fault rule", "By id; answers `{\"deleted\": id}`.", FaultDeleted,
+                   errors=(404,))
 FAULTS_CLEAR = _op("faults_clear", "Delete every fault rule", "Answers the now empty list.", FaultList)
 JOURNAL_READ = _op("journal_read", "Read the request journal", "Matching entries, oldest first (the newest "
                    "`limit` of them).", JournalPage, errors=(400, 422))
