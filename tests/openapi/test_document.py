@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from lynkflow.openapi import EXAMPLE_MSG, EXAMPLE_SIG, EXAMPLE_TIMESTAMP
+from lynkflow.openapi import EXAMPLE_MSG, EXAMPLE_PARAMS, EXAMPLE_SIG, EXAMPLE_TIMESTAMP
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
@@ -159,6 +159,10 @@ def test_every_control_operation_with_a_body_declares_it(spec) -> None:
 
 def test_the_worked_signing_example_signs_a_real_call(client, spec) -> None:
     """The msg/sig pair printed in the api2Signature scheme is accepted at its instant."""
+    from lynkflow.uplynk.signature import decode_msg
+
+    assert decode_msg(EXAMPLE_MSG) == {**EXAMPLE_PARAMS, "_owner": client.app.state.ctx.settings.uplynk_owner,
+                                       "_timestamp": EXAMPLE_TIMESTAMP}
     text = spec["components"]["securitySchemes"]["api2Signature"]["description"]
     assert EXAMPLE_MSG in text and EXAMPLE_SIG in text and client.app.state.ctx.settings.uplynk_owner in text
     assert client.post("/_lynkflow/clock/freeze", json={"at": EXAMPLE_TIMESTAMP * 1000}).status_code == 200
