@@ -6,7 +6,7 @@ STAMP := $(VENV)/.stamp-install
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: setup run test test-sqlite test-postgres fuzz lint bench clean
+.PHONY: setup run test test-sqlite test-postgres fuzz lint openapi bench clean
 
 # Re-install whenever pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -40,6 +40,10 @@ fuzz: setup
 
 lint: setup
 	$(BIN)/ruff check .
+
+# Regenerate the published OpenAPI document (tests/openapi fails when it drifts from the app).
+openapi: setup
+	$(BIN)/python -m lynkflow.openapi docs/openapi.json
 
 bench: setup
 	$(BIN)/python bench/startup.py

@@ -80,6 +80,8 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
     install_routing_errors(app)
     from lynkflow.bodylimit import BodyLimit
     app.add_middleware(BodyLimit)  # every body capped while it streams (lynkflow.limits)
+    from lynkflow.openapi import install_openapi
+    install_openapi(app)  # tags, security schemes and documentation models in /openapi.json
     from lynkflow.control.middleware import install as install_control_middleware
     install_control_middleware(app)  # fault injection + request journal, wrapping everything
     return app

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from lynkflow import limits
 from lynkflow.clock import Clock, ClockRangeError
+from lynkflow.control import docs_models as docs
 from lynkflow.control.errors import ControlError, ControlRoute
 
 router = APIRouter(route_class=ControlRoute)
@@ -65,12 +66,12 @@ def clock_state(request: Request) -> dict[str, Any]:
             "offsetMs": state.offset_ms if not state.frozen else None}
 
 
-@router.get("/clock")
+@router.get("/clock", **docs.CLOCK_READ)
 def read(request: Request) -> dict[str, Any]:
     return clock_state(request)
 
 
-@router.post("/clock/freeze")
+@router.post("/clock/freeze", **docs.CLOCK_FREEZE)
 def freeze(request: Request, body: At | None = None) -> dict[str, Any]:
     at = None if body is None or body.at is None else parse_instant(body.at)
     with _changing(request) as clock:
@@ -78,7 +79,7 @@ def freeze(request: Request, body: At | None = None) -> dict[str, Any]:
     return clock_state(request)
 
 
-@router.post("/clock/set")
+@router.post("/clock/set", **docs.CLOCK_SET)
 def set_(request: Request, body: At) -> dict[str, Any]:
     if body.at is None:
         raise ControlError(400, "send {\"at\": <epoch ms or ISO-8601>}")
@@ -87,7 +88,7 @@ def set_(request: Request, body: At) -> dict[str, Any]:
     return clock_state(request)
 
 
-@router.post("/clock/advance")
+@router.post("/clock/advance", **docs.CLOCK_ADVANCE)
 def advance(request: Request, body: Advance) -> dict[str, Any]:
     if not math.isfinite(body.seconds * 1000):
         raise ControlError(400, "seconds must be a finite number")
@@ -96,14 +97,14 @@ def advance(request: Request, body: Advance) -> dict[str, Any]:
     return clock_state(request)
 
 
-@router.post("/clock/resume")
+@router.post("/clock/resume", **docs.CLOCK_RESUME)
 def resume(request: Request) -> dict[str, Any]:
     with _changing(request) as clock:
         clock.resume()
     return clock_state(request)
 
 
-@router.post("/clock/reset")
+@router.post("/clock/reset", **docs.CLOCK_RESET)
 def reset(request: Request) -> dict[str, Any]:
     """Back to real time: unfrozen, no offset."""
     with _changing(request) as clock:

@@ -10,10 +10,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import HTTPException, Request, Response
+from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+
+# Starlette's, the base of FastAPI's: FastAPI's own body parsing raises the Starlette one.
+from starlette.exceptions import HTTPException
 
 from lynkflow import jsondoc
 from lynkflow.storage.diskfull import NO_SPACE, is_disk_full

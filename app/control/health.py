@@ -7,18 +7,19 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from lynkflow import __version__
+from lynkflow.control import docs_models as docs
 from lynkflow.db.migrate import is_at_head
 from lynkflow.seeding import seed_progress
 
-router = APIRouter(prefix="/_lynkflow", tags=["control"])
+router = APIRouter(prefix="/_lynkflow")
 
 
-@router.get("/health")
+@router.get("/health", **docs.HEALTH)
 def health() -> dict:
     return {"status": "ok", "version": __version__}
 
 
-@router.get("/ready")
+@router.get("/ready", **docs.READY)
 def ready(request: Request) -> JSONResponse:
     ctx = request.app.state.ctx
     checks: dict[str, bool] = {}

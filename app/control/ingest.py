@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
+from lynkflow.control import docs_models as docs
 from lynkflow.control.auth import require_admin
 from lynkflow.control.errors import ControlRoute
 from lynkflow.control.uploads import UploadError, UploadForm, read_upload_form
@@ -20,31 +21,14 @@ from lynkflow.domain.ingest import ingest_file
 from lynkflow.domain.media import MediaSourceError, resolve_allowed_source
 from lynkflow.jobs.queue import job_to_dict
 
-router = APIRouter(prefix="/_lynkflow", tags=["control"], dependencies=[Depends(require_admin)],
-                   route_class=ControlRoute)
+# ControlRoute: a missing token or a wrong-typed form field gets the control plane's {"error": ...} shape.
+router = APIRouter(prefix="/_lynkflow", route_class=ControlRoute, dependencies=[Depends(require_admin)])
 
 MAX_UPLOAD_BYTES = 4 * 1024**3
 
 
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
-
-
-_FORM_FIELDS = {
-    "file": {"type": "string", "format": "binary", "description": "the media file (or send 'path')"},
-    "path": {"type": "string", "description": "a file inside the media folder (LYNKFLOW_MEDIA_DIR)"},
-    "target": {"type": "string", "enum": ["uplynk", "vis", "both", "media"], "default": "uplynk",
-               "description": "uplynk, vis, both, or media (the media item only)"},
-    "owner": {"type": "string"},
-    "external_id": {"type": "string"},
-    "desc": {"type": "string"},
-    "meta": {"type": "string", "description": "JSON object of asset metadata"},
-    "event_title": {"type": "string"},
-    "vuflow_id": {"type": "string"},
-    "event_id": {"type": "string"},
-    "priority": {"type": "integer", "minimum": 1, "maximum": 10, "default": 5},
-}
-_FORM_SCHEMA = {"type": "object", "properties": _FORM_FIELDS}
 
 
 async def _read_form(request: Request, ctx: Any) -> UploadForm:
@@ -58,10 +42,8 @@ async def _read_form(request: Request, ctx: Any) -> UploadForm:
     raise UploadError(400, "send a form: multipart/form-data with a 'file', or fields with 'path'")
 
 
-# The body is read by hand (see app/control/uploads.py), so its schema is given here.
-@router.post("/ingest", openapi_extra={"requestBody": {"required": True, "content": {
-    "multipart/form-data": {"schema": _FORM_SCHEMA},
-    "application/x-www-form-urlencoded": {"schema": _FORM_SCHEMA}}}})
+# The body is read by hand (see app/control/uploads.py); its form schema is in docs.INGEST.
+@router.post("/ingest", **docs.INGEST)
 async def ingest(request: Request) -> JSONResponse:
     ctx = request.app.state.ctx
     try:

@@ -9,10 +9,11 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import func, select
 
 from lynkflow import limits
+from lynkflow.control import docs_models as docs
 from lynkflow.control.errors import ControlError, ControlRoute, request_json
 from lynkflow.db.models import Job
 from lynkflow.jobs import queue
-from lynkflow.jobs.lifecycle import Lifecycle
+from lynkflow.jobs.lifecycle import GROUPS, Lifecycle
 from lynkflow.jobs.workers import finish_job, lifecycles
 
 router = APIRouter(route_class=ControlRoute)
@@ -20,8 +21,7 @@ router = APIRouter(route_class=ControlRoute)
 # Job numbers as the jobs table holds them (a 32-bit serial); anything else is refused before a query.
 JobId = Annotated[int, Path(ge=1, le=limits.MAX_JOB_ID, description="a job number")]
 
-GROUPS = ("ingest", "gif", "video", "image", "export")
-JOB_STATES = (queue.QUEUED, queue.RUNNING, queue.HELD, queue.DONE, queue.FAILED, queue.CANCELLED)
+JOB_STATES = queue.STATES
 
 
 def _policy(group: str, doc: Any) -> Lifecycle:
@@ -51,12 +51,12 @@ def lifecycles_view(request: Request) -> dict[str, Any]:
     return {"lifecycles": {g: {"mode": lc.get(g).mode, "seconds": lc.get(g).seconds} for g in groups}}
 
 
-@router.get("/lifecycles")
+@router.get("/lifecycles", **docs.LIFECYCLES_READ)
 def read_lifecycles(request: Request) -> dict[str, Any]:
     return lifecycles_view(request)
 
 
-@router.put("/lifecycles")
+@router.put("/lifecycles", **docs.LIFECYCLES_REPLACE)
 async def replace_lifecycles(request: Request) -> dict[str, Any]:
     """Replace every policy: `{"gif": {"mode": "manual"}, "*": {"mode": "delay", "seconds": 3}}`.
 
@@ -70,14 +70,14 @@ async def replace_lifecycles(request: Request) -> dict[str, Any]:
     return lifecycles_view(request)
 
 
-@router.put("/lifecycles/{group}")
+@router.put("/lifecycles/{group}", **docs.LIFECYCLE_SET)
 async def set_lifecycle(group: str, request: Request) -> dict[str, Any]:
     doc = await request_json(request, "send {\"mode\": \"real\"|\"delay\"|\"manual\", \"seconds\": N}")
     await run_in_threadpool(lifecycles(request.app.state.ctx).set, group, _policy(group, doc))
     return lifecycles_view(request)
 
 
-@router.get("/jobs")
+@router.get("/jobs", **docs.JOBS_LIST)
 def list_jobs(request: Request, state: str | None = None, kind: str | None = None,
               limit: int = Query(100, ge=1, le=1000),
               offset: int = Query(0, ge=0, le=limits.INT64_MAX)) -> dict[str, Any]:
@@ -102,7 +102,7 @@ def _job(request: Request, job_id: int) -> dict[str, Any]:
     return queue.job_to_dict(job)
 
 
-@router.get("/jobs/{job_id}")
+@router.get("/jobs/{job_id}", **docs.JOB_GET)
 def get_job(request: Request, job_id: JobId) -> dict[str, Any]:
     return _job(request, job_id)
 
@@ -116,13 +116,13 @@ async def _release(request: Request, job_id: int, ok: bool, error: str | None) -
     return _job(request, job_id)
 
 
-@router.post("/jobs/{job_id}/complete")
+@router.post("/jobs/{job_id}/complete", **docs.JOB_COMPLETE)
 async def complete_job(request: Request, job_id: JobId) -> dict[str, Any]:
     """Make a held job's outcome visible now (its `manual` or `delay` lifecycle ends)."""
     return await _release(request, job_id, True, None)
 
 
-@router.post("/jobs/{job_id}/fail")
+@router.post("/jobs/{job_id}/fail", **docs.JOB_FAIL)
 async def fail_job(request: Request, job_id: JobId) -> dict[str, Any]:
     """End a held job as failed: its asset/event shows the failure with `error` as the reason."""
     error = "failed through the lynkflow control plane"
@@ -135,7 +135,7 @@ async def fail_job(request: Request, job_id: JobId) -> dict[str, Any]:
     return await _release(request, job_id, False, error)
 
 
-@router.post("/jobs/{job_id}/cancel")
+@router.post("/jobs/{job_id}/cancel", **docs.JOB_CANCEL)
 def cancel_job(request: Request, job_id: JobId) -> dict[str, Any]:
     """Cancel a queued or held job at once; a running one is asked to stop (its ffmpeg is killed)."""
     ctx = request.app.state.ctx

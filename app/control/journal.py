@@ -32,6 +32,7 @@ APIS = ("uplynk", "vuflow")
 _BIGINT = 2**63 - 1
 # The shared document holding the journal number of the last clear: ids count from it.
 CLEARED_DOC = "journal_cleared"
+MAX_WAIT_SECONDS = 300.0  # the longest POST /_lynkflow/journal/wait may hold a request
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,12 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
+from lynkflow.control import docs_models as docs
 from lynkflow.control.errors import ControlError, ControlRoute, request_json
 from lynkflow.control.faults import FaultSpecError, get_faults
-from lynkflow.control.journal import Journal, JournalQuery, get_journal
+from lynkflow.control.journal import MAX_WAIT_SECONDS, Journal, JournalQuery, get_journal
 
 router = APIRouter(route_class=ControlRoute)
-
-MAX_WAIT_SECONDS = 300.0
-
 
 def _journal(request: Request) -> Journal:
     ctx = request.app.state.ctx
@@ -35,12 +33,12 @@ def _query(api: str | None, route: str | None, method: str | None, status: str |
 # --- faults --------------------------------------------------------------------------------------
 
 
-@router.get("/faults")
+@router.get("/faults", **docs.FAULTS_LIST)
 def list_faults(request: Request) -> dict[str, Any]:
     return {"faults": get_faults(request.app.state.ctx).list()}
 
 
-@router.post("/faults", status_code=201)
+@router.post("/faults", **docs.FAULT_ADD)
 async def add_fault(request: Request) -> dict[str, Any]:
     doc = await request_json(request, 'send a fault rule as a JSON object, e.g. '
                                 '{"api": "uplynk", "route": "/api2/asset/get", "action": "error"}')
@@ -51,14 +49,14 @@ async def add_fault(request: Request) -> dict[str, Any]:
     return rule.to_json()
 
 
-@router.delete("/faults/{rule_id}")
+@router.delete("/faults/{rule_id}", **docs.FAULT_DELETE)
 def delete_fault(request: Request, rule_id: str) -> dict[str, Any]:
     if not get_faults(request.app.state.ctx).delete(rule_id):
         raise ControlError(404, f"no fault rule {rule_id!r}")
     return {"deleted": rule_id}
 
 
-@router.delete("/faults")
+@router.delete("/faults", **docs.FAULTS_CLEAR)
 def clear_faults(request: Request) -> dict[str, Any]:
     get_faults(request.app.state.ctx).clear()
     return {"faults": []}
@@ -67,7 +65,7 @@ def clear_faults(request: Request) -> dict[str, Any]:
 # --- journal -------------------------------------------------------------------------------------
 
 
-@router.get("/journal")
+@router.get("/journal", **docs.JOURNAL_READ)
 def read_journal(request: Request, api: str | None = None, route: str | None = None, method: str | None = None,
                  status: str | None = None, since: int | None = None, until: int | None = None,
                  limit: int = Query(100, ge=0, le=1_000_000),
@@ -78,20 +76,20 @@ def read_journal(request: Request, api: str | None = None, route: str | None = N
     return {"entries": journal.entries(query, limit), "size": journal.size, "total": journal.total}
 
 
-@router.get("/journal/count")
+@router.get("/journal/count", **docs.JOURNAL_COUNT)
 def count_journal(request: Request, api: str | None = None, route: str | None = None, method: str | None = None,
                   status: str | None = None, since: int | None = None, until: int | None = None,
                   internal_error: bool | None = Query(None, alias="internalError")) -> dict[str, Any]:
     return {"count": _journal(request).count(_query(api, route, method, status, since, until, internal_error))}
 
 
-@router.delete("/journal")
+@router.delete("/journal", **docs.JOURNAL_CLEAR)
 def clear_journal(request: Request) -> dict[str, Any]:
     _journal(request).clear()
     return {"count": 0}
 
 
-@router.post("/journal/wait")
+@router.post("/journal/wait", **docs.JOURNAL_WAIT)
 async def wait_journal(request: Request) -> Any:
     """Wait until `count` matching requests are journaled: `{"count": 2, "route": "/api2/asset/get",
     "timeout": 10}` → 200 with them, or 408 with how many there were."""
@@ -120,7 +118,7 @@ async def wait_journal(request: Request) -> Any:
 # --- Uplynk signature explain -----------------------------------------------------------------------
 
 
-@router.post("/uplynk/explain")
+@router.post("/uplynk/explain", **docs.EXPLAIN)
 async def explain(request: Request) -> dict[str, Any]:
     """Given `msg` and `sig` (JSON or form body): the decoded JSON, the signature expected for each
     of the owner's keys, and every reason lynkflow would refuse the request."""

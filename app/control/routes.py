@@ -11,7 +11,7 @@ from lynkflow.control import clock_routes, jobs_routes, observe_routes, state_ro
 from lynkflow.control.auth import require_admin
 from lynkflow.control.errors import ControlRoute
 
-router = APIRouter(prefix="/_lynkflow", tags=["control"], route_class=ControlRoute,
+router = APIRouter(prefix="/_lynkflow", route_class=ControlRoute,
                    dependencies=[Depends(require_admin)])
 router.include_router(state_routes.router)
 router.include_router(clock_routes.router)

@@ -14,6 +14,7 @@ from starlette.background import BackgroundTask
 
 from lynkflow import ids, jsondoc
 from lynkflow.context import AppContext
+from lynkflow.control import docs_models as docs
 from lynkflow.control.errors import ControlError, ControlRoute
 from lynkflow.control.journal import get_journal
 from lynkflow.domain import reset as resets
@@ -58,7 +59,7 @@ def reset_controls(ctx: AppContext) -> None:
     get_journal(ctx).clear()  # also drops what this process had not written yet
 
 
-@router.post("/reset")
+@router.post("/reset", **docs.RESET)
 async def reset(request: Request) -> dict[str, Any]:
     """`{}`: everything (data and controls); `{"owner": id}` or `{"visKey": key}`: that one's data."""
     ctx = _ctx(request)
@@ -154,14 +155,14 @@ def _apply(ctx: AppContext, doc: dict[str, Any]) -> dict[str, int]:
         raise ControlError(400, f"the seed document cannot be applied: {detail}") from None
 
 
-@router.post("/seed")
+@router.post("/seed", **docs.SEED)
 async def seed(request: Request) -> dict[str, Any]:
     ctx = _ctx(request)
     doc = _seed_from_body(ctx, await _json_object(request, allow_empty=False))
     return {"seeded": await run_in_threadpool(_apply, ctx, doc)}
 
 
-@router.post("/reseed")
+@router.post("/reseed", **docs.RESEED)
 async def reseed(request: Request) -> dict[str, Any]:
     """Reset everything, then seed (the document is checked before anything is removed)."""
     ctx = _ctx(request)
@@ -171,7 +172,7 @@ async def reseed(request: Request) -> dict[str, Any]:
     return {"reset": "everything", "seeded": await run_in_threadpool(_apply, ctx, doc)}
 
 
-@router.get("/snapshot", response_class=FileResponse)
+@router.get("/snapshot", **docs.SNAPSHOT_EXPORT)
 def export(request: Request) -> FileResponse:
     ctx = _ctx(request)
     ctx.storage.tmp.mkdir(parents=True, exist_ok=True)
@@ -185,7 +186,7 @@ def export(request: Request) -> FileResponse:
                         background=BackgroundTask(out.unlink, missing_ok=True))
 
 
-@router.post("/snapshot")
+@router.post("/snapshot", **docs.SNAPSHOT_IMPORT)
 async def import_(request: Request) -> dict[str, Any]:
     """Upload a snapshot: the archive as the raw body, or as the `file` field of a multipart form."""
     ctx = _ctx(request)

@@ -18,6 +18,9 @@ from lynkflow.shared import SharedState
 
 DOC = "lifecycles"
 
+# The job kinds a lifecycle is set for (PUT /_lynkflow/lifecycles/{group}); "*" stands for all of them.
+GROUPS = ("ingest", "gif", "video", "image", "export")
+
 
 @dataclass(frozen=True)
 class Lifecycle:

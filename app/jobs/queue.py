@@ -23,6 +23,7 @@ from lynkflow.context import AppContext
 from lynkflow.db.models import Job
 
 QUEUED, RUNNING, HELD, DONE, FAILED, CANCELLED = "queued", "running", "held", "done", "failed", "cancelled"
+STATES = (QUEUED, RUNNING, HELD, DONE, FAILED, CANCELLED)
 FINAL_STATES = (DONE, FAILED, CANCELLED)
 # PostgreSQL LISTEN/NOTIFY channel on which enqueue wakes idle workers (lynkflow/jobs/workers.py).
 JOBS_CHANNEL = "lynkflow_jobs"

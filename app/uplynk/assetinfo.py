@@ -15,9 +15,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from lynkflow.db.models import Media, UplynkAsset
+from lynkflow.openapi import PLAYBACK
 from lynkflow.uplynk.render import storage_url
 
-router = APIRouter(tags=["uplynk playback"])
+router = APIRouter(tags=[PLAYBACK])
 
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
 _HEADERS = {"Access-Control-Allow-Origin": "*", "Cache-Control": "no-cache"}

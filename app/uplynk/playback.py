@@ -31,11 +31,12 @@ from sqlalchemy import select
 from lynkflow import limits
 from lynkflow.db.models import Media, UplynkAsset
 from lynkflow.media.ingest import playlist_segments
+from lynkflow.openapi import PLAYBACK
 from lynkflow.storage.paths import UnsafePath, safe_join
 from lynkflow.uplynk.playback_tokens import check_playback_token, check_token_for
 from lynkflow.uplynk.render import storage_url
 
-router = APIRouter(tags=["uplynk playback"])
+router = APIRouter(tags=[PLAYBACK])
 
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
 _M3U8 = "application/vnd.apple.mpegurl"

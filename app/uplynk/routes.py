@@ -10,17 +10,17 @@ from fastapi.responses import JSONResponse
 from lynkflow.uplynk import assets, frames, libraries, owner_keys, slicer, subowners  # noqa: F401 - importing registers the operations
 from lynkflow.uplynk.api import OPERATIONS, make_endpoint
 from lynkflow.uplynk.assetinfo import router as assetinfo_router
+from lynkflow.uplynk.docs_models import api2_doc
 from lynkflow.uplynk.errors import error_response
 from lynkflow.uplynk.playback import router as playback_router
 
-router = APIRouter(tags=["uplynk api2"])
+router = APIRouter()
 
 for _name in sorted(OPERATIONS):
     _endpoint = make_endpoint(_name)
     # One route per method so each gets its own OpenAPI operation id.
     for _method in ("GET", "POST"):
-        router.add_api_route(f"/api2/{_name}", _endpoint, methods=[_method], summary=f"api2 {_name} (signed msg/sig)",
-                             operation_id=f"api2_{_name.replace('/', '_')}_{_method.lower()}")
+        router.add_api_route(f"/api2/{_name}", _endpoint, methods=[_method], **api2_doc(_name, _method))
 
 
 @router.api_route("/api2/{rest:path}", methods=["GET", "POST"], include_in_schema=False)

@@ -21,6 +21,7 @@ from lynkflow.domain import vis_assets, vis_event_queries, vis_events, vis_vuflo
 from lynkflow.domain.vis_assets import AssetFilter, AssetRequest
 from lynkflow.domain.vis_event_queries import EventFilter
 from lynkflow.domain.vis_vuflows import is_guid
+from lynkflow.vuflow import docs_routes as docs
 from lynkflow.vuflow import schemas
 from lynkflow.vuflow.auth import api_key
 from lynkflow.vuflow.casing import CIDict, query_ci
@@ -28,7 +29,7 @@ from lynkflow.vuflow.errors import VisError, VisRoute, bad_request
 from lynkflow.vuflow.render import Renderer, encodable, vuflow
 from lynkflow.vuflow.times import TimeFormatError, parse_clip_time, parse_iso_ms
 
-router = APIRouter(tags=["vuflow vis"], route_class=VisRoute)
+router = APIRouter(route_class=VisRoute)
 
 
 async def json_body(request: Request) -> Any:
@@ -90,7 +91,7 @@ def _q_bool(q: dict[str, str], name: str) -> bool:
 # --- health --------------------------------------------------------------------------------
 
 
-@route("/health/", "GET")
+@route("/health/", "GET", **docs.HEALTH)
 def health(request: Request) -> JSONResponse:
     try:
         with _ctx(request).session() as db:
@@ -103,7 +104,7 @@ def health(request: Request) -> JSONResponse:
                          "database": database}, status_code=200 if healthy else 503)
 
 
-@route("/health/version", "GET")
+@route("/health/version", "GET", **docs.HEALTH_VERSION)
 def health_version() -> dict[str, str]:
     return {"client": "lynkflow", "machineName": socket.gethostname(), "assemblyVersion": __version__,
             "fileVersion": __version__, "productVersion": __version__}
@@ -112,13 +113,13 @@ def health_version() -> dict[str, str]:
 # --- vuflows -------------------------------------------------------------------------------
 
 
-@route("/vuflow/", "GET")
+@route("/vuflow/", "GET", **docs.VUFLOW_LIST)
 def vuflow_list(request: Request, key: Key) -> list[dict[str, Any]]:
     with _ctx(request).session() as db:
         return [vuflow(f) for f in vis_vuflows.list_vuflows(db, key)]
 
 
-@route("/vuflow/", "POST")
+@route("/vuflow/", "POST", **docs.VUFLOW_CREATE)
 def vuflow_create(request: Request, key: Key, raw: Body) -> dict[str, Any]:
     d = schemas.as_object(raw)
     name = schemas.req_str(d, "name")
@@ -130,13 +131,13 @@ def vuflow_create(request: Request, key: Key, raw: Body) -> dict[str, Any]:
         return encodable(vuflow(flow))
 
 
-@route("/vuflow/{vuflow_id}", "GET")
+@route("/vuflow/{vuflow_id}", "GET", **docs.VUFLOW_GET)
 def vuflow_get(request: Request, key: Key, vuflow_id: str) -> dict[str, Any]:
     with _ctx(request).session() as db:
         return vuflow(vis_vuflows.get_vuflow(db, key, vuflow_id))
 
 
-@route("/vuflow/{vuflow_id}", "PUT")
+@route("/vuflow/{vuflow_id}", "PUT", **docs.VUFLOW_UPDATE)
 def vuflow_update(request: Request, key: Key, raw: Body, vuflow_id: str) -> dict[str, Any]:
     d = schemas.as_object(raw)
     body_id = schemas.opt_str(d, "id")
@@ -150,7 +151,7 @@ def vuflow_update(request: Request, key: Key, raw: Body, vuflow_id: str) -> dict
         return encodable(vuflow(flow))
 
 
-@route("/vuflow/{vuflow_id}", "DELETE")
+@route("/vuflow/{vuflow_id}", "DELETE", **docs.VUFLOW_DELETE)
 def vuflow_delete(request: Request, key: Key, vuflow_id: str) -> Response:
     with _ctx(request).session() as db:
         vis_vuflows.delete_vuflow(db, key, vuflow_id)
@@ -160,7 +161,7 @@ def vuflow_delete(request: Request, key: Key, vuflow_id: str) -> Response:
 # --- events --------------------------------------------------------------------------------
 
 
-@route("/event/", "POST")
+@route("/event/", "POST", **docs.EVENT_CREATE)
 def event_create(request: Request, key: Key, raw: Body) -> dict[str, Any]:
     body = schemas.parse_event(raw)
     if body.media_id and body.source_path:
@@ -193,12 +194,12 @@ def _start_ingest(db: Any, ctx: AppContext, key: str, event: Any, source_path: s
                                       "title": event.title})
 
 
-@route("/event/", "GET")
+@route("/event/", "GET", **docs.EVENT_LIST)
 def event_list(request: Request, key: Key) -> dict[str, Any]:
     return _event_page(request, key, _event_filter(query_ci(request.query_params)), deleted=False)
 
 
-@route("/event/deleted/", "GET")
+@route("/event/deleted/", "GET", **docs.EVENT_LIST_DELETED)
 def event_list_deleted(request: Request, key: Key) -> dict[str, Any]:
     return _event_page(request, key, _event_filter(query_ci(request.query_params)), deleted=True)
 
@@ -271,38 +272,38 @@ def _q_required(request: Request, name: str) -> str:
 # Literal /event/... paths are registered before /event/{event_id}, which would otherwise capture them.
 
 
-@route("/event/reference/", "GET")
+@route("/event/reference/", "GET", **docs.EVENT_BY_REFERENCE)
 def event_by_reference(request: Request, key: Key) -> dict[str, Any]:
     return _event_page(request, key, EventFilter(ref_id=_q_required(request, "refId")))
 
 
-@route("/event/external/", "GET")
+@route("/event/external/", "GET", **docs.EVENT_BY_EXTERNAL)
 def event_by_external(request: Request, key: Key) -> dict[str, Any]:
     return _event_page(request, key, EventFilter(external_id=_q_required(request, "externalId")))
 
 
-@route("/event/reference/unique/", "GET")
+@route("/event/reference/unique/", "GET", **docs.EVENT_REFERENCE_UNIQUE)
 def event_reference_unique(request: Request, key: Key) -> bool:
     ref_id = _q_required(request, "refId")
     with _ctx(request).session() as db:
         return vis_event_queries.is_unused(db, key, ref_id=ref_id)
 
 
-@route("/event/external/unique/", "GET")
+@route("/event/external/unique/", "GET", **docs.EVENT_EXTERNAL_UNIQUE)
 def event_external_unique(request: Request, key: Key) -> bool:
     external_id = _q_required(request, "externalId")
     with _ctx(request).session() as db:
         return vis_event_queries.is_unused(db, key, external_id=external_id)
 
 
-@route("/event/reference/{reference_id}", "PATCH")
+@route("/event/reference/{reference_id}", "PATCH", **docs.EVENT_UPDATE_BY_REFERENCE)
 def event_update_by_reference(request: Request, key: Key, raw: Body, reference_id: str) -> dict[str, Any]:
     with _ctx(request).session() as db:
         event_id = vis_event_queries.event_id_by_ref(db, key, reference_id)
     return _patch_event(request, key, raw, event_id)
 
 
-@route("/event/clone/{event_id}", "GET")
+@route("/event/clone/{event_id}", "GET", **docs.EVENT_CLONE)
 def event_clone(request: Request, key: Key, event_id: str) -> dict[str, Any]:
     ctx = _ctx(request)
     with ctx.session() as db:
@@ -310,20 +311,20 @@ def event_clone(request: Request, key: Key, event_id: str) -> dict[str, Any]:
         return encodable(Renderer(db, request).event(clone))
 
 
-@route("/event/forcestop/{event_id}", "PUT")
+@route("/event/forcestop/{event_id}", "PUT", **docs.EVENT_FORCE_STOP)
 def event_force_stop(request: Request, key: Key, event_id: str) -> dict[str, Any]:
     with _ctx(request).session() as db:
         vis_event_queries.force_stop(db, key, event_id)
 
 
-@route("/event/restore/{event_id}", "GET")
+@route("/event/restore/{event_id}", "GET", **docs.EVENT_RESTORE)
 def event_restore(request: Request, key: Key, event_id: str) -> dict[str, Any]:
     ctx = _ctx(request)
     with ctx.session() as db:
         return encodable(Renderer(db, request).event(vis_events.restore_event(db, ctx, key, event_id)))
 
 
-@route("/event/state/{event_id}", "PUT")
+@route("/event/state/{event_id}", "PUT", **docs.EVENT_STATE)
 def event_state(request: Request, key: Key, raw: Body, event_id: str) -> dict[str, Any]:
     value = CIDict(raw).get("state") if isinstance(raw, dict) else raw
     if value is None:
@@ -334,7 +335,7 @@ def event_state(request: Request, key: Key, raw: Body, event_id: str) -> dict[st
         return encodable(Renderer(db, request).event(vis_events.set_state(db, ctx, key, event_id, state)))
 
 
-@route("/event/{event_id}", "GET")
+@route("/event/{event_id}", "GET", **docs.EVENT_GET)
 def event_get(request: Request, key: Key, event_id: str) -> dict[str, Any]:
     # One event: `video` is filled by default (ProcessVideo=false turns it off). StreamSource is accepted
     # and ignored: lynkflow serves every URL itself (streamSource ORIGIN).
@@ -343,7 +344,7 @@ def event_get(request: Request, key: Key, event_id: str) -> dict[str, Any]:
         return Renderer(db, request, process_video=process_video).event(vis_events.get_event(db, key, event_id))
 
 
-@route("/event/{event_id}", "PATCH")
+@route("/event/{event_id}", "PATCH", **docs.EVENT_UPDATE)
 def event_update(request: Request, key: Key, raw: Body, event_id: str) -> dict[str, Any]:
     return _patch_event(request, key, raw, event_id)
 
@@ -369,7 +370,7 @@ def _patch_event(request: Request, key: str, raw: Any, event_id: str) -> dict[st
         return encodable(Renderer(db, request).event(event))
 
 
-@route("/event/{event_id}", "DELETE")
+@route("/event/{event_id}", "DELETE", **docs.EVENT_DELETE)
 def event_delete(request: Request, key: Key, event_id: str) -> Response:
     hard = _q_bool(query_ci(request.query_params), "hardDelete")
     ctx = _ctx(request)
@@ -397,22 +398,22 @@ def _create_asset(request: Request, key: str, parsed: schemas.ParsedAsset) -> di
         return encodable(Renderer(db, request).asset(asset))
 
 
-@route("/asset/gif/", "POST")
+@route("/asset/gif/", "POST", **docs.ASSET_GIF)
 def asset_gif(request: Request, key: Key, raw: Body) -> dict[str, Any]:
     return _create_asset(request, key, schemas.parse_gif(raw))
 
 
-@route("/asset/video/", "POST")
+@route("/asset/video/", "POST", **docs.ASSET_VIDEO)
 def asset_video(request: Request, key: Key, raw: Body) -> dict[str, Any]:
     return _create_asset(request, key, schemas.parse_video(raw))
 
 
-@route("/asset/image/", "POST")
+@route("/asset/image/", "POST", **docs.ASSET_IMAGE)
 def asset_image(request: Request, key: Key, raw: Body) -> dict[str, Any]:
     return _create_asset(request, key, schemas.parse_image(raw))
 
 
-@route("/asset/sync/{event_id}", "PUT")
+@route("/asset/sync/{event_id}", "PUT", **docs.ASSET_SYNC)
 def asset_sync(request: Request, key: Key, event_id: str) -> dict[str, Any]:
     ctx = _ctx(request)
     with ctx.session() as db:
@@ -437,7 +438,7 @@ def _asset_filter(q: dict[str, str], *, with_extensions: bool) -> AssetFilter:
     return f
 
 
-@route("/asset/", "GET")
+@route("/asset/", "GET", **docs.ASSET_LIST)
 def asset_list(request: Request, key: Key) -> list[dict[str, Any]]:
     q = query_ci(request.query_params)
     f = _asset_filter(q, with_extensions=True)
@@ -448,7 +449,7 @@ def asset_list(request: Request, key: Key) -> list[dict[str, Any]]:
         return [r.asset(a) for a in vis_assets.list_assets(db, key, f, page_index)]
 
 
-@route("/asset/", "DELETE")
+@route("/asset/", "DELETE", **docs.ASSET_DELETE_MANY)
 def asset_delete_many(request: Request, key: Key) -> Response:
     f = _asset_filter(query_ci(request.query_params), with_extensions=False)
     ctx = _ctx(request)
@@ -457,14 +458,14 @@ def asset_delete_many(request: Request, key: Key) -> Response:
     return Response(status_code=200)
 
 
-@route("/asset/{asset_id}/", "GET")
+@route("/asset/{asset_id}/", "GET", **docs.ASSET_GET)
 def asset_get(request: Request, key: Key, asset_id: str) -> dict[str, Any]:
     _q_bool(query_ci(request.query_params), "noCache")
     with _ctx(request).session() as db:
         return Renderer(db, request).asset(vis_assets.get_asset(db, key, asset_id))
 
 
-@route("/asset/{asset_id}/", "PUT")
+@route("/asset/{asset_id}/", "PUT", **docs.ASSET_RENAME)
 def asset_rename(request: Request, key: Key, asset_id: str) -> dict[str, Any]:
     name = (query_ci(request.query_params).get("name") or "").strip()
     if not name:
@@ -478,7 +479,7 @@ def asset_rename(request: Request, key: Key, asset_id: str) -> dict[str, Any]:
         return encodable(Renderer(db, request).asset(vis_assets.rename_asset(db, ctx, key, asset_id, name)))
 
 
-@route("/asset/{asset_id}", "DELETE")
+@route("/asset/{asset_id}", "DELETE", **docs.ASSET_DELETE)
 def asset_delete(request: Request, key: Key, asset_id: str) -> Response:
     ctx = _ctx(request)
     with ctx.session() as db:
