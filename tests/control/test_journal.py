@@ -105,20 +105,24 @@ def test_wait_times_out_with_408_and_the_count_so_far(client, vis_headers):
 def test_journal_stays_capped_under_10000_requests(make_client):
     client = make_client(journal_size=250)
     app = client.app
+    rounds: list[float] = []
 
     async def hammer() -> None:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://lynkflow") as http:
-            for _ in range(100):
-                await asyncio.gather(*(http.get("/api/event/") for _ in range(100)))  # VIS 401, cheap
+            for _ in range(10):
+                t = time.perf_counter()
+                for _ in range(10):
+                    await asyncio.gather(*(http.get("/api/event/") for _ in range(100)))  # VIS 401, cheap
+                rounds.append(time.perf_counter() - t)
 
-    t = time.perf_counter()
     asyncio.run(hammer())
-    elapsed = time.perf_counter() - t
     body = client.get("/_lynkflow/journal", params={"limit": 100000}).json()
     assert body["total"] == 10_000 and body["size"] == 250
     entries = body["entries"]
     assert len(entries) == 250
     assert [e["id"] for e in entries] == list(range(9751, 10_001))  # the newest, in order
     assert all(e["status"] == 401 for e in entries)
-    assert elapsed < 30, elapsed
+    # Recording stays O(1): the last 1,000 requests cost about what the first 1,000 did (an absolute
+    # bound would measure the machine, not the journal).
+    assert max(rounds[-3:]) < 3 * min(rounds[:3]), rounds
