@@ -4,10 +4,12 @@ Used by `test_postgres_load.py`, and runnable by hand for a longer or bigger run
 
     .venv/bin/python -m tests.reliability.mixed_load --database-url postgresql://... --seconds 60
 
-Each of `concurrency` tasks keeps one keep-alive connection (an async httpx client with a bounded
-pool) and sends, in a fixed rotation: signed api2 `asset/get`, signed `asset/list` with a query,
-VIS `GET /api/asset/`, VIS `GET /api/event/`, and now and then a signed `asset/update` and a VIS
-event update. Every signed request is a distinct msg/sig pair (the server refuses replays).
+`concurrency` tasks share one async httpx client whose pool holds as many keep-alive connections
+(httpx's default 5 s idle expiry, as most users run it). Each task sends, in a fixed rotation: signed
+api2 `asset/get`, signed `asset/list` with a query, VIS `GET /api/asset/` (an empty list: VIS assets
+need recorded media, but the query runs), VIS `GET /api/event/`, and now and then a signed
+`asset/update` and a VIS event update. Every signed request is a distinct msg/sig pair (the server
+refuses replays).
 A transport error (the server closed or reset the connection, or never answered) and a 5xx are
 failures; so is an api2 answer carrying the internal-error header.
 """
