@@ -97,7 +97,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # Printed once the port is bound and migrations, seed and workers are up: the URLs shown answer.
     ctx.services["on_ready"] = lambda: print(banner(settings, args.host, args.port), flush=True)
     app = create_app(settings, ctx=ctx)
-    server = uvicorn.Server(uvicorn.Config(app, access_log=False, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, access_log=False, log_level="warning",
+                                           timeout_keep_alive=settings.keep_alive))
     server.run(sockets=[sock])
     return 0
 

@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     admin_token: str | None = None
     seed_random: int | None = None
     journal_size: int = Field(default=1000, ge=1, le=1_000_000)
+    # Seconds an idle keep-alive connection stays open. Longer than the idle expiry of common
+    # HTTP clients (httpx and Node close theirs after 5 s, aiohttp after 15 s), so a client always
+    # retires an idle connection before the server does: a server that closes first races the
+    # client's next request on that connection, which then fails with a reset (a ReadError).
+    keep_alive: int = Field(default=75, ge=1, le=3600)
 
     @field_validator("uplynk_owner")
     @classmethod

@@ -20,6 +20,8 @@ def test_defaults_make_run_work(monkeypatch: pytest.MonkeyPatch) -> None:
     assert s.resolved_database_url.startswith("sqlite:///")
     assert s.resolved_database_url.endswith("var/lynkflow.db")
     assert len(s.uplynk_owner) == 32
+    # Above httpx's 5 s idle expiry: the client, not the server, closes an idle connection first.
+    assert s.keep_alive > 5
 
 
 def test_environment_values_are_read(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
@@ -47,6 +49,7 @@ def test_environment_values_are_read(monkeypatch: pytest.MonkeyPatch, tmp_path) 
         ("LYNKFLOW_PUBLIC_URL", "lynkflow:8080", "http://"),
         ("LYNKFLOW_DATABASE_URL", "mysql://x", "sqlite:/// or postgresql://"),
         ("LYNKFLOW_UPLYNK_API_KEY", "   ", "must not be empty"),
+        ("LYNKFLOW_KEEP_ALIVE", "0", "greater than or equal"),
     ],
 )
 def test_bad_values_name_the_variable(monkeypatch: pytest.MonkeyPatch, var: str, value: str, fragment: str) -> None:
