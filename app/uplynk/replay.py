@@ -12,17 +12,18 @@ from __future__ import annotations
 import hashlib
 import itertools
 
-from sqlalchemy import Engine, delete, text
+from sqlalchemy import Engine, delete
 
 from lynkflow.db.models import ControlReplay
 
 # One insert in this many also prunes expired rows (cheap: the expiry is indexed).
 PRUNE_EVERY = 500
 
-_REMEMBER = text(
-    "INSERT INTO control_replay (key, expires_ms) VALUES (:key, :expires) "
-    "ON CONFLICT (key) DO UPDATE SET expires_ms = excluded.expires_ms "
-    "WHERE control_replay.expires_ms < :now")
+# `excluded` names the row that was to be inserted (same word on SQLite and PostgreSQL).
+_REMEMBER = ("INSERT INTO control_replay (key, expires_ms) VALUES ({p}, {p}) "
+             "ON CONFLICT (key) DO UPDATE SET expires_ms = excluded.expires_ms "
+             "WHERE control_replay.expires_ms < {p}")
+_PRUNE = "DELETE FROM control_replay WHERE expires_ms < {p}"
 
 
 def replay_key(msg: str, sig: str) -> str:
@@ -30,17 +31,41 @@ def replay_key(msg: str, sig: str) -> str:
 
 
 class ReplayGuard:
+    """Each check is one statement in autocommit on a pooled DB-API connection: no ORM, no
+    explicit transaction, so it costs one round trip (it runs on every signed request)."""
+
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine.execution_options(sqlite_begin="IMMEDIATE")
+        self.engine = engine
+        self._postgres = engine.dialect.name == "postgresql"
+        p = "%s" if self._postgres else "?"
+        self._remember = _REMEMBER.format(p=p)
+        self._prune = _PRUNE.format(p=p)
         self._inserts = itertools.count(1)
 
     def seen_before(self, msg: str, sig: str, now_ms: int, window_ms: int) -> bool:
         """Remember the pair; True if it was already remembered and its window has not ended."""
-        params = {"key": replay_key(msg, sig), "expires": now_ms + window_ms, "now": now_ms}
-        with self.engine.begin() as conn:
-            remembered = conn.execute(_REMEMBER, params).rowcount
-            if next(self._inserts) % PRUNE_EVERY == 0:
-                conn.execute(delete(ControlReplay).where(ControlReplay.expires_ms < now_ms))
+        params = (replay_key(msg, sig), now_ms + window_ms, now_ms)
+        prune = next(self._inserts) % PRUNE_EVERY == 0
+        raw = self.engine.raw_connection()
+        driver = raw.driver_connection
+        # SQLite connections are in autocommit already (lynkflow/db/engine.py); PostgreSQL's are
+        # switched for this one statement, which then commits by itself.
+        autocommit = self._postgres and not driver.autocommit
+        try:
+            if autocommit:
+                driver.autocommit = True
+            cur = raw.cursor()
+            try:
+                cur.execute(self._remember, params)
+                remembered = cur.rowcount
+                if prune:
+                    cur.execute(self._prune, (now_ms,))
+            finally:
+                cur.close()
+        finally:
+            if autocommit:
+                driver.autocommit = False
+            raw.close()
         return remembered == 0
 
     def clear(self) -> None:
