@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from lynkflow import limits
@@ -154,7 +155,8 @@ async def authenticate(request: Request) -> Api2Call:
                 raise Api2Error(f"owner {owner} has no enabled API key")
             raise Api2Error("invalid signature: sig must be the hex HMAC-SHA256 of the msg string, "
                             "keyed with one of your enabled API keys")
-        if _guard(ctx).seen_before(signature.canonical_msg(msg), sig, ctx.clock.now_ms(),
+        # A write (it may wait for SQLite's write lock): in the thread pool, never on the event loop.
+        if await run_in_threadpool(_guard(ctx).seen_before, signature.canonical_msg(msg), sig, ctx.clock.now_ms(),
                                    max(1, ctx.settings.timestamp_skew) * 1000):
             _journal(request, doc, verdict)
             raise Api2Error("replayed request: this msg and sig were already used; "
