@@ -38,6 +38,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = keep
 
 
+def postgres_schema_url(schema: str) -> str:
+    """The test database's URL with a fresh, empty `schema` first on the search path: for servers
+    started as subprocesses, which must not share the suite's `public` schema (or its wipes)."""
+    engine = create_engine(normalise_database_url(PG_URL), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    engine.dispose()
+    sep = "&" if "?" in PG_URL else "?"
+    return f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+
+
 def _fresh_postgres(url: str) -> str:
     url = normalise_database_url(url)
     engine = create_engine(url, isolation_level="AUTOCOMMIT")

@@ -10,10 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
-from lynkflow.config import normalise_database_url
-from tests.conftest import BACKEND, PG_URL
+from tests.conftest import BACKEND, postgres_schema_url
 
 KIT_SCHEMA = "lynkflow_kit"
 
@@ -23,13 +21,7 @@ def lynkflow_env(db_url: str) -> dict[str, str]:
     """Depends on db_url so the kit tests also run in the PostgreSQL pass."""
     env = {"LYNKFLOW_INPROC_WORKERS": "1", "LYNKFLOW_JOURNAL_SIZE": "2000"}
     if BACKEND == "postgres":
-        engine = create_engine(normalise_database_url(PG_URL), isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            conn.execute(text(f"DROP SCHEMA IF EXISTS {KIT_SCHEMA} CASCADE"))
-            conn.execute(text(f"CREATE SCHEMA {KIT_SCHEMA}"))
-        engine.dispose()
-        sep = "&" if "?" in PG_URL else "?"
-        env["LYNKFLOW_DATABASE_URL"] = f"{PG_URL}{sep}options=-csearch_path%3D{KIT_SCHEMA}"
+        env["LYNKFLOW_DATABASE_URL"] = postgres_schema_url(KIT_SCHEMA)
     return env
 
 

@@ -17,13 +17,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
 
-from lynkflow.config import normalise_database_url
 from lynkflow.testing.clients import ControlClient, UplynkClient, VisClient
 from lynkflow.testing.server import LynkflowServer
 from lynkflow.testing.signing import Signer
-from tests.conftest import BACKEND, PG_URL
+from tests.conftest import BACKEND, postgres_schema_url
 
 SCHEMA = "lynkflow_multi"
 FLOW = "5eed0000-0000-4000-8000-00000000f10e"
@@ -81,16 +79,7 @@ class Instance:
 def instance(tmp_path_factory: pytest.TempPathFactory, db_url: str) -> Iterator[Instance]:
     """Depends on db_url so these tests also run in the PostgreSQL pass (in a schema of their own)."""
     root = tmp_path_factory.mktemp("multi")
-    if BACKEND == "postgres":
-        admin = create_engine(normalise_database_url(PG_URL), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
-            conn.execute(text(f"CREATE SCHEMA {SCHEMA}"))
-        admin.dispose()
-        sep = "&" if "?" in PG_URL else "?"
-        url = f"{PG_URL}{sep}options=-csearch_path%3D{SCHEMA}"
-    else:
-        url = f"sqlite:///{root / 'shared.db'}"
+    url = postgres_schema_url(SCHEMA) if BACKEND == "postgres" else f"sqlite:///{root / 'shared.db'}"
     inst = Instance(root, url)
     inst.start()
     try:
