@@ -49,6 +49,7 @@ bench: setup
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/media.py
 	$(BIN)/python bench/uplynk.py
+	$(BIN)/python bench/job_start.py
 
 clean:
 	rm -rf var .cache .pytest_cache
