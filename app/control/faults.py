@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,7 @@ from lynkflow.db.models import ControlFault
 from lynkflow.shared import SharedState, bump
 
 ACTIONS = ("error", "latency", "drop")
+_RULE_ID = re.compile(r"f[0-9]{1,18}")  # the ids `FaultSet.add` gives out
 FAULT_HEADER = "x-lynkflow-fault"
 FAULT_MESSAGE_HEADER = "x-lynkflow-fault-message"
 MAX_LATENCY_MS = 600_000
@@ -205,6 +207,8 @@ class FaultSet:
         return probe
 
     def delete(self, rule_id: str) -> bool:
+        if not _RULE_ID.fullmatch(rule_id):
+            return False  # not an id this set ever gave out (and not text a database column holds)
         with self.shared.writer().begin() as conn:
             deleted = conn.execute(delete(ControlFault).where(ControlFault.id == rule_id)).rowcount
             if deleted:

@@ -50,6 +50,10 @@ class JournalQuery:
     def __post_init__(self) -> None:
         if self.api is not None and self.api not in APIS:
             raise ValueError(f"api must be one of {', '.join(APIS)}, got {self.api!r}")
+        # Checked before it reaches a query: a method is a short word (no NUL, nothing a column refuses).
+        if self.method is not None and not (self.method.isascii() and self.method.isalpha()
+                                            and len(self.method) <= 16):
+            raise ValueError(f"method must be an HTTP method like GET, got {self.method[:40]!r}")
         if self.status is not None:
             s = self.status.lower()
             if not (s.isdigit() and len(s) == 3) and not (len(s) == 3 and s[0].isdigit() and s[1:] == "xx"):
