@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from lynkflow.context import AppContext
 from lynkflow.db.models import (
@@ -59,7 +60,22 @@ class SeedError(ValueError):
 
 
 def ensure_default_accounts(ctx: AppContext) -> None:
-    """The configured Uplynk owner/key and VIS key always exist (idempotent)."""
+    """The configured Uplynk owner/key and VIS key always exist (idempotent).
+
+    Several processes may do this at once on one database (a reset through one API process while
+    another starts): a row another process inserted meanwhile is a unique violation here, and the
+    second pass then finds it.
+    """
+    for attempt in (1, 2):
+        try:
+            _ensure_default_accounts(ctx)
+            return
+        except IntegrityError:
+            if attempt == 2:
+                raise
+
+
+def _ensure_default_accounts(ctx: AppContext) -> None:
     s = ctx.settings
     now = ctx.clock.now_ms()
     with ctx.session() as db:
