@@ -52,4 +52,4 @@ bench: setup
 	$(BIN)/python bench/job_start.py
 
 clean:
-	rm -rf var .cache .pytest_cache
+	rm -rf var .cache .pytest_cache build dist *.egg-info  # a stale build/ would go into the next wheel
