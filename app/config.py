@@ -52,6 +52,13 @@ class Settings(BaseSettings):
     # retires an idle connection before the server does: a server that closes first races the
     # client's next request on that connection, which then fails with a reset (a ReadError).
     keep_alive: int = Field(default=75, ge=1, le=3600)
+    # Where media lives: unset = the data dir; `s3://bucket/prefix` = an S3-compatible object store
+    # (credentials from the standard AWS_* variables, the endpoint from LYNKFLOW_S3_ENDPOINT_URL).
+    storage_url: str | None = None
+    s3_endpoint_url: str | None = None
+    # With S3 storage, the data dir is a cache of stored files (ffmpeg inputs, getframe sources):
+    # trimmed, least recently used first, to this many megabytes.
+    storage_cache_mb: int = Field(default=2048, ge=16, le=10_000_000)
 
     @field_validator("uplynk_owner")
     @classmethod
@@ -75,6 +82,28 @@ class Settings(BaseSettings):
             return None
         if not v.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://, e.g. http://localhost:8080")
+        return v.rstrip("/")
+
+    @field_validator("storage_url")
+    @classmethod
+    def _storage_url_shape(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        v = v.strip()
+        bucket = v[len("s3://"):].split("/", 1)[0] if v.startswith("s3://") else ""
+        # S3 bucket names: 3-63 of lowercase letters, digits, dots and hyphens.
+        if len(bucket) < 3 or len(bucket) > 63 or any(c not in "abcdefghijklmnopqrstuvwxyz0123456789.-" for c in bucket):
+            raise ValueError("must be s3://bucket or s3://bucket/prefix "
+                             "(leave it unset to keep media in the data dir)")
+        return v.rstrip("/")
+
+    @field_validator("s3_endpoint_url")
+    @classmethod
+    def _endpoint_shape(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://, e.g. http://minio:9000")
         return v.rstrip("/")
 
     @field_validator("database_url")
@@ -102,6 +131,14 @@ class Settings(BaseSettings):
         if self.media_dir is not None:
             return self.media_dir.expanduser().resolve()
         return self.resolved_data_dir / "inbox"
+
+    @property
+    def s3_location(self) -> tuple[str, str] | None:
+        """(bucket, key prefix without slashes) when media lives in S3, else None."""
+        if not self.storage_url:
+            return None
+        bucket, _, prefix = self.storage_url[len("s3://"):].partition("/")
+        return bucket, prefix.strip("/")
 
     @property
     def is_sqlite(self) -> bool:

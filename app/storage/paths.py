@@ -82,7 +82,20 @@ def safe_join(base: Path, *parts: str) -> Path:
 
 
 class Storage:
-    """The data dir and its well-known sub-folders."""
+    """Stored files: the data dir and its well-known sub-folders (the local backend).
+
+    The storage interface every writer and reader uses, whatever the backend:
+
+    - a writer produces its output under the data dir (atomically, by renaming a finished work file
+      or folder into place) and then calls `publish(relative)`; here that is all, on S3
+      (`lynkflow.storage.s3`) `publish` uploads it, so a failed job never reaches the store;
+    - a reader that needs a file on disk (an ffmpeg input, a getframe source, a playlist) calls
+      `local_file(relative)`, which on S3 fetches it into the data dir, used there as a bounded cache;
+    - `exists`, `list_files` and `remove_tree` answer from, and change, the store itself.
+    """
+
+    #: True when the files live elsewhere and the data dir is only a cache of them.
+    remote = False
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
@@ -108,13 +121,38 @@ class Storage:
     def media_dir(self, media_id: str) -> Path:
         return safe_join(self.root, "media", media_id)
 
-    def url_path(self, relative: str) -> str:
-        """The /storage/... URL path of a stored file (no host)."""
-        from urllib.parse import quote
+    def publish(self, relative: str) -> None:
+        """Make the finished file or folder at `relative` durable; the rename into place already did."""
 
-        return "/storage/" + quote(relative.lstrip("/"))
+    def local_file(self, relative: str) -> Path:
+        """The stored file on local disk; FileNotFoundError when it is not stored."""
+        target = self.path(relative)
+        if not target.is_file():
+            raise FileNotFoundError(f"{relative} is not in storage")
+        return target
+
+    def exists(self, relative: str) -> bool:
+        try:
+            return self.path(relative).is_file()
+        except UnsafePath:
+            return False
+
+    def list_files(self, folder: str) -> list[str]:
+        """Relative paths of the stored files below `folder` (work files, named with a dot, left out)."""
+        base = self.path(folder)
+        if not base.is_dir():
+            return []
+        found = []
+        for dirpath, dirnames, filenames in os.walk(base):
+            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            for name in filenames:
+                p = Path(dirpath) / name
+                if not name.startswith(".") and not p.is_symlink():
+                    found.append(p.relative_to(self.root).as_posix())
+        return sorted(found)
 
     def remove_tree(self, relative: str) -> None:
+        """Remove a stored file or folder (a missing one is not an error)."""
         import shutil
 
         target = self.path(relative)

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 
 from lynkflow.db.models import Media, UplynkAsset
 from lynkflow.openapi import PLAYBACK
-from lynkflow.uplynk.render import storage_url
+from lynkflow.storage.urls import storage_url
 
 router = APIRouter(tags=[PLAYBACK])
 

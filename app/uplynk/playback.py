@@ -33,8 +33,8 @@ from lynkflow.db.models import Media, UplynkAsset
 from lynkflow.media.ingest import playlist_segments
 from lynkflow.openapi import PLAYBACK
 from lynkflow.storage.paths import UnsafePath, safe_join
+from lynkflow.storage.urls import storage_url
 from lynkflow.uplynk.playback_tokens import check_playback_token, check_token_for
-from lynkflow.uplynk.render import storage_url
 
 router = APIRouter(tags=[PLAYBACK])
 

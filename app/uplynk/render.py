@@ -14,16 +14,11 @@ from lynkflow.db.models import Job, Media, UplynkAsset, UplynkSlicerJob, UplynkT
 from lynkflow.domain import uplynk_assets as assets_domain
 from lynkflow.domain import uplynk_libraries
 from lynkflow.domain.uplynk_jobs import derive_state
+from lynkflow.storage.urls import storage_url
 
 
 def player_url(base: str, player_id: str) -> str:
     return f"{base}/player5/{player_id}.html"
-
-
-def storage_url(base: str, relative: str) -> str:
-    from urllib.parse import quote
-
-    return f"{base}/storage/{quote(relative.lstrip('/'))}"
 
 
 def _media_urls(base: str, media: Media | None) -> dict[str, str]:

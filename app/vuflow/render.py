@@ -29,6 +29,7 @@ from lynkflow.domain.vis_assets import ASSET_STATES, ASSET_TYPES
 from lynkflow.domain.vis_events import EVENT_STATES, MP4_STATES
 from lynkflow.domain.vis_vuflows import storage_url_public
 from lynkflow.storage.paths import UnsafePath, safe_join
+from lynkflow.storage.urls import storage_url
 from lynkflow.vuflow.schemas import EVENT_EXTRA_FIELDS
 from lynkflow.vuflow.times import format_date
 
@@ -104,9 +105,6 @@ class Renderer:
             self._media[e.media_id] = self.db.get(Media, e.media_id)
         return self._media[e.media_id]
 
-    def _storage_url(self, relative: str) -> str:
-        return f"{self.public_base}/storage/{quote(relative.lstrip('/'))}"
-
     def video(self, e: VisEvent) -> dict[str, Any] | None:
         """The `video` object of an event with an ingested recording; None otherwise (or when not asked)."""
         if not self.process_video or e.deleted is not None:
@@ -114,7 +112,7 @@ class Renderer:
         master = playable_media_file(self._media_of(e), "master_playlist")
         if master is None:
             return None
-        hls = {"streamProtocol": HLS, "streamProtocolString": "HLS", "url": self._storage_url(master),
+        hls = {"streamProtocol": HLS, "streamProtocolString": "HLS", "url": storage_url(self.public_base, master),
                "streamSource": STREAM_SOURCE, "streamSourceString": STREAM_SOURCE_STRING}
         page = player_page_url(self.public_base, e.id)
         embed = html.escape(page + "?embed=true", quote=True)  # the base comes from a header: keep it inert

@@ -28,6 +28,7 @@ from lynkflow.db.models import (
     VisVuflow,
 )
 from lynkflow.storage.paths import UnsafePath, safe_join
+from lynkflow.storage.urls import storage_url
 
 T = TypeVar("T")
 
@@ -76,12 +77,6 @@ def _paged(db: Session, query: Select[Any], count_query: Select[Any], number: in
 # --- storage URLs --------------------------------------------------------------------------
 
 
-def storage_url(relative: str) -> str:
-    from urllib.parse import quote
-
-    return "/storage/" + quote(relative.lstrip("/"))
-
-
 def media_file_url(media: Media | None, relative: str | None) -> str | None:
     """The /storage URL of one ingest output of a media item, or None when it has none."""
     if media is None or not media.output_dir or not relative:
@@ -90,7 +85,7 @@ def media_file_url(media: Media | None, relative: str | None) -> str | None:
         safe_join(_CHECK_ROOT, media.output_dir, relative)  # refuse odd paths before making a URL
     except UnsafePath:
         return None
-    return storage_url(f"{media.output_dir}/{relative}")
+    return storage_url("", f"{media.output_dir}/{relative}")
 
 
 # --- Uplynk assets -------------------------------------------------------------------------
@@ -124,7 +119,7 @@ def asset_view(asset: UplynkAsset, media: Media | None, players: list[UplynkTest
         view.thumb_url = media_file_url(media, thumbs[min(len(thumbs) - 1, len(thumbs) // 10)])
     if all_thumbs:
         view.thumbs = [u for u in (media_file_url(media, t) for t in thumbs) if u]
-    view.poster_url = (storage_url(asset.poster_path) if asset.poster_path
+    view.poster_url = (storage_url("", asset.poster_path) if asset.poster_path
                        else media_file_url(media, r.get("poster")))
     if view.thumb_url is None:
         view.thumb_url = view.poster_url
@@ -220,7 +215,7 @@ class VisAssetView:
 
 
 def vis_asset_view(asset: VisAsset) -> VisAssetView:
-    return VisAssetView(asset, storage_url(f"vis/{asset.path}"))
+    return VisAssetView(asset, storage_url("", f"vis/{asset.path}"))
 
 
 @dataclass
@@ -232,7 +227,7 @@ class EventView:
 
     @property
     def recording_url(self) -> str | None:
-        return storage_url(f"vis/{self.event.vod_file}") if self.event.vod_file else None
+        return storage_url("", f"vis/{self.event.vod_file}") if self.event.vod_file else None
 
     @property
     def poster_url(self) -> str | None:

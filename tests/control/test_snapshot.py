@@ -15,6 +15,7 @@ from lynkflow.db.models import Job, UplynkChange
 from lynkflow.domain.ingest import ingest_file
 from lynkflow.domain.snapshot import stored_files, table_rows
 from lynkflow.jobs import queue
+from lynkflow.storage.urls import storage_url
 from lynkflow.testing.signing import Signer
 from tests.conftest import wait_for
 
@@ -84,7 +85,7 @@ def test_export_reset_import_gives_everything_back_byte_for_byte(make_client, sh
     assert _views(client, ids, signer) == before_views
     # Served files are the same bytes too.
     gif_rel = next(rel for rel in before_files if rel.endswith(".gif"))
-    served = client.get(ctx.storage.url_path(gif_rel))
+    served = client.get(storage_url("", gif_rel))
     assert served.status_code == 200 and served.content == before_files[gif_rel]
 
     # New rows get fresh ids (PostgreSQL sequences were moved past the imported ones).
