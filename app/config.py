@@ -92,7 +92,7 @@ class Settings(BaseSettings):
         v = v.strip()
         bucket = v[len("s3://"):].split("/", 1)[0] if v.startswith("s3://") else ""
         # S3 bucket names: 3-63 of lowercase letters, digits, dots and hyphens.
-        if len(bucket) < 3 or len(bucket) > 63 or any(c not in "abcdefghijklmnopqrstuvwxyz0123456789.-" for c in bucket):
+        if not 3 <= len(bucket) <= 63 or any(c not in "abcdefghijklmnopqrstuvwxyz0123456789.-" for c in bucket):
             raise ValueError("must be s3://bucket or s3://bucket/prefix "
                              "(leave it unset to keep media in the data dir)")
         return v.rstrip("/")
