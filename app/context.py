@@ -16,6 +16,7 @@ from lynkflow.clock import CLOCK_DOC, Clock
 from lynkflow.config import Settings
 from lynkflow.db.engine import make_engine, make_sessionmaker, session_scope
 from lynkflow.shared import SharedState
+from lynkflow.storage import open_storage
 from lynkflow.storage.paths import Storage
 
 
@@ -48,7 +49,7 @@ class AppContext:
 
 
 def build_context(settings: Settings) -> AppContext:
-    storage = Storage(settings.resolved_data_dir)
+    storage = open_storage(settings)
     storage.ensure()
     engine = make_engine(settings.resolved_database_url)
     shared = SharedState(engine)

@@ -99,6 +99,7 @@ def _run(ctx: AppContext, job: JobRun) -> dict[str, Any]:
             source = trimmed
         out_dir = ctx.storage.media_dir(job.payload["media_id"]) / "out"
         result = ingest(source, out_dir, on_progress=job.report_progress, cancel=job.cancel)
+        ctx.storage.publish(ctx.storage.relative(out_dir))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     doc = result.to_dict()

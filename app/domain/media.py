@@ -79,6 +79,7 @@ def create_media_from_file(ctx: AppContext, db: Session, path: Path, original_fi
         else:
             shutil.copyfile(path, tmp)
         os.replace(tmp, final)
+        ctx.storage.publish(ctx.storage.relative(final))
     except BaseException:
         tmp.unlink(missing_ok=True)
         shutil.rmtree(folder, ignore_errors=True)
@@ -92,15 +93,15 @@ def create_media_from_file(ctx: AppContext, db: Session, path: Path, original_fi
 
 
 def media_source(ctx: AppContext, media: Media) -> Path:
-    return ctx.storage.root / media.source_path
+    return ctx.storage.local_file(media.source_path)
 
 
 def media_output(ctx: AppContext, media: Media, relative: str) -> Path:
     """A file of the media's ingest outputs (relative paths come from IngestResult)."""
     if not media.output_dir:
         raise FileNotFoundError(f"media {media.id} has no ingest outputs yet")
-    return safe_join(ctx.storage.root, media.output_dir, relative)
+    return ctx.storage.local_file(f"{media.output_dir}/{relative}")
 
 
 def remove_media_files(ctx: AppContext, media: Media) -> None:
-    shutil.rmtree(ctx.storage.media_dir(media.id), ignore_errors=True)
+    ctx.storage.remove_tree(f"media/{media.id}")

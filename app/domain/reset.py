@@ -36,7 +36,7 @@ from lynkflow.db.models import (
 from lynkflow.db.wipe import wipe_all
 from lynkflow.jobs import queue
 from lynkflow.seeding import ensure_default_accounts
-from lynkflow.storage.paths import UnsafePath, safe_join
+from lynkflow.storage.paths import UnsafePath
 
 
 class ResetError(ValueError):
@@ -45,8 +45,9 @@ class ResetError(ValueError):
 
 def reset_everything(ctx: AppContext) -> None:
     wipe_all(ctx.engine)
-    for sub in ("media", "uplynk", "vis", "tmp"):
-        shutil.rmtree(ctx.storage.root / sub, ignore_errors=True)
+    for sub in ("media", "uplynk", "vis"):
+        ctx.storage.remove_tree(sub)
+    shutil.rmtree(ctx.storage.tmp, ignore_errors=True)
     ctx.storage.ensure()
     ensure_default_accounts(ctx)
 
@@ -86,13 +87,12 @@ def _remove_media(ctx: AppContext, db: Session, media_ids: Iterable[str]) -> lis
     return removed
 
 
-def _remove_dirs(ctx: AppContext, base: Any, names: Iterable[str]) -> None:
+def _remove_dirs(ctx: AppContext, base: str, names: Iterable[str]) -> None:
     for name in names:
         try:
-            target = safe_join(base, name)
+            ctx.storage.remove_tree(f"{base}/{name}")
         except UnsafePath:
             continue  # a name that cannot be a folder of ours has no folder to remove
-        shutil.rmtree(target, ignore_errors=True)
 
 
 def reset_uplynk_owner(ctx: AppContext, owner_id: str) -> dict[str, int]:
@@ -128,8 +128,8 @@ def reset_uplynk_owner(ctx: AppContext, owner_id: str) -> dict[str, int]:
         db.flush()
         removed_media = _remove_media(ctx, db, media_ids)
         counts["media"] = len(removed_media)
-    _remove_dirs(ctx, ctx.storage.root / "uplynk", [owner_id])
-    _remove_dirs(ctx, ctx.storage.root / "media", removed_media)
+    _remove_dirs(ctx, "uplynk", [owner_id])
+    _remove_dirs(ctx, "media", removed_media)
     return counts
 
 
@@ -153,6 +153,6 @@ def reset_vis_key(ctx: AppContext, api_key: str) -> dict[str, int]:
         removed_media = _remove_media(ctx, db, media_ids)
         counts = {"events": len(event_ids), "assets": vis_asset_count, "vuflows": vuflows,
                   "media": len(removed_media)}
-    _remove_dirs(ctx, ctx.storage.vis_root, folders)
-    _remove_dirs(ctx, ctx.storage.root / "media", removed_media)
+    _remove_dirs(ctx, "vis", folders)
+    _remove_dirs(ctx, "media", removed_media)
     return counts

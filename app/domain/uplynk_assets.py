@@ -211,8 +211,9 @@ def on_ingest_done(db: Session, ctx: AppContext, asset_id: str, media: Media, sl
     if media.output_dir and result.get("mp4"):
         try:
             ttml = safe_join(ctx.storage.root, media.output_dir, result["mp4"] + ".ttml")
-            if not ttml.exists():
+            if not ctx.storage.exists(ctx.storage.relative(ttml)):
                 ttml.write_text(_EMPTY_TTML)
+                ctx.storage.publish(ctx.storage.relative(ttml))
         except (OSError, ValueError):
             pass
     record_change(db, ctx, asset, "update")
@@ -314,9 +315,10 @@ def store_poster(ctx: AppContext, asset: UplynkAsset, poster: tuple[bytes, str] 
         tmp.write_bytes(data)
         tmp.replace(target)
         asset.poster_path = ctx.storage.relative(target)
+        ctx.storage.publish(asset.poster_path)
     if old and old != asset.poster_path:
         with contextlib.suppress(OSError, ValueError):
-            safe_join(ctx.storage.root, old).unlink(missing_ok=True)
+            ctx.storage.remove_tree(old)
 
 
 def update_asset(db: Session, ctx: AppContext, asset: UplynkAsset, changes: dict[str, Any]) -> UplynkAsset:

@@ -243,7 +243,7 @@ def _own_ready_asset(db: Session, owner: str, asset_id: str, param: str, verb: s
 def _beam_rendition(ctx: AppContext, db: Session, owner: str, beam_id: str, start_ms: int,
                     duration_ms: int) -> tuple[Path, str, str]:
     """The beam's highest-ray MP4, original file name and desc; SlicerError when it cannot be clipped."""
-    from lynkflow.storage.paths import safe_join
+    from lynkflow.storage.paths import UnsafePath
 
     beam = _own_ready_asset(db, owner, beam_id, "beam_id", "clipped")
     beam_ms = int(round(float(beam.duration) * 1000))
@@ -253,9 +253,10 @@ def _beam_rendition(ctx: AppContext, db: Session, owner: str, beam_id: str, star
     media = db.get(Media, beam.media_id) if beam.media_id else None
     if media is None or not media.output_dir or not (media.renditions or {}).get("mp4"):
         raise SlicerError(f"asset {beam_id} has no video to clip")
-    rendition = safe_join(ctx.storage.root, media.output_dir, media.renditions["mp4"])
-    if not rendition.is_file():
-        raise SlicerError(f"asset {beam_id} has no video to clip")
+    try:
+        rendition = ctx.storage.local_file(f"{media.output_dir}/{media.renditions['mp4']}")
+    except (FileNotFoundError, UnsafePath):
+        raise SlicerError(f"asset {beam_id} has no video to clip") from None
     return rendition, beam.orig_filename or media.original_filename, beam.desc or ""
 
 
@@ -283,7 +284,7 @@ def _export_run(ctx: AppContext, run: JobRun) -> dict[str, Any]:
         media = db.get(Media, asset.media_id) if asset is not None and asset.media_id else None
         if asset is None or media is None or not media.output_dir or not media.renditions:
             raise ValueError("the asset has no renditions to export")
-        source = safe_join(ctx.storage.root, media.output_dir, media.renditions["mp4"])
+        source = ctx.storage.local_file(f"{media.output_dir}/{media.renditions['mp4']}")
         duration = float(asset.duration)
     folder = safe_join(ctx.storage.root, "uplynk", run.payload["owner"], "exports")
     folder.mkdir(parents=True, exist_ok=True)
@@ -297,6 +298,7 @@ def _export_run(ctx: AppContext, run: JobRun) -> dict[str, Any]:
         shutil.move(str(tmp), target)
     finally:
         tmp.unlink(missing_ok=True)
+    ctx.storage.publish(ctx.storage.relative(target))
     return {"export_path": ctx.storage.relative(target)}
 
 

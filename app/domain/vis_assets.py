@@ -238,7 +238,7 @@ def cancel_asset_jobs(ctx: AppContext, assets: list[VisAsset]) -> None:
 def _remove_files(ctx: AppContext, paths: list[str]) -> None:
     for rel in paths:
         try:
-            safe_join(ctx.storage.vis_root, rel).unlink(missing_ok=True)
+            ctx.storage.remove_tree(f"vis/{rel}")
         except (UnsafePath, IsADirectoryError, PermissionError):
             continue
 
@@ -307,15 +307,10 @@ def sync_event(db: Session, ctx: AppContext, api_key: str, event_id: str) -> Syn
         raise VisConflict(f"Event {event_id} has no VOD file; sync needs one, as its folder is what gets "
                           "synchronised", "EventHasNoVod")
     vod_folder = event.vod_folder or event.vod_file.rsplit("/", 1)[0]
-    folder = safe_join(ctx.storage.vis_root, vod_folder)
-    root = ctx.storage.vis_root.resolve()
-    on_disk = sorted(
-        p.resolve().relative_to(root).as_posix()
-        for p in (folder.rglob("*") if folder.is_dir() else [])
-        if p.is_file() and not p.is_symlink() and not p.name.startswith(".")
-    )
+    safe_join(ctx.storage.vis_root, vod_folder)
+    on_disk = [rel.removeprefix("vis/") for rel in ctx.storage.list_files(f"vis/{vod_folder}")]
     changed = False
-    if not (ctx.storage.vis_root / event.vod_file).is_file():
+    if not ctx.storage.exists(f"vis/{event.vod_file}"):
         replacement = next((p for p in on_disk if p.lower().endswith(_VOD_SUFFIXES)), None)
         event.vod_file = replacement
         changed = True
@@ -328,7 +323,7 @@ def sync_event(db: Session, ctx: AppContext, api_key: str, event_id: str) -> Syn
     deleted = 0
     for asset in known.values():
         # GENERATING and FAILED assets have no file yet (or never will); they are not "missing".
-        if asset.state == COMPLETED and not (ctx.storage.vis_root / asset.path).is_file():
+        if asset.state == COMPLETED and not ctx.storage.exists(f"vis/{asset.path}"):
             db.delete(asset)
             deleted += 1
     event.modified = ctx.clock.now_ms()

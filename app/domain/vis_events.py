@@ -10,6 +10,7 @@ Storage: an event's folder is ``<contentId>/`` under the VIS root, its VOD folde
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -159,11 +160,8 @@ def delete_event(db: Session, ctx: AppContext, api_key: str, event_id: str, *, h
     folder = event.content_id
     db.delete(event)
     db.flush()
-    try:
-        target = safe_join(ctx.storage.vis_root, folder)
-    except UnsafePath:
-        return
-    shutil.rmtree(target, ignore_errors=True)
+    with contextlib.suppress(UnsafePath):  # a name that cannot be a folder of ours has none to remove
+        ctx.storage.remove_tree(f"vis/{folder}")
 
 
 def restore_event(db: Session, ctx: AppContext, api_key: str, event_id: str) -> VisEvent:
@@ -211,15 +209,20 @@ def recording_of(db: Session, ctx: AppContext, event: VisEvent) -> Recording:
             "its VOD is ingested (VOD_PRIVATE or VOD_PUBLIC)", "EventHasNoRecording",
             state=EVENT_STATES[event.state])
     media = db.get(Media, event.media_id) if event.media_id else None
-    candidates: list[Path] = []
+    candidates: list[str] = []
     if media is not None and media.source_path:
-        candidates.append(ctx.storage.root / media.source_path)
-    candidates.append(ctx.storage.vis_root / event.vod_file)
-    path = next((p for p in candidates if p.is_file()), None)
+        candidates.append(media.source_path)
+    candidates.append(f"vis/{event.vod_file}")
+    path: Path | None = None
+    for rel in candidates:
+        with contextlib.suppress(FileNotFoundError, UnsafePath):
+            path = ctx.storage.local_file(rel)
+            break
     if path is None:
         raise VisConflict(f"The recording file of event {event.id} is missing from storage; run "
                           f"PUT /asset/sync/{event.id} or ingest it again", "RecordingMissing")
-    info = media.probe if media is not None and media.probe and path == candidates[0] else None
+    from_media = media is not None and media.source_path is not None and rel == media.source_path
+    info = media.probe if from_media and media.probe else None
     if info is None:
         from lynkflow.media.probe import probe
 
@@ -284,7 +287,6 @@ def on_ingest_done(db: Session, ctx: AppContext, event_id: str, media: Media) ->
     event = db.get(VisEvent, event_id)
     if event is None:
         return  # hard-deleted while ingesting: nothing to show it on
-    out_dir = ctx.storage.root / (media.output_dir or "")
     renditions = media.renditions or {}
     files: list[tuple[str, str]] = []  # (rendition key, file name in the VOD folder)
     if renditions.get("mp4"):
@@ -297,9 +299,10 @@ def on_ingest_done(db: Session, ctx: AppContext, event_id: str, media: Media) ->
     vod_folder = f"{event.content_id}/vod"
     written: list[str] = []
     for key, name in files:
-        src = safe_join(out_dir, renditions[key])
+        src = ctx.storage.local_file(f"{media.output_dir or ''}/{renditions[key]}")
         dst = safe_join(ctx.storage.vis_root, vod_folder, name)
         place_file(src, dst, ctx.storage.tmp)
+        ctx.storage.publish(f"vis/{vod_folder}/{name}")
         written.append(f"{vod_folder}/{name}")
     event.media_id = media.id
     event.vod_folder = vod_folder

@@ -43,6 +43,7 @@ def _run_gif(ctx: AppContext, job: JobRun) -> dict[str, Any]:
     info = make_gif(source, target, start=p["start"], end=p["end"], fps=p["fps"], width=p.get("width"),
                     height=p.get("height"), playback_speed=p["playback_speed"], repeats=p["playback_repeats"],
                     reverse=p["reverse"], on_progress=job.report_progress, cancel=job.cancel)
+    ctx.storage.publish(f"vis/{p['path']}")
     return {"path": p["path"], **info}
 
 
@@ -57,6 +58,7 @@ def _run_video(ctx: AppContext, job: JobRun) -> dict[str, Any]:
     info = make_clip(source, target, start=p["start"], end=p["end"], frame_accurate=p["frame_accurate"],
                      copy_ts=p["copy_ts"], top_track_only=p["mezzanine"], on_progress=job.report_progress,
                      cancel=job.cancel)
+    ctx.storage.publish(f"vis/{p['path']}")
     return {"path": p["path"], **info}
 
 
@@ -69,6 +71,7 @@ def _run_image(ctx: AppContext, job: JobRun) -> dict[str, Any]:
         return {"skipped": "asset deleted"}
     source, target = found
     info = make_image(source, target, t=p["start"], width=p.get("width"))
+    ctx.storage.publish(f"vis/{p['path']}")
     return {"path": p["path"], **info}
 
 
@@ -78,7 +81,7 @@ def _finish(ctx: AppContext, job_id: int, payload: dict[str, Any], result: dict[
         if asset is None or asset.job_id != str(job_id):
             if "skipped" not in result:
                 # Deleted while rendering: do not leave an orphan file behind.
-                safe_join(ctx.storage.vis_root, payload["path"]).unlink(missing_ok=True)
+                ctx.storage.remove_tree(f"vis/{payload['path']}")
             return
         asset.state = COMPLETED
         asset.failure_reason = None

@@ -14,7 +14,7 @@ from typing import Any
 from lynkflow.db.models import Media, UplynkAsset
 from lynkflow.domain import uplynk_assets as dom
 from lynkflow.media.errors import FrameOutOfRange
-from lynkflow.storage.paths import safe_join
+from lynkflow.storage.paths import UnsafePath
 from lynkflow.uplynk.api import api2, as_str, require
 from lynkflow.uplynk.errors import Api2Error
 from lynkflow.uplynk.params import parse_time_ms
@@ -45,9 +45,13 @@ def _asset(call: Api2Call, *, allow_external: bool) -> tuple[UplynkAsset, Path, 
         if media is None or not media.output_dir or not (media.renditions or {}).get("rays"):
             raise Api2Error(f"asset {asset.id} has no video renditions")
         rays = media.renditions["rays"]
-        root = call.ctx.storage.root
-        highest = safe_join(root, media.output_dir, rays[0]["mp4"])
-        lowest = safe_join(root, media.output_dir, rays[-1]["mp4"])
+        storage = call.ctx.storage
+        try:
+            # Fetched into the local cache when the media lives in an object store.
+            highest = storage.local_file(f"{media.output_dir}/{rays[0]['mp4']}")
+            lowest = storage.local_file(f"{media.output_dir}/{rays[-1]['mp4']}")
+        except (FileNotFoundError, UnsafePath):
+            raise Api2Error(f"asset {asset.id} video renditions are missing from storage") from None
         return asset, highest, lowest, float(asset.duration)
 
 

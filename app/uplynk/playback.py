@@ -32,7 +32,7 @@ from lynkflow import limits
 from lynkflow.db.models import Media, UplynkAsset
 from lynkflow.media.ingest import playlist_segments
 from lynkflow.openapi import PLAYBACK
-from lynkflow.storage.paths import UnsafePath, safe_join
+from lynkflow.storage.paths import UnsafePath
 from lynkflow.storage.urls import storage_url
 from lynkflow.uplynk.playback_tokens import check_playback_token, check_token_for
 
@@ -99,7 +99,7 @@ class Playable:
         """(absolute segment URL, duration) of one ray, read from its playlist in storage."""
         rel = self.variants[ray][1]
         try:
-            path = safe_join(ctx.storage.root, self.folder, rel)
+            path = ctx.storage.local_file(f"{self.folder}/{rel}")
             pairs = playlist_segments(path)
         except (UnsafePath, OSError) as exc:
             raise Refusal(404, f"asset {self.asset.id} ray playlist is missing from storage") from exc
@@ -117,8 +117,7 @@ def _load(ctx, asset: UplynkAsset | None, *, not_ready_status: int = 404) -> Pla
     if media is None or not media.output_dir or not (media.renditions or {}).get("master_playlist"):
         raise Refusal(404, f"asset {asset.id} has no playlists")
     try:
-        path = safe_join(ctx.storage.root, media.output_dir, media.renditions["master_playlist"])
-        text = path.read_text()
+        text = ctx.storage.local_file(f"{media.output_dir}/{media.renditions['master_playlist']}").read_text()
     except (UnsafePath, OSError) as exc:
         raise Refusal(404, f"asset {asset.id} playlist is missing from storage") from exc
     variants: list[tuple[str, str]] = []

@@ -50,6 +50,10 @@ def test_environment_values_are_read(monkeypatch: pytest.MonkeyPatch, tmp_path) 
         ("LYNKFLOW_DATABASE_URL", "mysql://x", "sqlite:/// or postgresql://"),
         ("LYNKFLOW_UPLYNK_API_KEY", "   ", "must not be empty"),
         ("LYNKFLOW_KEEP_ALIVE", "0", "greater than or equal"),
+        ("LYNKFLOW_STORAGE_URL", "/srv/media", "s3://bucket"),
+        ("LYNKFLOW_STORAGE_URL", "s3://No_Such", "s3://bucket"),
+        ("LYNKFLOW_S3_ENDPOINT_URL", "minio:9000", "http://"),
+        ("LYNKFLOW_STORAGE_CACHE_MB", "1", "greater than or equal"),
     ],
 )
 def test_bad_values_name_the_variable(monkeypatch: pytest.MonkeyPatch, var: str, value: str, fragment: str) -> None:
