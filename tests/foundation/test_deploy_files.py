@@ -17,7 +17,8 @@ def test_every_service_of_the_local_image_can_build_it_and_restarts() -> None:
     local = {name: s for name, s in services.items() if s.get("image") == "lynkflow:local"}
     assert {"api", "api-b", "worker"} <= set(local)
     for name, service in services.items():
-        assert service.get("restart") == "unless-stopped", name
+        # One-shot setup services are retried until they succeed, then stay done.
+        assert service.get("restart") == ("on-failure" if name == "minio-bucket" else "unless-stopped"), name
         if name in local:
             assert service.get("build") == ".", name
     # The seed named in the compose file is bundled in the installed package.
@@ -26,6 +27,20 @@ def test_every_service_of_the_local_image_can_build_it_and_restarts() -> None:
     # Replicas share one database and run no in-process workers; the worker service does the work.
     assert local["api-b"]["environment"] == local["api"]["environment"]
     assert local["api"]["environment"]["LYNKFLOW_INPROC_WORKERS"] == "0"
+
+
+def test_media_lives_in_minio_with_its_bucket_made_before_lynkflow_starts() -> None:
+    services = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]
+    assert services["minio"]["healthcheck"]["test"]
+    assert services["minio-bucket"]["depends_on"]["minio"]["condition"] == "service_healthy"
+    assert "mc mb --ignore-existing store/lynkflow" in " ".join(services["minio-bucket"]["entrypoint"])
+    for name in ("api", "api-b", "worker"):
+        env = services[name]["environment"]
+        assert env["LYNKFLOW_STORAGE_URL"] == "s3://lynkflow/media", name
+        assert env["LYNKFLOW_S3_ENDPOINT_URL"] == "http://minio:9000", name
+        assert env["AWS_ACCESS_KEY_ID"] == services["minio"]["environment"]["MINIO_ROOT_USER"], name
+        assert env["AWS_SECRET_ACCESS_KEY"] == services["minio"]["environment"]["MINIO_ROOT_PASSWORD"], name
+        assert services[name]["depends_on"]["minio-bucket"]["condition"] == "service_completed_successfully", name
 
 
 def test_dockerfile_installs_the_package_not_an_editable_checkout() -> None:
