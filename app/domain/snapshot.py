@@ -73,12 +73,19 @@ def _excluded(ctx: AppContext, rel: str) -> bool:
     return False
 
 
+# With an object store these folders live there; the data dir holds only a cache of them.
+_STORED = ("media", "uplynk", "vis")
+
+
 def stored_files(ctx: AppContext) -> list[str]:
     """Relative paths of every regular file the snapshot carries, sorted."""
     root = ctx.storage.root
+    remote = ctx.storage.remote
     found = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
+        if remote and Path(dirpath) == root:
+            dirnames[:] = [d for d in dirnames if d not in _STORED]
         for name in filenames:
             path = Path(dirpath) / name
             if path.is_symlink() or not path.is_file():
@@ -86,6 +93,9 @@ def stored_files(ctx: AppContext) -> list[str]:
             rel = path.relative_to(root).as_posix()
             if not _excluded(ctx, rel):
                 found.append(rel)
+    if remote:
+        for sub in _STORED:
+            found += ctx.storage.list_files(sub)
     return sorted(found)
 
 
@@ -114,7 +124,7 @@ def export_snapshot(ctx: AppContext, out_path: Path) -> dict[str, Any]:
     tables = table_rows(ctx)
     files = []
     for rel in stored_files(ctx):
-        path = ctx.storage.root / rel
+        path = ctx.storage.local_file(rel)
         files.append({"path": rel, "size": path.stat().st_size, "sha256": _sha256(path)})
     manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "alembic_revision": current_revision(ctx.engine),
                 "lynkflow_version": __version__, "created": ctx.clock.now_ms(), "tables": tables, "files": files}
@@ -130,7 +140,7 @@ def export_snapshot(ctx: AppContext, out_path: Path) -> dict[str, Any]:
             for f in files:
                 # Always a regular member: tar would record a second name of a hard-linked file
                 # (ingest links renditions into event folders) as a link, which import refuses.
-                path = ctx.storage.root / f["path"]
+                path = ctx.storage.local_file(f["path"])
                 member = tarfile.TarInfo(FILES_PREFIX + f["path"])
                 member.size = f["size"]
                 member.mtime = int(path.stat().st_mtime)
@@ -307,6 +317,8 @@ def import_snapshot(ctx: AppContext, archive: Path) -> dict[str, Any]:
             target = ctx.storage.root / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(staging / rel, target)
+            if rel.split("/", 1)[0] in _STORED:
+                ctx.storage.publish(rel)
     except tarfile.TarError as exc:
         raise SnapshotError(f"the snapshot archive is damaged: {exc}") from None
     finally:

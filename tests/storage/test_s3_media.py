@@ -164,3 +164,10 @@ def test_the_local_cache_is_bounded_and_refills_from_the_bucket(s3, tmp_path) ->
         store.local_file("vis/e/missing.bin")
     store.remove_tree("vis/e")
     assert s3.keys("vis/") == [] and not (store.root / "vis" / "e").exists()
+
+
+def test_snapshot_round_trip_carries_the_objects(s3_client, s3, small_clip) -> None:
+    from tests.control.test_snapshot import check_snapshot_round_trip
+
+    check_snapshot_round_trip(s3_client, small_clip)
+    assert any(k.endswith(".gif") for k in s3.keys("vis/")) and s3.keys("media/")
