@@ -61,7 +61,7 @@ _PASSED_HEADERS = (("ContentLength", "content-length"), ("ContentRange", "conten
 
 
 def _from_object_store(storage, relative: str, request: Request) -> Response:  # noqa: ANN001 - an S3Storage
-    from lynkflow.storage.s3 import RangeNotSatisfiable
+    from lynkflow.storage.s3 import RangeNotSatisfiable, StoreUnavailable
 
     media_type = content_type_for(relative)
     try:
@@ -74,6 +74,9 @@ def _from_object_store(storage, relative: str, request: Request) -> Response:  #
     except RangeNotSatisfiable:
         size = storage.head(relative)["ContentLength"]
         return Response(status_code=416, headers={"content-range": f"bytes */{size}"})
+    except StoreUnavailable as exc:
+        # The store's outage, not a missing file and not a lynkflow bug: say so, and that it may pass.
+        raise HTTPException(status_code=503, detail=str(exc), headers={"retry-after": "5"}) from None
     headers = {"accept-ranges": "bytes"}
     for field, header in _PASSED_HEADERS:
         if obj.get(field) is not None:

@@ -171,3 +171,9 @@ def test_snapshot_round_trip_carries_the_objects(s3_client, s3, small_clip) -> N
 
     check_snapshot_round_trip(s3_client, small_clip)
     assert any(k.endswith(".gif") for k in s3.keys("vis/")) and s3.keys("media/")
+
+
+def test_an_unreachable_store_is_a_503_on_storage_not_a_500(make_client, s3) -> None:
+    client = make_client(storage_url=f"s3://{s3.bucket}/x", s3_endpoint_url="http://127.0.0.1:9")  # nothing listens
+    resp = client.get("/storage/media/abc/out/master.m3u8")
+    assert resp.status_code == 503 and "object store" in resp.text and s3.bucket in resp.text
