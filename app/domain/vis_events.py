@@ -193,9 +193,12 @@ def set_state(db: Session, ctx: AppContext, api_key: str, event_id: str, state: 
 
 @dataclass(frozen=True)
 class Recording:
-    """What assets are cut from: a media file, its duration and its wall-clock start (if any)."""
+    """What assets are cut from: a stored media file, its duration and its wall-clock start (if any).
 
-    path: Path
+    `relative` names it in storage; a job asks `ctx.storage.local_file` for it when it runs, so an
+    API request that only checks times never downloads a recording from an object store."""
+
+    relative: str
     duration: float
     fps: float
     start_ms: int | None
@@ -213,12 +216,8 @@ def recording_of(db: Session, ctx: AppContext, event: VisEvent) -> Recording:
     if media is not None and media.source_path:
         candidates.append(media.source_path)
     candidates.append(f"vis/{event.vod_file}")
-    path: Path | None = None
-    for rel in candidates:
-        with contextlib.suppress(FileNotFoundError, UnsafePath):
-            path = ctx.storage.local_file(rel)
-            break
-    if path is None:
+    rel = next((c for c in candidates if ctx.storage.exists(c)), None)
+    if rel is None:
         raise VisConflict(f"The recording file of event {event.id} is missing from storage; run "
                           f"PUT /asset/sync/{event.id} or ingest it again", "RecordingMissing")
     from_media = media is not None and media.source_path is not None and rel == media.source_path
@@ -226,8 +225,8 @@ def recording_of(db: Session, ctx: AppContext, event: VisEvent) -> Recording:
     if info is None:
         from lynkflow.media.probe import probe
 
-        info = probe(path).to_dict()
-    return Recording(path=path, duration=float(info["duration"]), fps=float(info.get("fps") or 25.0),
+        info = probe(ctx.storage.local_file(rel)).to_dict()
+    return Recording(relative=rel, duration=float(info["duration"]), fps=float(info.get("fps") or 25.0),
                      start_ms=media.recording_start_ms if media is not None else None)
 
 

@@ -29,7 +29,7 @@ def _source_and_target(ctx: AppContext, payload: dict[str, Any]):  # noqa: ANN20
         except VisDomainError as exc:
             # A recording that went away cannot come back by retrying: ValueError = no retry.
             raise ValueError(str(exc)) from None
-        return rec.path, safe_join(ctx.storage.vis_root, payload["path"])
+        return ctx.storage.local_file(rec.relative), safe_join(ctx.storage.vis_root, payload["path"])
 
 
 def _run_gif(ctx: AppContext, job: JobRun) -> dict[str, Any]:
