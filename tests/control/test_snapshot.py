@@ -40,7 +40,17 @@ def _make_state(client, clip: Path) -> dict[str, str]:
     gif_id = gif.json()["id"]
     wait_for(lambda: client.get(f"/api/asset/{gif_id}", headers=headers).json()["stateString"] == "COMPLETED",
              timeout=60)
+    # The asset reads COMPLETED just before its job row reads done: wait for that too, or the rows
+    # compared after the import may hold the job a moment before it ended.
+    wait_for(lambda: client.get(f"/_lynkflow/jobs/{_gif_job(ctx, gif_id)}").json()["state"] == "done", timeout=30)
     return {"asset": started.uplynk_asset_id, "event": started.vis_event_id, "gif": gif_id}
+
+
+def _gif_job(ctx, asset_id: str) -> str:
+    from lynkflow.db.models import VisAsset
+
+    with ctx.session() as db:
+        return db.get(VisAsset, asset_id).job_id
 
 
 def _views(client, ids: dict[str, str], signer: Signer) -> dict[str, object]:
