@@ -80,6 +80,8 @@ class S3Storage(Storage):
         else:
             files = [(relative.strip("/"), target)]
             old = set()
+        for _, path in files:
+            _touch(path)  # just used: the trim must not evict what is about to be uploaded
         put: list[str] = []
         try:
             for rel, path in files:
