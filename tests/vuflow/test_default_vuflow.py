@@ -1,5 +1,6 @@
 """Every VIS key has a default vuflow (storageUrlPublic = lynkflow's VIS storage), used when an event
-names none: the GIF asked for on an event made by `lynkflow ingest --event` downloads and decodes."""
+names none: the GIF asked for on an event made by `lynkflow ingest --event` downloads and decodes.
+Its SYSTEM assets carry the id of the ingest job that made them."""
 
 from __future__ import annotations
 
@@ -64,6 +65,14 @@ def test_gif_of_a_cli_ingested_event_downloads(make_settings, synth_clips) -> No
         [event] = client.get("/api/event/", headers=h).json()["results"]
         system = client.get(f"/api/asset/?eventId={event['id']}&types=SYSTEM", headers=h).json()
         assert system and all(a["url"].startswith("http://testserver/storage/vis/") for a in system), system
+        # SYSTEM assets name the job that made them (the ingest), as a string like the seed's "9001".
+        [ingest] = client.get("/_lynkflow/jobs", params={"kind": "ingest"}).json()["jobs"]
+        assert {a["jobId"] for a in system} == {str(ingest["id"])}
+        # Another event taking the ingested recording (mediaId extension) shows the same job.
+        other = client.post("/api/event/", json={"title": "Replay", "mediaId": event["lynkflowMediaId"]},
+                            headers=h).json()
+        copied = client.get(f"/api/asset/?eventId={other['id']}&types=SYSTEM", headers=h).json()
+        assert copied and {a["jobId"] for a in copied} == {str(ingest["id"])}
         made = client.post("/api/asset/gif/", json=gif_body(event["id"], "00:00:00", "00:00:01", fps=12),
                            headers=h).json()
         done = wait_for(lambda: (a := client.get(f"/api/asset/{made['id']}/", headers=h).json())["state"] != 0
