@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 _VIS_ROOTS = ("/asset", "/event", "/vuflow", "/health")
 
@@ -44,6 +45,38 @@ async def _routing_error(request: Request, exc: StarletteHTTPException) -> Respo
             response.headers["X-Transaction-ID"] = transaction
         return response
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
+class Api2TrailingSlash:
+    """ASGI: `/api2/asset/list/` is `/api2/asset/list`.
+
+    Public PHP clients write api2 paths with a trailing slash, and the real service answers them.
+    The path is normalised before anything else sees it, so faults, stubs and the journal match the
+    one canonical route whichever way the client wrote it (the api2 signature covers `msg` only).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            if path.endswith("/") and path.startswith("/api2/") and len(path) > 6:
+                scope = {**scope, "path": path.rstrip("/")}
+                raw = scope.get("raw_path")
+                if raw:
+                    scope["raw_path"] = raw.rstrip(b"/")
+        await self.app(scope, receive, send)
+
+
+def install_api2_trailing_slash(app: FastAPI) -> None:
+    """Put Api2TrailingSlash outside the whole middleware stack (call after any other wrapper)."""
+    build = app.build_middleware_stack
+
+    def build_with_slash() -> ASGIApp:
+        return Api2TrailingSlash(build())
+
+    app.build_middleware_stack = build_with_slash  # type: ignore[method-assign]
 
 
 def install_routing_errors(app: FastAPI) -> None:

@@ -84,6 +84,8 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
     install_openapi(app)  # tags, security schemes and documentation models in /openapi.json
     from lynkflow.control.middleware import install as install_control_middleware
     install_control_middleware(app)  # fault injection + request journal, wrapping everything
+    from lynkflow.apis import install_api2_trailing_slash
+    install_api2_trailing_slash(app)  # outside even the control plane: faults and journal see one route
     return app
 
 

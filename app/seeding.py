@@ -44,6 +44,7 @@ from lynkflow.db.models import (
     VisVuflow,
 )
 from lynkflow.domain.uplynk_libraries import share_library
+from lynkflow.domain.vis_vuflows import ensure_default_vuflow
 from lynkflow.fixtures import FIXTURES_DIR
 from lynkflow.jobs.queue import CANCELLED, FAILED, FINAL_STATES
 
@@ -93,6 +94,8 @@ def _ensure_default_accounts(ctx: AppContext) -> None:
             db.add(UplynkApiKey(id=ids.hex32(), owner_id=s.uplynk_owner, secret=s.uplynk_api_key, created=now))
         if db.get(VisApiKey, s.vuflow_api_key) is None:
             db.add(VisApiKey(key=s.vuflow_api_key, name="Default key", created=now))
+            db.flush()
+            ensure_default_vuflow(db, s.vuflow_api_key, now)
 
 
 def is_seeded(ctx: AppContext) -> bool:
@@ -167,6 +170,8 @@ def apply_seed(ctx: AppContext, doc: dict[str, Any]) -> dict[str, int]:
             key = vis_key(k.get("key", "default"))
             if db.get(VisApiKey, key) is None:
                 db.add(VisApiKey(key=key, name=k.get("name", ""), created=now))
+                db.flush()
+                ensure_default_vuflow(db, key, now)
                 counts["vis_api_keys"] += 1
         db.flush()
         for v in doc.get("vis", {}).get("vuflows", []):

@@ -3,8 +3,9 @@
     .venv/bin/python bench/screenshots.py [--out docs/screenshots] [--base-url http://127.0.0.1:8080]
 
 Without --base-url it starts its own lynkflow (demo seed, fresh data dir), waits for the seeded
-media to be ingested, requests one GIF from the demo event so the event page has a user asset,
-and saves dashboard.png, assets.png, event.png, player.png and jobs.png. Needs /usr/bin/chromium
+media to be ingested, requests a GIF and an MP4 clip (with a long file name, as real ones have) from
+the demo event so the event page has user assets, and saves dashboard.png, assets.png, owner.png
+(the partner owner's page), event.png, player.png and jobs.png. Needs /usr/bin/chromium
 (Debian's package) and the `playwright` Python package; never downloads a browser.
 """
 
@@ -25,6 +26,7 @@ from lynkflow.config import DEFAULT_VUFLOW_API_KEY  # noqa: E402
 from lynkflow.testing.server import LynkflowServer  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
+PARTNER_OWNER = "7061727472657231706172747265723a"  # fixtures/demo/seed.json
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
@@ -56,6 +58,10 @@ def shoot(base: str, out: Path) -> list[Path]:
                            "name": "Two seconds of bars", "filename": f"bars-{int(time.time())}", "fps": 12,
                            "width": 320})
     gif.raise_for_status()
+    clip = httpx.post(f"{base}/api/asset/video/", headers={"API-KEY": DEFAULT_VUFLOW_API_KEY},
+                      json={"clip": {"eventId": event["id"], "start": "00:00:02", "end": "00:00:04"},
+                            "name": "Highlight clip", "filename": f"match-highlight-second-half-{int(time.time())}"})
+    clip.raise_for_status()
     wait_jobs_done(base)
     httpx.get(f"{base}/api/event/{event['id']}", headers={"API-KEY": DEFAULT_VUFLOW_API_KEY})  # journal
     saved: list[Path] = []
@@ -65,11 +71,12 @@ def shoot(base: str, out: Path) -> list[Path]:
         page.goto(f"{base}/dashboard/assets")
         player_path = page.locator("tr.asset a[href^='/player5/']").first.get_attribute("href")
         shots = [("dashboard.png", "/"), ("assets.png", "/dashboard/assets"),
+                 ("owner.png", f"/dashboard/assets?owner={PARTNER_OWNER}"),
                  ("event.png", f"/dashboard/events/{event['id']}"), ("jobs.png", "/dashboard/jobs"),
                  ("player.png", player_path)]
         for name, path in shots:
             page.goto(f"{base}{path}", wait_until="networkidle")
-            if name == "player.png":
+            if name == "player.png":  # playing the rendition it chose for the window (data-level)
                 page.wait_for_function("document.getElementById('player').currentTime > 1.5", timeout=20000)
                 page.evaluate("document.getElementById('player').pause()")
             target = out / name

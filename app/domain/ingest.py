@@ -126,7 +126,7 @@ def _finish(ctx: AppContext, job_id: int, payload: dict[str, Any], result: dict[
         if payload.get("vis_event_id"):
             from lynkflow.domain import vis_events
 
-            vis_events.on_ingest_done(db, ctx, payload["vis_event_id"], media)
+            vis_events.on_ingest_done(db, ctx, payload["vis_event_id"], media, job_id)
 
 
 def _fail(ctx: AppContext, job_id: int, payload: dict[str, Any], reason: str) -> None:

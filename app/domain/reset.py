@@ -34,6 +34,7 @@ from lynkflow.db.models import (
     VisVuflow,
 )
 from lynkflow.db.wipe import wipe_all
+from lynkflow.domain.vis_vuflows import ensure_default_vuflow
 from lynkflow.jobs import queue
 from lynkflow.seeding import ensure_default_accounts
 from lynkflow.storage.paths import UnsafePath
@@ -150,6 +151,7 @@ def reset_vis_key(ctx: AppContext, api_key: str) -> dict[str, int]:
         db.execute(delete(VisEvent).where(VisEvent.api_key == api_key))
         vuflows = db.execute(delete(VisVuflow).where(VisVuflow.api_key == api_key)).rowcount
         db.flush()
+        ensure_default_vuflow(db, api_key, ctx.clock.now_ms())  # a reset key is as good as a new one
         removed_media = _remove_media(ctx, db, media_ids)
         counts = {"events": len(event_ids), "assets": vis_asset_count, "vuflows": vuflows,
                   "media": len(removed_media)}

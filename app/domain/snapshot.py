@@ -32,9 +32,10 @@ from sqlalchemy import Integer, func, select, text
 from lynkflow import __version__, ids
 from lynkflow.context import AppContext
 from lynkflow.db.migrate import current_revision
-from lynkflow.db.models import Base, KeyValue, UplynkApiKey, UplynkOwner, VisApiKey
+from lynkflow.db.models import Base, KeyValue, UplynkApiKey, UplynkOwner, VisApiKey, VisVuflow
 from lynkflow.db.presence import PREFIX as PRESENCE_PREFIX
 from lynkflow.db.wipe import clear_table
+from lynkflow.domain.vis_vuflows import default_vuflow_id
 from lynkflow.seeding import ensure_default_accounts
 from lynkflow.storage.paths import UnsafePath, safe_join
 
@@ -176,6 +177,8 @@ def emptiness_problems(ctx: AppContext) -> list[str]:
                 query = query.where((table.c.owner_id != s.uplynk_owner) | (table.c.secret != s.uplynk_api_key))
             elif table.name == VisApiKey.__tablename__:
                 query = query.where(table.c.key != s.vuflow_api_key)
+            elif table.name == VisVuflow.__tablename__:
+                query = query.where(table.c.id != default_vuflow_id(s.vuflow_api_key))
             n = db.scalar(query) or 0
             if n:
                 problems.append(f"{n} row(s) in {table.name}")

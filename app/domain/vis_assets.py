@@ -272,18 +272,25 @@ def delete_assets(db: Session, ctx: AppContext, api_key: str, f: AssetFilter) ->
 # --- SYSTEM assets and sync ----------------------------------------------------------------
 
 
-def ensure_system_asset(db: Session, ctx: AppContext, event: VisEvent, rel: str) -> VisAsset:
-    """The asset of a file in storage, created as a COMPLETED SYSTEM asset when there is none."""
+def ensure_system_asset(db: Session, ctx: AppContext, event: VisEvent, rel: str,
+                        job_id: int | None = None) -> VisAsset:
+    """The asset of a file in storage, created as a COMPLETED SYSTEM asset when there is none.
+
+    `job_id` is the job that wrote the file (an ingest); the asset shows it as its `jobId`, a string
+    as in the seed's SYSTEM asset example. A file found without a job (an asset sync) has none.
+    """
     existing = db.scalar(select(VisAsset).where(VisAsset.event_id == event.id, VisAsset.path == rel))
     if existing is not None:
         existing.modified = ctx.clock.now_ms()
+        if job_id is not None:  # a re-ingest rewrote the file: the newer job made it
+            existing.job_id = str(job_id)
         return existing
     file_name = rel.rsplit("/", 1)[-1]
     ext = file_name.rsplit(".", 1)[-1].lower() if "." in file_name else ""
     now = ctx.clock.now_ms()
     asset = VisAsset(id=ids.guid(), event_id=event.id, api_key=event.api_key, name=file_name, path=rel,
                      extension=ext[:20], state=COMPLETED, type=SYSTEM, content_id=event.content_id,
-                     params={}, created=now, modified=now)
+                     job_id=str(job_id) if job_id is not None else None, params={}, created=now, modified=now)
     db.add(asset)
     db.flush()
     return asset

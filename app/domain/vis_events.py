@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from lynkflow import ids
 from lynkflow.context import AppContext
-from lynkflow.db.models import Media, VisAsset, VisEvent
+from lynkflow.db.models import Job, Media, VisAsset, VisEvent
 from lynkflow.domain.vis_errors import VisConflict, VisDomainError, VisNotFound, VisValidation
 from lynkflow.domain.vis_vuflows import get_vuflow, is_guid
 from lynkflow.storage.paths import UnsafePath, safe_join
@@ -261,7 +261,15 @@ def attach_ingested_media(db: Session, ctx: AppContext, event: VisEvent, media_i
                           "use sourcePath to ingest a file", "MediaNotReady", mediaState=media.state)
     create_event_for_ingest(db, ctx, api_key=event.api_key, vuflow_id=None, title="", media_id=media.id,
                             event_id=event.id)
-    on_ingest_done(db, ctx, event.id, media)
+    on_ingest_done(db, ctx, event.id, media, _ingest_job_of(db, media.id))
+
+
+def _ingest_job_of(db: Session, media_id: str) -> int | None:
+    """The job that ingested a media item (the newest, if it was ingested again); None once it is gone."""
+    from lynkflow.domain.ingest import KIND
+
+    return db.scalar(select(Job.id).where(Job.kind == KIND, Job.payload["media_id"].as_string() == media_id)
+                     .order_by(Job.id.desc()).limit(1))
 
 
 def place_file(src: Path, dst: Path, tmp_dir: Path) -> None:
@@ -279,8 +287,9 @@ def place_file(src: Path, dst: Path, tmp_dir: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def on_ingest_done(db: Session, ctx: AppContext, event_id: str, media: Media) -> None:
-    """Write the recording's MP4 and thumbnail into the VOD folder; VOD_PRIVATE; SYSTEM assets."""
+def on_ingest_done(db: Session, ctx: AppContext, event_id: str, media: Media, job_id: int | None = None) -> None:
+    """Write the recording's MP4 and thumbnail into the VOD folder; VOD_PRIVATE; SYSTEM assets
+    (made by `job_id`, the ingest job, when there is one)."""
     from lynkflow.domain.vis_assets import ensure_system_asset
 
     event = db.get(VisEvent, event_id)
@@ -310,7 +319,7 @@ def on_ingest_done(db: Session, ctx: AppContext, event_id: str, media: Media) ->
     event.mp4_state = MP4_AVAILABLE
     event.modified = ctx.clock.now_ms()
     for rel in written:
-        ensure_system_asset(db, ctx, event, rel)
+        ensure_system_asset(db, ctx, event, rel, job_id)
     db.flush()
 
 

@@ -1,9 +1,17 @@
-"""VIS vuflows: the configuration objects that give events their storageUrlPublic (no HTTP here)."""
+"""VIS vuflows: the configuration objects that give events their storageUrlPublic (no HTTP here).
+
+Every VIS key has a default vuflow whose storageUrlPublic is lynkflow's own VIS storage: an event
+that names no vuflow (one made by `lynkflow ingest --event`, or a POST without `vuflowId`) takes
+its asset URLs from it, so the GIF a test asked for downloads out of the box. Its id is derived
+from the key (a name-based GUID), so it is found without a column marking it; a user may change
+or delete it like any other vuflow.
+"""
 
 from __future__ import annotations
 
 import json
 import re
+import uuid
 from typing import Any
 
 from sqlalchemy import func, select
@@ -15,6 +23,26 @@ from lynkflow.db.models import VisEvent, VisVuflow
 from lynkflow.domain.vis_errors import VisConflict, VisNotFound, VisValidation
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+# Fixed namespace of the name-based default vuflow ids (migration 0005 holds the same value).
+DEFAULT_VUFLOW_NAMESPACE = uuid.UUID("6c7f3a52-9a0e-4d35-8f39-2b1f0d6a7c41")
+DEFAULT_VUFLOW_NAME = "lynkflow storage"
+# `{lynkflow}` is this instance's public base URL (app/vuflow/render.py), so the URL fits any host.
+DEFAULT_VUFLOW_CONFIGURATION = json.dumps({"storageUrlPublic": "{lynkflow}/storage/vis"})
+
+
+def default_vuflow_id(api_key: str) -> str:
+    return str(uuid.uuid5(DEFAULT_VUFLOW_NAMESPACE, api_key))
+
+
+def ensure_default_vuflow(db: Session, api_key: str, now_ms: int) -> None:
+    """Give a (new or reset) VIS key its default vuflow; nothing when it already has it."""
+    flow_id = default_vuflow_id(api_key)
+    if db.get(VisVuflow, flow_id) is None:
+        db.add(VisVuflow(id=flow_id, api_key=api_key, name=DEFAULT_VUFLOW_NAME,
+                         configuration_json=DEFAULT_VUFLOW_CONFIGURATION, created=now_ms, modified=now_ms))
+        db.flush()
 
 
 def is_guid(value: str) -> bool:

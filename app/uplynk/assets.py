@@ -248,10 +248,9 @@ def asset_delete(call: Api2Call) -> dict[str, Any]:
 def asset_changes(call: Api2Call) -> dict[str, Any]:
     p = call.params
     start = parse_int(require(p, "start"), "start", low=0)
-    now = call.ctx.clock.now_ms()
-    end = now
-    if p.get("end") not in (None, ""):
-        end = min(now, parse_int(p["end"], "end", low=0))
+    # `start` is the only documented parameter. Some clients also send `end`; like any unknown
+    # parameter it is ignored (reference §1.4), so a batch always runs up to now.
+    end = call.ctx.clock.now_ms()
     if start > end:
         return {"changes": [], "assets": {}, "start": start, "end": end}
     with call.ctx.read_session() as db:

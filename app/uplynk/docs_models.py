@@ -304,6 +304,10 @@ class LibraryResult(Ok):
     shared_with: list[str] | None = None
 
 
+class ChannelListResult(Ok):
+    channels: list[dict[str, Any]] = Field(description="Always empty: lynkflow does not emulate live channels")
+
+
 class LibraryAssetsResult(Ok):
     assets: list[AssetDoc]
 
@@ -433,6 +437,9 @@ OPERATIONS: dict[str, tuple[str, str, type[Params], type[Ok], dict[str, Any], di
                                        ExportParams, JobResult, {"asset": _ASSET["id"]},
                                        {"job": {**_JOB, "source": {}, "args": {"export_mp4": True},
                                                 "asset": _ASSET["id"]}}),
+    "channel/list": ("List live channels", "Always an empty `channels` list: lynkflow has no live channels "
+                     "(the call is answered so that clients listing channels work).", PagingParams,
+                     ChannelListResult, {"limit": 10}, {"channels": []}),
     "subowners/create": ("Create a subowner", "A limited login attached to your account.", SubownerCreateParams,
                          SubownerDoc, {"username": "acme.jane", "password": "s3cret", "permissions": ["slice", "api"]},
                          _SUBOWNER),

@@ -7,7 +7,15 @@ paths answer in the api2 error shape rather than with a bare 404.
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from lynkflow.uplynk import assets, frames, libraries, owner_keys, slicer, subowners  # noqa: F401 - importing registers the operations
+from lynkflow.uplynk import (  # noqa: F401 - importing registers the operations
+    assets,
+    channels,
+    frames,
+    libraries,
+    owner_keys,
+    slicer,
+    subowners,
+)
 from lynkflow.uplynk.api import OPERATIONS, make_endpoint
 from lynkflow.uplynk.assetinfo import router as assetinfo_router
 from lynkflow.uplynk.docs_models import api2_doc

@@ -1,7 +1,8 @@
 """VIS objects as the API shows them: camelCase, `2020-03-18T17:42:28Z` dates, asset URLs.
 
-An asset's `url` is its event's vuflow `storageUrlPublic` + "/" + the (percent-encoded) path, or ""
-when the event has no vuflow or the vuflow sets no storageUrlPublic. The literal `{lynkflow}` in
+An asset's `url` is its event's vuflow `storageUrlPublic` + "/" + the (percent-encoded) path; an
+event that names no vuflow uses its key's default vuflow (app/domain/vis_vuflows.py). The url is ""
+only when that vuflow is gone or sets no storageUrlPublic. The literal `{lynkflow}` in
 storageUrlPublic stands for this instance's public base URL (seed convention), so one seed works on
 any host and port.
 
@@ -27,7 +28,7 @@ from sqlalchemy.orm import Session
 from lynkflow.db.models import Media, VisAsset, VisEvent, VisVuflow
 from lynkflow.domain.vis_assets import ASSET_STATES, ASSET_TYPES
 from lynkflow.domain.vis_events import EVENT_STATES, MP4_STATES
-from lynkflow.domain.vis_vuflows import storage_url_public
+from lynkflow.domain.vis_vuflows import default_vuflow_id, storage_url_public
 from lynkflow.storage.paths import UnsafePath, safe_join
 from lynkflow.storage.urls import storage_url
 from lynkflow.vuflow.schemas import EVENT_EXTRA_FIELDS
@@ -136,7 +137,10 @@ class Renderer:
     def _storage_base(self, event_id: str) -> str:
         if event_id not in self._event_flow:
             event = self.db.get(VisEvent, event_id)
-            self._event_flow[event_id] = event.vuflow_id if event is not None else None
+            if event is None:
+                self._event_flow[event_id] = None
+            else:  # an event that names no vuflow stores its assets through its key's default one
+                self._event_flow[event_id] = event.vuflow_id or default_vuflow_id(event.api_key)
         flow = self._flow(self._event_flow[event_id])
         base = storage_url_public(flow.configuration_json) if flow is not None else ""
         return base.replace("{lynkflow}", self.public_base).rstrip("/")

@@ -427,7 +427,11 @@ def _asset_filter(q: dict[str, str], *, with_extensions: bool) -> AssetFilter:
         value = q.get(name.lower())
         return value if value not in (None, "") else None
 
-    f = AssetFilter(event_id=text_of("eventId"), content_id=text_of("contentId"), job_id=text_of("jobId"),
+    event_id = text_of("eventId")
+    if event_id is not None and not is_guid(event_id):  # typed guid in the seed: a typo must not read as "none"
+        raise bad_request(f"eventId '{event_id}' is not a GUID; give an event's id (the `id` from GET /api/event/), "
+                          "or filter by contentId", "InvalidEventId", eventId=event_id)
+    f = AssetFilter(event_id=event_id, content_id=text_of("contentId"), job_id=text_of("jobId"),
                     name=text_of("name"))
     if text_of("states") is not None:
         f.states = vis_assets.parse_enum_list(q["states"], vis_assets.ASSET_STATES, "state")

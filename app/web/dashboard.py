@@ -60,7 +60,8 @@ def not_found(request: Request, message: str) -> HTMLResponse:
 
 
 @router.get("/", response_class=HTMLResponse)
-def overview(request: Request) -> HTMLResponse:
+def overview(request: Request, owner: str | None = None) -> HTMLResponse:
+    """`owner` preselects the upload form's Uplynk owner (an owner's assets page links here with it)."""
     ctx = _ctx(request)
     with ctx.read_session() as db:
         owners = queries.owners(db)
@@ -78,6 +79,7 @@ def overview(request: Request) -> HTMLResponse:
         "jobs": jobs, "job_counts": counts, "uplynk_keys": uplynk_keys, "vis_keys": vis_keys,
         "vuflows": vuflows, "journal": journal, "journal_total": journal_total,
         "example": signed_example(ctx, _base(request)),
+        "upload_owner": (owner or default_owner).strip().lower(),
     })
 
 

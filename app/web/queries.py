@@ -27,6 +27,8 @@ from lynkflow.db.models import (
     VisEvent,
     VisVuflow,
 )
+from lynkflow.domain.vis_assets import SYSTEM as SYSTEM_ASSET
+from lynkflow.domain.vis_events import VOD_THUMB_NAME
 from lynkflow.storage.paths import UnsafePath, safe_join
 from lynkflow.storage.urls import storage_url
 
@@ -202,6 +204,7 @@ def resolve_player(db: Session, player_id: str) -> PlayerTarget | None:
 class VisAssetView:
     asset: VisAsset
     url: str
+    poster: str | None = None  # the event's VOD thumbnail: what an MP4 tile shows before it plays
 
     @property
     def kind(self) -> str:
@@ -214,8 +217,22 @@ class VisAssetView:
         return "file"
 
 
-def vis_asset_view(asset: VisAsset) -> VisAssetView:
-    return VisAssetView(asset, storage_url("", f"vis/{asset.path}"))
+def vis_asset_view(asset: VisAsset, poster: str | None = None) -> VisAssetView:
+    return VisAssetView(asset, storage_url("", f"vis/{asset.path}"), poster)
+
+
+def event_posters(db: Session, event_ids: list[str]) -> dict[str, str]:
+    """Each event's VOD thumbnail URL (the SYSTEM `thumbnail.jpg` its ingest wrote), in one query.
+
+    An MP4 tile without a poster is a black box until it is played: the first frame of a clip is
+    often black, and a small tile never loads enough to show one.
+    """
+    if not event_ids:
+        return {}
+    rows = db.execute(select(VisAsset.event_id, VisAsset.path).where(
+        VisAsset.event_id.in_(event_ids), VisAsset.type == SYSTEM_ASSET, VisAsset.extension == "jpg"))
+    return {event_id: storage_url("", f"vis/{path}") for event_id, path in rows
+            if path.endswith(f"/vod/{VOD_THUMB_NAME}")}
 
 
 @dataclass
@@ -224,19 +241,11 @@ class EventView:
     vuflow_name: str | None
     asset_count: int
     previews: list[VisAssetView]
+    poster_url: str | None = None
 
     @property
     def recording_url(self) -> str | None:
         return storage_url("", f"vis/{self.event.vod_file}") if self.event.vod_file else None
-
-    @property
-    def poster_url(self) -> str | None:
-        if not self.event.vod_folder:
-            return None
-        for p in self.previews:
-            if p.asset.path == f"{self.event.vod_folder}/thumbnail.jpg":
-                return p.url
-        return None
 
 
 def events_page(db: Session, number: int, *, deleted: bool = False, size: int = EVENTS_PER_PAGE) -> Page[EventView]:
@@ -253,6 +262,7 @@ def _event_views(db: Session, events: list[VisEvent], previews: int) -> list[Eve
         return []
     counts = dict(db.execute(select(VisAsset.event_id, func.count()).where(VisAsset.event_id.in_(ids))
                              .group_by(VisAsset.event_id)).all())
+    posters = event_posters(db, ids)
     # The newest few assets of each event in one query (a window function; SQLite and PostgreSQL).
     rank = func.row_number().over(partition_by=VisAsset.event_id,
                                   order_by=(VisAsset.created.desc(), VisAsset.id.desc())).label("rank")
@@ -262,12 +272,12 @@ def _event_views(db: Session, events: list[VisEvent], previews: int) -> list[Eve
                               .order_by(VisAsset.created.desc(), VisAsset.id.desc()))
     by_event: dict[str, list[VisAssetView]] = {}
     for a in preview_rows:
-        by_event.setdefault(a.event_id, []).append(vis_asset_view(a))
+        by_event.setdefault(a.event_id, []).append(vis_asset_view(a, posters.get(a.event_id)))
     flow_ids = [e.vuflow_id for e in events if e.vuflow_id]
     flows = dict(db.execute(select(VisVuflow.id, VisVuflow.name).where(VisVuflow.id.in_(flow_ids))).all()) \
         if flow_ids else {}
-    return [EventView(e, flows.get(e.vuflow_id or ""), int(counts.get(e.id, 0)), by_event.get(e.id, []))
-            for e in events]
+    return [EventView(e, flows.get(e.vuflow_id or ""), int(counts.get(e.id, 0)), by_event.get(e.id, []),
+                      posters.get(e.id)) for e in events]
 
 
 def event_detail(db: Session, event_id: str) -> EventView | None:
@@ -282,7 +292,8 @@ def event_assets_page(db: Session, event_id: str, number: int,
     where = [VisAsset.event_id == event_id]
     query = select(VisAsset).where(*where).order_by(VisAsset.created.desc(), VisAsset.id.desc())
     page = _paged(db, query, select(func.count()).select_from(VisAsset).where(*where), number, size)
-    page.items = [vis_asset_view(a) for a in page.items]
+    poster = event_posters(db, [event_id]).get(event_id)
+    page.items = [vis_asset_view(a, poster) for a in page.items]
     return page
 
 

@@ -22,6 +22,7 @@ from lynkflow.db.models import (
     VisVuflow,
 )
 from lynkflow.domain.uplynk_assets import create_asset
+from lynkflow.domain.vis_vuflows import default_vuflow_id
 from lynkflow.testing.signing import Signer
 
 OTHER_OWNER = "0123456789abcdef0123456789abcdef"
@@ -127,9 +128,11 @@ def test_reset_one_vis_key_keeps_other_keys(client, vis_headers):
     ids = populate(client)
     resp = client.post("/_lynkflow/reset", json={"visKey": ctx.settings.vuflow_api_key})
     assert resp.status_code == 200, resp.text
-    assert resp.json()["removed"] == {"events": 1, "assets": 0, "vuflows": 1, "media": 1}
+    # Its own vuflow and its default one go; the default comes back as it is for a new key.
+    assert resp.json()["removed"] == {"events": 1, "assets": 0, "vuflows": 2, "media": 1}
     assert _count(ctx, VisEvent, VisEvent.api_key == ctx.settings.vuflow_api_key) == 0
-    assert _count(ctx, VisVuflow, VisVuflow.api_key == ctx.settings.vuflow_api_key) == 0
+    assert _count(ctx, VisVuflow, VisVuflow.api_key == ctx.settings.vuflow_api_key,
+                  VisVuflow.id != default_vuflow_id(ctx.settings.vuflow_api_key)) == 0
     assert _count(ctx, VisApiKey, VisApiKey.key == ctx.settings.vuflow_api_key) == 1
     assert _count(ctx, VisEvent, VisEvent.id == ids["other_event"]) == 1
     assert not (ctx.storage.vis_root / ids["content"]).exists()
@@ -176,10 +179,11 @@ def test_seed_from_a_document_and_from_a_file_then_reseed(client):
     doc = {"format": 1, "vis": {"vuflows": [{"id": "5eed0000-0000-4000-8000-0000000000c3", "name": "from file"}]}}
     (ctx.storage.root / "seeds" / "small.json").write_text(json.dumps(doc))
     assert client.post("/_lynkflow/seed", json={"path": "seeds/small.json"}).json()["seeded"]["vuflows"] == 1
-    assert _count(ctx, VisVuflow) == 2
+    # Each key's default (the configured key's and the seeded key's) and the two seeded ones.
+    assert _count(ctx, VisVuflow) == 4
     resp = client.post("/_lynkflow/reseed", json={"path": "seeds/small.json"})
     assert resp.status_code == 200
-    assert _count(ctx, VisVuflow) == 1 and _count(ctx, UplynkOwner, UplynkOwner.id == OTHER_OWNER) == 0
+    assert _count(ctx, VisVuflow) == 2 and _count(ctx, UplynkOwner, UplynkOwner.id == OTHER_OWNER) == 0
 
 
 def test_seed_refuses_bad_documents_without_writing(client, tmp_path: Path):

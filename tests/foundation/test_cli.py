@@ -94,7 +94,9 @@ def test_seed_and_reset(settings, tmp_path: Path) -> None:
     ctx = build_context(settings)
     try:
         with ctx.session() as db:
-            assert db.scalar(select(func.count()).select_from(VisVuflow)) == 0
+            # Only the default key's own default vuflow is back (app/domain/vis_vuflows.py).
+            assert db.scalar(select(VisVuflow.name)) == "lynkflow storage"
+            assert db.scalar(select(func.count()).select_from(VisVuflow)) == 1
             assert db.scalar(select(func.count()).select_from(Media)) == 0
     finally:
         ctx.engine.dispose()

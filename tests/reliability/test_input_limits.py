@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from lynkflow import limits
+from lynkflow.domain.vis_vuflows import default_vuflow_id
 from lynkflow.testing.signing import Signer
 from tests.reliability.hostile import api2_call, deep, deep_json, is_internal_error, signed_text
 
@@ -249,7 +250,8 @@ def test_vis_body_over_the_cap_is_refused_announced_or_streamed(client, vis_head
         "exceptionMessage"]
     streamed = client.post("/api/vuflow/", content=_chunks(over), headers=vis_headers)
     vis_refused(streamed, 413, "RequestTooLarge")
-    assert client.get("/api/vuflow/", headers=vis_headers).json() == []
+    flows = [f["id"] for f in client.get("/api/vuflow/", headers=vis_headers).json()]
+    assert flows == [default_vuflow_id(vis_headers["API-KEY"])]  # only the key's own default
 
 
 def test_api2_body_over_the_cap_is_an_api2_refusal(client) -> None:

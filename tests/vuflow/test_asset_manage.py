@@ -187,3 +187,15 @@ def test_sync_refusals(client, vis_headers, setup) -> None:
     assert_vis_error(client.put(f"/api/asset/sync/{fresh}", headers=vis_headers), 409, "EventHasNoVod")
     assert_vis_error(client.put("/api/asset/sync/0c0c0c0c-0000-4000-8000-000000000000", headers=vis_headers),
                      404, "EventNotFound")
+
+
+def test_event_id_filter_must_be_a_guid(client, vis_headers, setup) -> None:
+    """The seed types eventId as a guid: a malformed one is a 400 naming it, not an empty list that
+    reads as "this event has no assets" (GET) or a delete that quietly matches nothing (DELETE)."""
+    for method in ("GET", "DELETE"):
+        body = assert_vis_error(client.request(method, "/api/asset/?eventId=not-a-guid", headers=vis_headers),
+                                400, "InvalidEventId")
+        assert "not-a-guid" in body["exceptionMessage"] and "GUID" in body["exceptionMessage"]
+    ctx, a, _ = setup
+    upper = client.get(f"/api/asset/?eventId={a.upper()}", headers=vis_headers)
+    assert upper.status_code == 200  # a well-formed GUID is a filter, whatever its case

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lynkflow.db.models import VisApiKey
+from lynkflow.domain.vis_vuflows import default_vuflow_id
 from tests.vuflow.helpers import assert_vis_error
 
 OTHER_KEY = "99999999-1111-4222-8333-444444444444"
@@ -33,7 +34,8 @@ def test_both_mounts_are_one_router(client, vis_headers) -> None:
     # Made at the root, seen under /api/, with and without the trailing slash.
     for path in (f"/api/vuflow/{flow_id}", f"/api/vuflow/{flow_id}/", f"/vuflow/{flow_id}"):
         assert client.get(path, headers=vis_headers).json()["name"] == "Root"
-    assert [f["id"] for f in client.get("/api/vuflow", headers=vis_headers).json()] == [flow_id]
+    listed = [f["id"] for f in client.get("/api/vuflow", headers=vis_headers).json()]
+    assert listed == [default_vuflow_id(vis_headers["API-KEY"]), flow_id]  # the key's default first
 
 
 def test_transaction_id_is_echoed_on_success_and_error(client, vis_headers) -> None:

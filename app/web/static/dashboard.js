@@ -81,6 +81,21 @@ function showProgress(box, label, job) {
 
 // --- upload and ingest ------------------------------------------------------------------------
 
+// Re-read the overview and swap in fresh copies of the named sections (the asset table, the
+// events), so an upload shows up without a reload. The server renders them; nothing is duplicated here.
+async function refreshSections(ids) {
+  try {
+    const resp = await fetch(location.pathname + location.search, { cache: "no-store" });
+    if (!resp.ok) return;
+    const fresh = new DOMParser().parseFromString(await resp.text(), "text/html");
+    for (const id of ids) {
+      const now = document.getElementById(id), next = fresh.getElementById(id);
+      if (now && next) now.replaceWith(document.importNode(next, true));
+    }
+    document.dispatchEvent(new CustomEvent("lynkflow:refreshed", { detail: ids }));
+  } catch (err) { /* the next upload or a reload shows them */ }
+}
+
 function setupUpload() {
   const form = document.getElementById("upload-form");
   if (!form) return;
@@ -102,7 +117,9 @@ function setupUpload() {
       const resp = await fetch("/_lynkflow/ingest", { method: "POST", body: data, headers });
       const doc = await resp.json().catch(() => ({}));
       if (!resp.ok) throw new Error(doc.error || doc.detail || `HTTP ${resp.status}`);
+      refreshSections(["owners", "events"]);  // the new asset and event show at once, still processing
       const job = await followJob(doc.job.id, (j) => showProgress(box, `Ingest job ${j.id}`, j));
+      await refreshSections(["owners", "events"]);
       box.dataset.jobState = job.state;
       if (job.state === "done") {
         const links = [el("span", { class: "badge state-ready", id: "upload-ready" }, "ready"), " "];

@@ -1,0 +1,19 @@
+"""api2 `channel/list`: live channels are not emulated, so every account has none.
+
+Public clients call `channel/list` in their own tests and only check that the answer has a
+`channels` list; an "unknown endpoint" refusal would fail them for a feature they do not use.
+The answer is the documented envelope with an empty list, after the usual signature check. The
+other channel operations stay unknown endpoints (docs/parity.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lynkflow.uplynk.api import api2
+from lynkflow.uplynk.transport import Api2Call
+
+
+@api2("channel/list")
+def channel_list(call: Api2Call) -> dict[str, Any]:
+    return {"channels": []}
