@@ -2,7 +2,8 @@
 
 `ControlRoute` is the route class of the /_lynkflow routers: HTTP errors (including the admin
 token check) and request-validation errors come back in that one shape instead of FastAPI's
-`detail` lists, so a test helper can always print `body["error"]`.
+`detail` lists, so a test helper can always print `body["error"]`. It settles the request's write
+session inside that handling (db/deps.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
 from lynkflow import jsondoc
+from lynkflow.db.deps import settle
 from lynkflow.storage.diskfull import NO_SPACE, is_disk_full
 
 
@@ -60,16 +62,20 @@ class ControlRoute(APIRoute):
 
         async def handler(request: Request) -> Response:
             try:
-                return await inner(request)
+                response = await inner(request)
+                await settle(request, ok=True)
+                return response
             except ControlError as exc:
-                return error_response(exc.status, exc.message, **exc.extra)
+                response = error_response(exc.status, exc.message, **exc.extra)
             except HTTPException as exc:
-                return error_response(exc.status_code, str(exc.detail), headers=exc.headers)
+                response = error_response(exc.status_code, str(exc.detail), headers=exc.headers)
             except RequestValidationError as exc:
-                return error_response(422, _validation_message(exc))
+                response = error_response(422, _validation_message(exc))
             except Exception as exc:
-                if is_disk_full(exc):
-                    return error_response(507, NO_SPACE)
-                raise
+                if not is_disk_full(exc):
+                    raise  # the dependency's cleanup rolls the request's writes back
+                response = error_response(507, NO_SPACE)
+            await settle(request, ok=False)
+            return response
 
         return handler

@@ -206,7 +206,8 @@ def due_held_job_ids(ctx: AppContext) -> list[int]:
 
 
 def get_job(ctx: AppContext, job_id: int) -> Job | None:
-    with ctx.session() as db:
+    """One job as it is now (polled by tests and the CLI: a read, no write lock)."""
+    with ctx.read_session() as db:
         return db.get(Job, job_id)
 
 
