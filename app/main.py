@@ -39,27 +39,28 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        ctx.services["seed_applied"] = False
+        ctx.seed_applied = False
         prepare(ctx)
-        ctx.services["seed_applied"] = True
+        ctx.seed_applied = True
         from lynkflow.db.presence import Presence
         from lynkflow.jobs.workers import WorkerPool
 
         # A lease row in the database tells `lynkflow reset` that a live server uses it.
-        presence = Presence(ctx.engine, "serve", address=ctx.services.get("address", ""))
+        presence = Presence(ctx.engine, "serve", address=ctx.address)
         presence.start()
         pool = WorkerPool(ctx, count=settings.inproc_workers)
-        ctx.services["workers"] = pool
+        ctx.workers = pool
         pool.start()
-        on_ready = ctx.services.get("on_ready")
-        if on_ready is not None:
-            on_ready()
+        if ctx.on_ready is not None:
+            ctx.on_ready()
         try:
             yield
         finally:
             pool.stop()
             presence.stop()
-            journal = ctx.services.get("journal")
+            from lynkflow.control.journal import Journal
+
+            journal = ctx.services.peek(Journal)
             if journal is not None:
                 journal.close()  # what is still buffered, written
             ctx.shared.close()

@@ -311,7 +311,4 @@ def error_body(api: str, fault: Fault, method: str, path: str) -> tuple[int, dic
 
 
 def get_faults(ctx: Any) -> FaultSet:
-    faults = ctx.services.get("faults")
-    if faults is None:
-        faults = ctx.services.setdefault("faults", FaultSet(ctx.shared))
-    return faults
+    return ctx.services.get(FaultSet, lambda: FaultSet(ctx.shared))

@@ -57,6 +57,14 @@ def reset_controls(ctx: AppContext) -> None:
     """
     ctx.shared.refresh()
     get_journal(ctx).clear()  # also drops what this process had not written yet
+    drop_caches(ctx)
+
+
+def drop_caches(ctx: AppContext) -> None:
+    """After a reset of any scope: every process drops its cached API keys (a new key generation is
+    published), and this process every cache it holds."""
+    owners.forget(ctx)
+    ctx.caches.reset()
 
 
 @router.post("/reset", **docs.RESET)
@@ -76,17 +84,18 @@ async def reset(request: Request) -> dict[str, Any]:
             if not isinstance(owner, str):
                 raise ControlError(400, "owner must be a string")
             counts = await run_in_threadpool(resets.reset_uplynk_owner, ctx, owner)
-            await run_in_threadpool(owners.forget, ctx)  # its subowners' keys are gone, in every process
+            await run_in_threadpool(drop_caches, ctx)  # its subowners' keys are gone, in every process
             return {"reset": "owner", "owner": owner.strip().lower(), "removed": counts}
         if vis_key is not None:
             if not isinstance(vis_key, str):
                 raise ControlError(400, "visKey must be a string")
             counts = await run_in_threadpool(resets.reset_vis_key, ctx, vis_key)
+            await run_in_threadpool(drop_caches, ctx)
             return {"reset": "visKey", "visKey": vis_key, "removed": counts}
     except resets.ResetError as exc:
         raise ControlError(404, str(exc)) from None
     await run_in_threadpool(resets.reset_everything, ctx)
-    reset_controls(ctx)
+    await run_in_threadpool(reset_controls, ctx)
     return {"reset": "everything"}
 
 
@@ -168,7 +177,7 @@ async def reseed(request: Request) -> dict[str, Any]:
     ctx = _ctx(request)
     doc = _seed_from_body(ctx, await _json_object(request, allow_empty=False))
     await run_in_threadpool(resets.reset_everything, ctx)
-    reset_controls(ctx)
+    await run_in_threadpool(reset_controls, ctx)
     return {"reset": "everything", "seeded": await run_in_threadpool(_apply, ctx, doc)}
 
 

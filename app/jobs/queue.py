@@ -46,7 +46,7 @@ def enqueue(
     if db.bind.dialect.name == "postgresql":
         # Delivered at commit to every listening worker, in any process on any host.
         db.execute(text(f"NOTIFY {JOBS_CHANNEL}"))
-    wake = ctx.services.get("wake_workers")
+    wake = ctx.wake_workers
     if wake is not None:
         event.listen(db, "after_commit", lambda _s: wake(), once=True)
     return job

@@ -61,7 +61,7 @@ class WorkerPool:
         self._wake = threading.Condition()
         self._threads: list[threading.Thread] = []
         self._prefix = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
-        ctx.services["wake_workers"] = self.wake
+        ctx.wake_workers = self.wake
 
     def start(self) -> None:
         # Work files of a process of this host that died (kill -9, power cut) are removed once at

@@ -81,7 +81,7 @@ def test_probability_fires_roughly_that_often(client, vis_headers):
     ctx = client.app.state.ctx
     faults = FaultSet(ctx.shared)
     faults.rng = random.Random(7)  # seeded, so the test is repeatable
-    ctx.services["faults"] = faults
+    ctx.services.put(FaultSet, faults)
     faults.add({"api": "vuflow", "action": "error", "probability": 0.25})
     statuses = [client.get("/api/event/", headers=vis_headers).status_code for _ in range(400)]
     hits = statuses.count(500)
