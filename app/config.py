@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     # retires an idle connection before the server does: a server that closes first races the
     # client's next request on that connection, which then fails with a reset (a ReadError).
     keep_alive: int = Field(default=75, ge=1, le=3600)
+    # Seconds a worker's job lease lasts without a heartbeat (a dead worker's job is retried after it).
+    job_lease: float = Field(default=30.0, gt=0, le=86400)
+    # Seconds between the workers' housekeeping ticks (delayed lifecycles, autoexpire, periodic
+    # tasks). Tests shorten it so they wait for a condition, not for a fixed second.
+    housekeeping_interval: float = Field(default=1.0, gt=0, le=3600)
 
     @field_validator("uplynk_owner")
     @classmethod

@@ -117,6 +117,9 @@ class AppContext:
 
 
 def build_context(settings: Settings) -> AppContext:
+    from lynkflow.media import ffmpeg  # light: no media library is imported
+
+    ffmpeg.use_binary(settings.ffmpeg)
     storage = Storage(settings.resolved_data_dir)
     storage.ensure()
     engine = make_engine(settings.resolved_database_url)

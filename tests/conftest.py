@@ -185,6 +185,13 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, interval: floa
         time.sleep(interval)
 
 
+def wait_housekeeping(pool: Any, passes: int = 2) -> None:
+    """Wait until the pool has run `passes` more housekeeping passes (the second one surely began
+    after this call). Tests shorten LYNKFLOW_HOUSEKEEPING_INTERVAL so this takes milliseconds."""
+    start = pool.housekeeping_passes
+    wait_for(lambda: pool.housekeeping_passes >= start + passes, timeout=30, interval=0.01)
+
+
 @pytest.fixture(scope="session")
 def synth_clips() -> dict[str, Path]:
     """The standard synthetic clips (frame number encoded in each picture), cached across runs."""
