@@ -47,13 +47,31 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "invalid request: " + "; ".join(problems)
 
 
-async def request_json(request: Request, usage: str) -> Any:
-    """The JSON body, parsed within lynkflow.limits; ControlError(400) saying `usage` when it is not JSON,
-    or what is wrong with it (nesting, text, numbers) when it is."""
+def parse_json(raw: bytes | str, usage: str) -> Any:
+    """JSON parsed within lynkflow.limits; ControlError(400) saying `usage` when it is not JSON, or what is
+    wrong with it (nesting, text, numbers) when it is. The one JSON parser of the control plane."""
     try:
-        return jsondoc.loads(await request.body())
+        return jsondoc.loads(raw)
     except jsondoc.DocumentError as exc:
         raise ControlError(400, usage if exc.kind == "InvalidJson" else exc.message) from None
+
+
+async def request_json(request: Request, usage: str, *, allow_empty: bool = False) -> Any:
+    """The JSON body (`parse_json`); None for an empty body when `allow_empty`."""
+    raw = await request.body()
+    if allow_empty and not raw.strip():
+        return None
+    return parse_json(raw, usage)
+
+
+async def request_object(request: Request, usage: str, *, allow_empty: bool = False) -> dict[str, Any]:
+    """The JSON body as an object; `{}` for an empty body when `allow_empty`."""
+    doc = await request_json(request, usage, allow_empty=allow_empty)
+    if doc is None and allow_empty:
+        return {}
+    if not isinstance(doc, dict):
+        raise ControlError(400, usage)
+    return doc
 
 
 class ControlRoute(APIRoute):

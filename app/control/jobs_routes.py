@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from lynkflow import limits
 from lynkflow.control import docs_models as docs
-from lynkflow.control.errors import ControlError, ControlRoute, request_json
+from lynkflow.control.errors import ControlError, ControlRoute, request_json, request_object
 from lynkflow.db.deps import ReadDb
 from lynkflow.db.models import Job
 from lynkflow.jobs import queue
@@ -127,13 +127,11 @@ async def complete_job(request: Request, job_id: JobId) -> dict[str, Any]:
 @router.post("/jobs/{job_id}/fail", **docs.JOB_FAIL)
 async def fail_job(request: Request, job_id: JobId) -> dict[str, Any]:
     """End a held job as failed: its asset/event shows the failure with `error` as the reason."""
-    error = "failed through the lynkflow control plane"
-    raw = await request.body()
-    if raw.strip():
-        doc = await request_json(request, "send {\"error\": \"<reason>\"} or no body")
-        if not isinstance(doc, dict) or not isinstance(doc.get("error", ""), str):
-            raise ControlError(400, "send {\"error\": \"<reason>\"} or no body")
-        error = doc.get("error") or error
+    usage = "send {\"error\": \"<reason>\"} or no body"
+    doc = await request_object(request, usage, allow_empty=True)
+    if not isinstance(doc.get("error", ""), str):
+        raise ControlError(400, usage)
+    error = doc.get("error") or "failed through the lynkflow control plane"
     return await _release(request, job_id, False, error)
 
 
