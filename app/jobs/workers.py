@@ -48,12 +48,10 @@ def finish_job(ctx: AppContext, job_id: int, *, ok: bool = True, error: str | No
 
 class WorkerPool:
     def __init__(self, ctx: AppContext, count: int, lease_seconds: float | None = None,
-                 poll_seconds: float | None = None, housekeeping_seconds: float | None = None) -> None:
+                 poll_seconds: float | None = None) -> None:
         self.ctx = ctx
         self.count = count
         self.lease_seconds = ctx.settings.job_lease if lease_seconds is None else lease_seconds
-        self.housekeeping_seconds = (ctx.settings.housekeeping_interval if housekeeping_seconds is None
-                                     else housekeeping_seconds)
         # On PostgreSQL NOTIFY wakes idle workers, so polling is only a slow fallback.
         if poll_seconds is None:
             poll_seconds = 2.0 if ctx.engine.dialect.name == "postgresql" else 0.5
@@ -257,7 +255,7 @@ class WorkerPool:
             log.exception("sweeping orphaned work files failed")
 
     def _housekeeping(self) -> None:
-        while not self._stop.wait(self.housekeeping_seconds):
+        while not self._stop.wait(self.ctx.settings.housekeeping_interval):
             try:
                 self.ctx.shared.refresh()  # the shared clock decides what is due
                 for job_id in queue.due_held_job_ids(self.ctx):

@@ -15,7 +15,7 @@ from lynkflow.db.models import Job, KeyValue
 from lynkflow.jobs import queue, registry
 from lynkflow.jobs.lifecycle import Lifecycle
 from lynkflow.jobs.workers import WorkerPool, finish_job, lifecycles
-from tests.conftest import wait_for, wait_housekeeping
+from tests.conftest import wait_for
 
 _calls: dict[str, list[Any]] = {"finish": [], "fail": []}
 
@@ -241,24 +241,6 @@ def test_manual_lifecycle_holds_until_released(ctx) -> None:
         assert _calls["finish"] == [jid]
         with pytest.raises(queue.JobError, match="not held"):
             finish_job(ctx, jid)
-    finally:
-        pool.stop()
-
-
-def test_delay_lifecycle_follows_the_lynkflow_clock(ctx) -> None:
-    _calls["finish"].clear()
-    lifecycles(ctx).set("test", Lifecycle("delay", seconds=3600))
-    ctx.clock.freeze()
-    [jid] = _enqueue(ctx, 1)
-    pool = WorkerPool(ctx, count=1, poll_seconds=0.05, housekeeping_seconds=0.02)
-    pool.start()
-    try:
-        wait_for(lambda: _state(ctx, jid).state == "held", timeout=20)
-        wait_housekeeping(pool)
-        assert _state(ctx, jid).state == "held"  # an hour of lynkflow time has not passed
-        ctx.clock.advance(3600 * 1000)
-        wait_for(lambda: _state(ctx, jid).state == "done", timeout=10)
-        assert _calls["finish"] == [jid]
     finally:
         pool.stop()
 
