@@ -30,7 +30,7 @@ from lynkflow.control.journal import route_matches
 from lynkflow.db.models import ControlFault
 from lynkflow.shared import SharedState, bump
 from lynkflow.uplynk import errors as api2_errors
-from lynkflow.vuflow.errors import VisError
+from lynkflow.vuflow.errors import VisError, transaction_headers
 
 ACTIONS = ("error", "latency", "drop")
 _RULE_ID = re.compile(r"f[0-9]{1,18}")  # the ids `FaultSet.add` gives out
@@ -299,15 +299,16 @@ def parse_header(value: str, message: str | None, faults: FaultSet) -> Fault:
                  latency_ms=latency_ms)
 
 
-def error_body(api: str, fault: Fault, method: str, path: str) -> tuple[int, dict[str, Any]]:
-    """The injected error in the API's own dialect: (HTTP status, JSON body)."""
+def error_body(api: str, fault: Fault, method: str, path: str,
+               transaction: str | None = None) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """The injected error in the API's own dialect: (HTTP status, JSON body, headers to add)."""
     if api == "uplynk":
         msg = fault.message or f"Internal error: the request failed ({fault.source} injected by lynkflow)"
-        return fault.status or 200, api2_errors.error_body(msg)
+        return fault.status or 200, api2_errors.error_body(msg), {}
     status = fault.status or 500
     message = fault.message or (f"Unable to complete {method} {path} because of an error injected by "
                                 f"lynkflow ({fault.source})")
-    return status, VisError(status, message, "InjectedFault").body()
+    return status, VisError(status, message, "InjectedFault").body(), transaction_headers(transaction)
 
 
 def get_faults(ctx: Any) -> FaultSet:

@@ -36,8 +36,9 @@ def test_vis_fault_uses_the_vis_error_shape_and_route_globs(client, vis_headers)
     client.post("/_lynkflow/faults", json={"api": "vuflow", "route": "/event/*", "method": "GET",
                                            "action": "error", "status": 503})
     for path in ("/api/event/", "/event/"):
-        resp = client.get(path, headers=vis_headers)
+        resp = client.get(path, headers={**vis_headers, "X-Transaction-ID": "tx-7"})
         assert resp.status_code == 503
+        assert resp.headers["X-Transaction-ID"] == "tx-7"  # echoed on every VIS answer, injected ones too
         body = resp.json()
         assert set(body) == {"exceptionType", "exceptionMessage", "errorType", "data"}
         assert body["exceptionType"] == "ServiceUnavailableException" and body["errorType"] == "InjectedFault"
