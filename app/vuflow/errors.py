@@ -2,7 +2,7 @@
 
 The VIS answers errors as ``{exceptionType, exceptionMessage, errorType, data}``. `VisError.body`
 builds it and `transaction_headers` echoes X-Transaction-ID; everything else that answers in the VIS
-dialect calls them (routing errors in routing_errors.py, injected faults in control/faults.py, body
+dialect calls them (routing errors in faces.py, injected faults in control/faults.py, body
 caps in bodylimit.py). `VisRoute` is the route class of the VIS router only, so the shape applies to
 VIS routes without touching the other faces: it catches `VisError`, FastAPI's request-validation
 errors, domain errors and anything unexpected (a 500 in the same shape, never a bare traceback), and
