@@ -18,12 +18,12 @@ cached: the VIS key check and a GET handler share one read session.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
     from lynkflow.context import AppContext
@@ -36,36 +36,60 @@ def _context(request: Request) -> AppContext:
     return request.app.state.ctx
 
 
-def _unit(request: Request, factory: sessionmaker[Session], *, writes: bool) -> Iterator[Session]:
-    db = factory()
-    if writes:
-        pending: list[Session] = request.scope.setdefault(_PENDING, [])
-        pending.append(db)
+# The dependencies are async on purpose: making a session does no I/O, and a sync dependency would cost
+# two trips through the threadpool per request. Only work that talks to the database goes there.
+
+
+async def _read_db(request: Request) -> AsyncIterator[Session]:
+    db = _context(request).read_sessions()
     try:
         yield db
-        if writes and db in request.scope.get(_PENDING, ()):
-            db.commit()
+    finally:
+        await _close(db)
+
+
+async def _write_db(request: Request) -> AsyncIterator[Session]:
+    db = _context(request).sessions()
+    request.scope.setdefault(_PENDING, []).append(db)
+    try:
+        yield db
+        if db in request.scope.get(_PENDING, ()):
+            await run_in_threadpool(_finish, db, True)
     except BaseException:
-        db.rollback()
+        if db.in_transaction():
+            await _off_the_loop_unless_sqlite(db, _finish, db, False)
         raise
     finally:
+        await _close(db)
+
+
+async def _close(db: Session) -> None:
+    if db.in_transaction():
+        await _off_the_loop_unless_sqlite(db, db.close)
+    else:
         db.close()
 
 
-def _read_db(request: Request) -> Iterator[Session]:
-    yield from _unit(request, _context(request).read_sessions, writes=False)
+async def _off_the_loop_unless_sqlite(db: Session, fn: Callable[..., None], *args: object) -> None:
+    """For a rollback (or a close, which rolls back): on PostgreSQL a network round trip, so it runs in
+    the threadpool; SQLite ends a transaction without a commit in-process, in less time than the trip
+    to a thread costs."""
+    if db.get_bind().dialect.name == "sqlite":
+        fn(*args)
+    else:
+        await run_in_threadpool(fn, *args)
 
 
-def _write_db(request: Request) -> Iterator[Session]:
-    yield from _unit(request, _context(request).sessions, writes=True)
+def _finish(db: Session, ok: bool) -> None:
+    if ok:
+        db.commit()
+    else:
+        db.rollback()
 
 
 def _settle_now(sessions: list[Session], ok: bool) -> None:
     for db in sessions:
-        if ok:
-            db.commit()
-        else:
-            db.rollback()
+        _finish(db, ok)
 
 
 async def settle(request: Request, ok: bool) -> None:
@@ -75,6 +99,7 @@ async def settle(request: Request, ok: bool) -> None:
     """
     pending: list[Session] = request.scope.pop(_PENDING, [])
     if pending:
+        # A commit may checkpoint SQLite's WAL (an fsync): never on the event loop.
         await run_in_threadpool(_settle_now, pending, ok)
 
 
