@@ -19,7 +19,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lynkflow import limits
-from lynkflow.apis import classify
+from lynkflow.faces import classify
 from lynkflow.jsondoc import nesting_exceeds
 from lynkflow.uplynk import errors as api2_errors
 from lynkflow.vuflow import errors as vis_errors

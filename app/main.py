@@ -8,10 +8,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from lynkflow import __version__
-from lynkflow.apis import install_routing_errors
 from lynkflow.config import Settings, load_settings
 from lynkflow.context import AppContext, build_context
 from lynkflow.db.migrate import is_at_head, upgrade
+from lynkflow.faces import install_routing_errors
 from lynkflow.logging import get_logger
 from lynkflow.seeding import apply_seed, ensure_default_accounts, is_seeded, load_seed_file
 

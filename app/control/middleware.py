@@ -20,7 +20,6 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lynkflow import jsondoc
-from lynkflow.apis import classify
 from lynkflow.context import AppContext
 from lynkflow.control.faults import (
     FAULT_HEADER,
@@ -32,6 +31,7 @@ from lynkflow.control.faults import (
     parse_header,
 )
 from lynkflow.control.journal import get_journal
+from lynkflow.faces import classify
 from lynkflow.uplynk.errors import INTERNAL_ERROR_HEADER
 
 _INTERNAL_HEADER = INTERNAL_ERROR_HEADER.lower().encode()
