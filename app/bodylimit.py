@@ -19,8 +19,10 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lynkflow import limits
-from lynkflow.apis import classify
+from lynkflow.faces import classify
 from lynkflow.jsondoc import nesting_exceeds
+from lynkflow.uplynk import errors as api2_errors
+from lynkflow.vuflow import errors as vis_errors
 
 CONTROL_PREFIX = "/_lynkflow"
 
@@ -51,12 +53,11 @@ def _refusal(face: str, status: int, message: str, error_type: str, scope: Scope
                                                                                           list[tuple[bytes, bytes]]]:
     """(status, body, extra headers) of a refusal in the face's shape."""
     if face == "uplynk":
-        return 200, {"error": 1, "msg": message}, []
+        return 200, api2_errors.error_body(message), []
     if face == "vuflow":
-        exception = "PayloadTooLargeException" if status == 413 else "ValidationException"
-        body = {"exceptionType": exception, "exceptionMessage": message, "errorType": error_type, "data": {}}
-        transaction = _header(scope, b"x-transaction-id")
-        return status, body, [(b"x-transaction-id", transaction.encode("latin-1"))] if transaction else []
+        echo = vis_errors.transaction_headers(_header(scope, vis_errors.TRANSACTION_HEADER.lower().encode()) or None)
+        return (status, vis_errors.VisError(status, message, error_type).body(),
+                [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in echo.items()])
     if face == "control":
         return status, {"error": message}, []
     return status, {"detail": message}, []

@@ -93,9 +93,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     configure_logging()
     ctx = build_context(settings)
-    ctx.services["address"] = f"{args.host}:{args.port}"
+    ctx.address = f"{args.host}:{args.port}"
     # Printed once the port is bound and migrations, seed and workers are up: the URLs shown answer.
-    ctx.services["on_ready"] = lambda: print(banner(settings, args.host, args.port), flush=True)
+    ctx.on_ready = lambda: print(banner(settings, args.host, args.port), flush=True)
     app = create_app(settings, ctx=ctx)
     server = uvicorn.Server(uvicorn.Config(app, access_log=False, log_level="warning",
                                            timeout_keep_alive=settings.keep_alive))
@@ -195,6 +195,9 @@ def cmd_reset(args: argparse.Namespace) -> int:
               "(POST /_lynkflow/reset) or pass --yes", file=sys.stderr)
         return 1
     reset_everything(ctx)
+    from lynkflow.control.state_routes import drop_caches
+
+    drop_caches(ctx)  # live servers drop their cached API keys too
     print("reset: all data removed (default accounts recreated)")
     return 0
 

@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     # With S3 storage, the data dir is a cache of stored files (ffmpeg inputs, getframe sources):
     # trimmed, least recently used first, to this many megabytes.
     storage_cache_mb: int = Field(default=2048, ge=16, le=10_000_000)
+    # Seconds a worker's job lease lasts without a heartbeat (a dead worker's job is retried after it).
+    job_lease: float = Field(default=30.0, gt=0, le=86400)
+    # Seconds between the workers' housekeeping ticks (delayed lifecycles, autoexpire, periodic
+    # tasks). Tests shorten it so they wait for a condition, not for a fixed second.
+    housekeeping_interval: float = Field(default=1.0, gt=0, le=3600)
 
     @field_validator("uplynk_owner")
     @classmethod

@@ -6,8 +6,10 @@ handed to the faces, the control plane and the workers, so nothing reaches for g
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,6 +20,66 @@ from lynkflow.db.engine import make_engine, make_sessionmaker, session_scope
 from lynkflow.shared import SharedState
 from lynkflow.storage import open_storage
 from lynkflow.storage.paths import Storage
+
+if TYPE_CHECKING:
+    from lynkflow.jobs.workers import WorkerPool
+
+T = TypeVar("T")
+
+
+class Clearable(Protocol):
+    def clear(self) -> None: ...
+
+
+C = TypeVar("C", bound=Clearable)
+
+
+class Services:
+    """Per-process helpers made on first use, one per class (the journal writer, the fault set...).
+
+    Keyed by the class itself, so `ctx.services.get(Journal, make)` is typed as a `Journal` and no
+    two modules can collide on a string.
+    """
+
+    def __init__(self) -> None:
+        self._items: dict[type, object] = {}
+        self._lock = threading.Lock()
+
+    def get(self, kind: type[T], make: Callable[[], T]) -> T:
+        found = self._items.get(kind)
+        if found is None:
+            with self._lock:
+                found = self._items.get(kind)
+                if found is None:
+                    found = self._items[kind] = make()
+        return found  # type: ignore[return-value]
+
+    def peek(self, kind: type[T]) -> T | None:
+        """The helper if it was made (None otherwise): for shutdown, which must not make one."""
+        return self._items.get(kind)  # type: ignore[return-value]
+
+    def put(self, kind: type[T], value: T) -> None:
+        """Replace a helper (a test that wants a seeded one)."""
+        with self._lock:
+            self._items[kind] = value
+
+
+class Caches:
+    """Per-process caches of what lives in the database (API keys, rendered answers...).
+
+    One per class, made on first use like `Services`; `reset()` empties every one of them, so a
+    reset of any scope cannot forget a cache that a module added later.
+    """
+
+    def __init__(self) -> None:
+        self._services = Services()
+
+    def get(self, kind: type[C], make: Callable[[], C]) -> C:
+        return self._services.get(kind, make)
+
+    def reset(self) -> None:
+        for cache in list(self._services._items.values()):
+            cache.clear()  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -30,8 +92,15 @@ class AppContext:
     clock: Clock
     # Control-plane state every process shares through the database (clock, lifecycles, faults...).
     shared: SharedState
-    # Services other modules attach at start-up (journal, faults, workers, caches...).
-    services: dict[str, Any] = field(default_factory=dict)
+    # Per-process helpers and caches, typed by class (see Services, Caches).
+    services: Services = field(default_factory=Services)
+    caches: Caches = field(default_factory=Caches)
+    # Set by `serve` and the app's lifespan.
+    address: str = ""  # host:port this process serves on (shown in its presence lease)
+    on_ready: Callable[[], None] | None = None  # called once serving, seeded, with workers up
+    seed_applied: bool = True  # False while the start-up seed is being applied
+    workers: WorkerPool | None = None  # the in-process worker pool
+    wake_workers: Callable[[], None] | None = None  # wakes this process's idle workers at once
 
     def session(self):  # noqa: ANN201 - context manager
         """A unit of work that may write (commits on success, rolls back on error)."""
@@ -49,6 +118,9 @@ class AppContext:
 
 
 def build_context(settings: Settings) -> AppContext:
+    from lynkflow.media import ffmpeg  # light: no media library is imported
+
+    ffmpeg.use_binary(settings.ffmpeg)
     storage = open_storage(settings)
     storage.ensure()
     engine = make_engine(settings.resolved_database_url)

@@ -8,10 +8,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from lynkflow import __version__
-from lynkflow.apis import install_routing_errors
 from lynkflow.config import Settings, load_settings
 from lynkflow.context import AppContext, build_context
 from lynkflow.db.migrate import is_at_head, upgrade
+from lynkflow.faces import install_routing_errors
 from lynkflow.logging import get_logger
 from lynkflow.seeding import apply_seed, ensure_default_accounts, is_seeded, load_seed_file
 
@@ -39,27 +39,28 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        ctx.services["seed_applied"] = False
+        ctx.seed_applied = False
         prepare(ctx)
-        ctx.services["seed_applied"] = True
+        ctx.seed_applied = True
         from lynkflow.db.presence import Presence
         from lynkflow.jobs.workers import WorkerPool
 
         # A lease row in the database tells `lynkflow reset` that a live server uses it.
-        presence = Presence(ctx.engine, "serve", address=ctx.services.get("address", ""))
+        presence = Presence(ctx.engine, "serve", address=ctx.address)
         presence.start()
         pool = WorkerPool(ctx, count=settings.inproc_workers)
-        ctx.services["workers"] = pool
+        ctx.workers = pool
         pool.start()
-        on_ready = ctx.services.get("on_ready")
-        if on_ready is not None:
-            on_ready()
+        if ctx.on_ready is not None:
+            ctx.on_ready()
         try:
             yield
         finally:
             pool.stop()
             presence.stop()
-            journal = ctx.services.get("journal")
+            from lynkflow.control.journal import Journal
+
+            journal = ctx.services.peek(Journal)
             if journal is not None:
                 journal.close()  # what is still buffered, written
             ctx.shared.close()
@@ -84,7 +85,7 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
     install_openapi(app)  # tags, security schemes and documentation models in /openapi.json
     from lynkflow.control.middleware import install as install_control_middleware
     install_control_middleware(app)  # fault injection + request journal, wrapping everything
-    from lynkflow.apis import install_api2_trailing_slash
+    from lynkflow.faces import install_api2_trailing_slash
     install_api2_trailing_slash(app)  # outside even the control plane: faults and journal see one route
     return app
 

@@ -185,6 +185,13 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, interval: floa
         time.sleep(interval)
 
 
+def wait_housekeeping(pool: Any, passes: int = 2) -> None:
+    """Wait until the pool has run `passes` more housekeeping passes (the second one surely began
+    after this call). Tests shorten LYNKFLOW_HOUSEKEEPING_INTERVAL so this takes milliseconds."""
+    start = pool.housekeeping_passes
+    wait_for(lambda: pool.housekeeping_passes >= start + passes, timeout=30, interval=0.01)
+
+
 @pytest.fixture(scope="session")
 def synth_clips() -> dict[str, Path]:
     """The standard synthetic clips (frame number encoded in each picture), cached across runs."""
@@ -192,3 +199,40 @@ def synth_clips() -> dict[str, Path]:
 
     SYNTH_CACHE.mkdir(parents=True, exist_ok=True)
     return {name: make_clip(SYNTH_CACHE / name, **params) for name, params in STANDARD_CLIPS.items()}
+
+
+@pytest.fixture(scope="session")
+def short_clip() -> Path:
+    """A 2 s, 320x240, 25 fps clip with audio and the frame number in each picture (cached across runs)."""
+    from lynkflow.fixtures.synth import make_clip
+
+    SYNTH_CACHE.mkdir(parents=True, exist_ok=True)
+    return make_clip(SYNTH_CACHE / "short_320x240_25_2s.mp4", width=320, height=240, fps=25, seconds=2.0)
+
+
+class LiveServer:
+    """An app that a TestClient already started, served by uvicorn on a free port in a thread.
+
+    For what only real HTTP shows: PyAV reading playlists, or when a response leaves the server
+    relative to the commit behind it.
+    """
+
+    def __init__(self, app: Any) -> None:
+        import threading
+
+        import uvicorn
+
+        # The TestClient already ran the lifespan (app.state.ctx); serving must not run it again.
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off",
+                                                    log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        wait_for(lambda: self.server.started, timeout=10)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)

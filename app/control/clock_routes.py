@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
-from lynkflow import limits
+from lynkflow import isodate, limits
 from lynkflow.clock import Clock, ClockRangeError
 from lynkflow.control import docs_models as docs
 from lynkflow.control.errors import ControlError, ControlRoute
@@ -39,13 +39,10 @@ def parse_instant(value: int | str) -> int:
                                     f"{len(text)}-digit number")
         return int(text)
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        return isodate.parse_iso_ms(text, naive_is_utc=True)
+    except isodate.IsoDateError:
         raise ControlError(400, f"at must be epoch milliseconds or ISO-8601 like 2024-05-01T12:00:00Z; "
                                 f"got {value!r}") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
 
 
 @contextmanager

@@ -2,7 +2,8 @@
 
 `ControlRoute` is the route class of the /_lynkflow routers: HTTP errors (including the admin
 token check) and request-validation errors come back in that one shape instead of FastAPI's
-`detail` lists, so a test helper can always print `body["error"]`.
+`detail` lists, so a test helper can always print `body["error"]`. It settles the request's write
+session inside that handling (db/deps.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
 from lynkflow import jsondoc
+from lynkflow.db.deps import settle
 from lynkflow.storage.diskfull import NO_SPACE, is_disk_full
 
 
@@ -45,13 +47,31 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "invalid request: " + "; ".join(problems)
 
 
-async def request_json(request: Request, usage: str) -> Any:
-    """The JSON body, parsed within lynkflow.limits; ControlError(400) saying `usage` when it is not JSON,
-    or what is wrong with it (nesting, text, numbers) when it is."""
+def parse_json(raw: bytes | str, usage: str) -> Any:
+    """JSON parsed within lynkflow.limits; ControlError(400) saying `usage` when it is not JSON, or what is
+    wrong with it (nesting, text, numbers) when it is. The one JSON parser of the control plane."""
     try:
-        return jsondoc.loads(await request.body())
+        return jsondoc.loads(raw)
     except jsondoc.DocumentError as exc:
         raise ControlError(400, usage if exc.kind == "InvalidJson" else exc.message) from None
+
+
+async def request_json(request: Request, usage: str, *, allow_empty: bool = False) -> Any:
+    """The JSON body (`parse_json`); None for an empty body when `allow_empty`."""
+    raw = await request.body()
+    if allow_empty and not raw.strip():
+        return None
+    return parse_json(raw, usage)
+
+
+async def request_object(request: Request, usage: str, *, allow_empty: bool = False) -> dict[str, Any]:
+    """The JSON body as an object; `{}` for an empty body when `allow_empty`."""
+    doc = await request_json(request, usage, allow_empty=allow_empty)
+    if doc is None and allow_empty:
+        return {}
+    if not isinstance(doc, dict):
+        raise ControlError(400, usage)
+    return doc
 
 
 class ControlRoute(APIRoute):
@@ -60,16 +80,20 @@ class ControlRoute(APIRoute):
 
         async def handler(request: Request) -> Response:
             try:
-                return await inner(request)
+                response = await inner(request)
+                await settle(request, ok=True)
+                return response
             except ControlError as exc:
-                return error_response(exc.status, exc.message, **exc.extra)
+                response = error_response(exc.status, exc.message, **exc.extra)
             except HTTPException as exc:
-                return error_response(exc.status_code, str(exc.detail), headers=exc.headers)
+                response = error_response(exc.status_code, str(exc.detail), headers=exc.headers)
             except RequestValidationError as exc:
-                return error_response(422, _validation_message(exc))
+                response = error_response(422, _validation_message(exc))
             except Exception as exc:
-                if is_disk_full(exc):
-                    return error_response(507, NO_SPACE)
-                raise
+                if not is_disk_full(exc):
+                    raise  # the dependency's cleanup rolls the request's writes back
+                response = error_response(507, NO_SPACE)
+            await settle(request, ok=False)
+            return response
 
         return handler

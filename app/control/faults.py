@@ -29,17 +29,14 @@ from sqlalchemy import case, delete, func, insert, or_, select, update
 from lynkflow.control.journal import route_matches
 from lynkflow.db.models import ControlFault
 from lynkflow.shared import SharedState, bump
+from lynkflow.uplynk import errors as api2_errors
+from lynkflow.vuflow.errors import VisError, transaction_headers
 
 ACTIONS = ("error", "latency", "drop")
 _RULE_ID = re.compile(r"f[0-9]{1,18}")  # the ids `FaultSet.add` gives out
 FAULT_HEADER = "x-lynkflow-fault"
 FAULT_MESSAGE_HEADER = "x-lynkflow-fault-message"
 MAX_LATENCY_MS = 600_000
-
-_VIS_EXCEPTION_TYPES = {400: "ValidationException", 401: "UnauthorizedException", 403: "ForbiddenException",
-                        404: "NotFoundException", 409: "ConflictException", 429: "TooManyRequestsException",
-                        503: "ServiceUnavailableException", 504: "GatewayTimeoutException"}
-
 
 class FaultSpecError(ValueError):
     """A rule or header that cannot be understood; the message says which part and why."""
@@ -302,21 +299,17 @@ def parse_header(value: str, message: str | None, faults: FaultSet) -> Fault:
                  latency_ms=latency_ms)
 
 
-def error_body(api: str, fault: Fault, method: str, path: str) -> tuple[int, dict[str, Any]]:
-    """The injected error in the API's own dialect: (HTTP status, JSON body)."""
+def error_body(api: str, fault: Fault, method: str, path: str,
+               transaction: str | None = None) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """The injected error in the API's own dialect: (HTTP status, JSON body, headers to add)."""
     if api == "uplynk":
         msg = fault.message or f"Internal error: the request failed ({fault.source} injected by lynkflow)"
-        return fault.status or 200, {"error": 1, "msg": msg}
+        return fault.status or 200, api2_errors.error_body(msg), {}
     status = fault.status or 500
     message = fault.message or (f"Unable to complete {method} {path} because of an error injected by "
                                 f"lynkflow ({fault.source})")
-    exception_type = _VIS_EXCEPTION_TYPES.get(status, "Exception")
-    return status, {"exceptionType": exception_type, "exceptionMessage": message,
-                    "errorType": "InjectedFault", "data": {}}
+    return status, VisError(status, message, "InjectedFault").body(), transaction_headers(transaction)
 
 
 def get_faults(ctx: Any) -> FaultSet:
-    faults = ctx.services.get("faults")
-    if faults is None:
-        faults = ctx.services.setdefault("faults", FaultSet(ctx.shared))
-    return faults
+    return ctx.services.get(FaultSet, lambda: FaultSet(ctx.shared))

@@ -27,8 +27,8 @@ def ready(request: Request) -> JSONResponse:
         checks["database_migrated"] = is_at_head(ctx.engine)
     except Exception:  # noqa: BLE001 - any database failure means "not ready"
         checks["database_migrated"] = False
-    checks["seed_applied"] = bool(ctx.services.get("seed_applied", True))
-    workers = ctx.services.get("workers")
+    checks["seed_applied"] = ctx.seed_applied
+    workers = ctx.workers
     expected = ctx.settings.inproc_workers
     checks["workers_running"] = expected == 0 or (workers is not None and workers.alive() >= expected)
     ok = all(checks.values())

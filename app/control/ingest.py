@@ -6,7 +6,6 @@ passes through the system temp folder."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ from fastapi.responses import JSONResponse
 
 from lynkflow.control import docs_models as docs
 from lynkflow.control.auth import require_admin
-from lynkflow.control.errors import ControlRoute
+from lynkflow.control.errors import ControlError, ControlRoute, parse_json
 from lynkflow.control.uploads import UploadError, UploadForm, read_upload_form
 from lynkflow.domain.ingest import ingest_file
 from lynkflow.domain.media import MediaSourceError, resolve_allowed_source
@@ -25,10 +24,6 @@ from lynkflow.jobs.queue import job_to_dict
 router = APIRouter(prefix="/_lynkflow", route_class=ControlRoute, dependencies=[Depends(require_admin)])
 
 MAX_UPLOAD_BYTES = 4 * 1024**3
-
-
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
 
 
 async def _read_form(request: Request, ctx: Any) -> UploadForm:
@@ -49,7 +44,7 @@ async def ingest(request: Request) -> JSONResponse:
     try:
         form = await _read_form(request, ctx)
     except UploadError as exc:
-        return _error(exc.status, exc.message)
+        raise ControlError(exc.status, exc.message) from None
     try:
         return _start(ctx, form)
     finally:
@@ -60,21 +55,19 @@ def _start(ctx: Any, form: UploadForm) -> JSONResponse:
     f = form.fields
     path = f.get("path")
     if (form.file is None) == (path is None):
-        return _error(400, "send exactly one of: a multipart 'file', or 'path' inside the media folder")
+        raise ControlError(400, "send exactly one of: a multipart 'file', or 'path' inside the media folder")
     target = f.get("target", "uplynk")
     if target not in ("uplynk", "vis", "both", "media"):
-        return _error(400, "target must be uplynk, vis, both or media")
+        raise ControlError(400, "target must be uplynk, vis, both or media")
     raw_priority = f.get("priority", "5").strip()
     if not (raw_priority.isdigit() and 1 <= int(raw_priority) <= 10):
-        return _error(400, "priority must be between 1 (highest) and 10 (lowest)")
+        raise ControlError(400, "priority must be between 1 (highest) and 10 (lowest)")
     priority = int(raw_priority)
     meta = f.get("meta")
-    try:
-        meta_doc: dict[str, Any] = json.loads(meta) if meta else {}
-    except json.JSONDecodeError:
-        return _error(400, "meta must be a JSON object, e.g. {\"genre\": \"news\"}")
+    meta_usage = "meta must be a JSON object, e.g. {\"genre\": \"news\"}"
+    meta_doc = parse_json(meta, meta_usage) if meta else {}
     if not isinstance(meta_doc, dict):
-        return _error(400, "meta must be a JSON object, e.g. {\"genre\": \"news\"}")
+        raise ControlError(400, meta_usage)
     desc = f.get("desc")
     uplynk = vis = None
     if target in ("uplynk", "both"):
@@ -94,9 +87,9 @@ def _start(ctx: Any, form: UploadForm) -> JSONResponse:
         started = ingest_file(ctx, local, original_filename=name, uplynk=uplynk, vis=vis, priority=priority,
                               move=move)
     except MediaSourceError as exc:
-        return _error(400, str(exc))
+        raise ControlError(400, str(exc)) from None
     except LookupError as exc:  # unknown owner / vuflow / event
-        return _error(404, str(exc))
+        raise ControlError(404, str(exc)) from None
     return JSONResponse(
         {"job": job_to_dict(started.job), "mediaId": started.media_id,
          "uplynkAssetId": started.uplynk_asset_id, "visEventId": started.vis_event_id},

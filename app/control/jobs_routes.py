@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 
 from lynkflow import limits
 from lynkflow.control import docs_models as docs
-from lynkflow.control.errors import ControlError, ControlRoute, request_json
+from lynkflow.control.errors import ControlError, ControlRoute, request_json, request_object
+from lynkflow.db.deps import ReadDb
 from lynkflow.db.models import Job
 from lynkflow.jobs import queue
 from lynkflow.jobs.lifecycle import GROUPS, Lifecycle
@@ -78,21 +79,19 @@ async def set_lifecycle(group: str, request: Request) -> dict[str, Any]:
 
 
 @router.get("/jobs", **docs.JOBS_LIST)
-def list_jobs(request: Request, state: str | None = None, kind: str | None = None,
+def list_jobs(db: ReadDb, state: str | None = None, kind: str | None = None,
               limit: int = Query(100, ge=1, le=1000),
               offset: int = Query(0, ge=0, le=limits.INT64_MAX)) -> dict[str, Any]:
     if state is not None and state not in JOB_STATES:
         raise ControlError(400, f"state must be one of {', '.join(JOB_STATES)}")
-    ctx = request.app.state.ctx
     query = select(Job)
     if state:
         query = query.where(Job.state == state)
     if kind:
         query = query.where(Job.kind == kind)
-    with ctx.session() as db:
-        total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
-        jobs = db.scalars(query.order_by(Job.id.desc()).limit(limit).offset(offset)).all()
-        return {"jobs": [queue.job_to_dict(j) for j in jobs], "total": total, "limit": limit, "offset": offset}
+    total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
+    jobs = db.scalars(query.order_by(Job.id.desc()).limit(limit).offset(offset)).all()
+    return {"jobs": [queue.job_to_dict(j) for j in jobs], "total": total, "limit": limit, "offset": offset}
 
 
 def _job(request: Request, job_id: int) -> dict[str, Any]:
@@ -103,8 +102,11 @@ def _job(request: Request, job_id: int) -> dict[str, Any]:
 
 
 @router.get("/jobs/{job_id}", **docs.JOB_GET)
-def get_job(request: Request, job_id: JobId) -> dict[str, Any]:
-    return _job(request, job_id)
+def get_job(db: ReadDb, job_id: JobId) -> dict[str, Any]:
+    job = db.get(Job, job_id)
+    if job is None:
+        raise ControlError(404, f"job {job_id} not found")
+    return queue.job_to_dict(job)
 
 
 async def _release(request: Request, job_id: int, ok: bool, error: str | None) -> dict[str, Any]:
@@ -125,13 +127,11 @@ async def complete_job(request: Request, job_id: JobId) -> dict[str, Any]:
 @router.post("/jobs/{job_id}/fail", **docs.JOB_FAIL)
 async def fail_job(request: Request, job_id: JobId) -> dict[str, Any]:
     """End a held job as failed: its asset/event shows the failure with `error` as the reason."""
-    error = "failed through the lynkflow control plane"
-    raw = await request.body()
-    if raw.strip():
-        doc = await request_json(request, "send {\"error\": \"<reason>\"} or no body")
-        if not isinstance(doc, dict) or not isinstance(doc.get("error", ""), str):
-            raise ControlError(400, "send {\"error\": \"<reason>\"} or no body")
-        error = doc.get("error") or error
+    usage = "send {\"error\": \"<reason>\"} or no body"
+    doc = await request_object(request, usage, allow_empty=True)
+    if not isinstance(doc.get("error", ""), str):
+        raise ControlError(400, usage)
+    error = doc.get("error") or "failed through the lynkflow control plane"
     return await _release(request, job_id, False, error)
 
 

@@ -229,7 +229,4 @@ class Journal:
 
 
 def get_journal(ctx: Any) -> Journal:
-    journal = ctx.services.get("journal")
-    if journal is None:
-        journal = ctx.services.setdefault("journal", Journal(ctx.shared, ctx.settings.journal_size))
-    return journal
+    return ctx.services.get(Journal, lambda: Journal(ctx.shared, ctx.settings.journal_size))

@@ -20,7 +20,6 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lynkflow import jsondoc
-from lynkflow.apis import classify
 from lynkflow.context import AppContext
 from lynkflow.control.faults import (
     FAULT_HEADER,
@@ -32,6 +31,7 @@ from lynkflow.control.faults import (
     parse_header,
 )
 from lynkflow.control.journal import get_journal
+from lynkflow.faces import classify
 from lynkflow.uplynk.errors import INTERNAL_ERROR_HEADER
 
 _INTERNAL_HEADER = INTERNAL_ERROR_HEADER.lower().encode()
@@ -49,10 +49,12 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
+async def _send_json(send: Send, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
     data = json.dumps(body).encode()
+    extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]})
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()),
+                            *extra]})
     await send({"type": "http.response.body", "body": data})
 
 
@@ -117,9 +119,10 @@ class ControlMiddleware:
             if fault.latency_ms:
                 await asyncio.sleep(fault.latency_ms / 1000)
             if fault.action == "error":
-                status, body = error_body(api, fault, method, path)
+                status, body, headers = error_body(api, fault, method, path,
+                                                   _header(scope, b"x-transaction-id") or None)
                 entry["fault"]["status"] = status
-                await _send_json(send, status, body)
+                await _send_json(send, status, body, headers)
                 self._record(journal, entry, started, status, entry["fault"], state)
                 return
             if fault.action == "drop":

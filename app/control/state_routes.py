@@ -12,10 +12,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
-from lynkflow import ids, jsondoc
+from lynkflow import ids
 from lynkflow.context import AppContext
 from lynkflow.control import docs_models as docs
-from lynkflow.control.errors import ControlError, ControlRoute
+from lynkflow.control.errors import ControlError, ControlRoute, request_object
 from lynkflow.control.journal import get_journal
 from lynkflow.domain import reset as resets
 from lynkflow.domain import snapshot
@@ -27,25 +27,14 @@ from lynkflow.uplynk import owners
 router = APIRouter(route_class=ControlRoute)
 
 MAX_SNAPSHOT_UPLOAD = 16 * 1024**3
+RESET_USAGE = ("send {} (everything), {\"owner\": \"<uplynk owner id>\"} or {\"visKey\": \"<VIS API key>\"} "
+               "as the request body")
+SEED_USAGE = ("send a seed document ({\"format\": 1, ...}) or {\"path\": \"<seed file in the data dir or "
+              "fixtures/>\"} as the request body")
 
 
 def _ctx(request: Request) -> AppContext:
     return request.app.state.ctx
-
-
-async def _json_object(request: Request, *, allow_empty: bool = True) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw.strip():
-        if allow_empty:
-            return {}
-        raise ControlError(400, "send a JSON object as the request body")
-    try:
-        doc = jsondoc.loads(raw, what="the request body")
-    except jsondoc.DocumentError as exc:
-        raise ControlError(400, exc.message) from None
-    if not isinstance(doc, dict):
-        raise ControlError(400, "the request body must be a JSON object")
-    return doc
 
 
 def reset_controls(ctx: AppContext) -> None:
@@ -57,13 +46,21 @@ def reset_controls(ctx: AppContext) -> None:
     """
     ctx.shared.refresh()
     get_journal(ctx).clear()  # also drops what this process had not written yet
+    drop_caches(ctx)
+
+
+def drop_caches(ctx: AppContext) -> None:
+    """After a reset of any scope: every process drops its cached API keys (a new key generation is
+    published), and this process every cache it holds."""
+    owners.forget(ctx)
+    ctx.caches.reset()
 
 
 @router.post("/reset", **docs.RESET)
 async def reset(request: Request) -> dict[str, Any]:
     """`{}`: everything (data and controls); `{"owner": id}` or `{"visKey": key}`: that one's data."""
     ctx = _ctx(request)
-    body = await _json_object(request)
+    body = await request_object(request, RESET_USAGE, allow_empty=True)
     owner, vis_key = body.get("owner"), body.get("visKey")
     unknown = sorted(set(body) - {"owner", "visKey"})
     if unknown:
@@ -76,17 +73,18 @@ async def reset(request: Request) -> dict[str, Any]:
             if not isinstance(owner, str):
                 raise ControlError(400, "owner must be a string")
             counts = await run_in_threadpool(resets.reset_uplynk_owner, ctx, owner)
-            await run_in_threadpool(owners.forget, ctx)  # its subowners' keys are gone, in every process
+            await run_in_threadpool(drop_caches, ctx)  # its subowners' keys are gone, in every process
             return {"reset": "owner", "owner": owner.strip().lower(), "removed": counts}
         if vis_key is not None:
             if not isinstance(vis_key, str):
                 raise ControlError(400, "visKey must be a string")
             counts = await run_in_threadpool(resets.reset_vis_key, ctx, vis_key)
+            await run_in_threadpool(drop_caches, ctx)
             return {"reset": "visKey", "visKey": vis_key, "removed": counts}
     except resets.ResetError as exc:
         raise ControlError(404, str(exc)) from None
     await run_in_threadpool(resets.reset_everything, ctx)
-    reset_controls(ctx)
+    await run_in_threadpool(reset_controls, ctx)
     return {"reset": "everything"}
 
 
@@ -158,7 +156,7 @@ def _apply(ctx: AppContext, doc: dict[str, Any]) -> dict[str, int]:
 @router.post("/seed", **docs.SEED)
 async def seed(request: Request) -> dict[str, Any]:
     ctx = _ctx(request)
-    doc = _seed_from_body(ctx, await _json_object(request, allow_empty=False))
+    doc = _seed_from_body(ctx, await request_object(request, SEED_USAGE))
     return {"seeded": await run_in_threadpool(_apply, ctx, doc)}
 
 
@@ -166,9 +164,9 @@ async def seed(request: Request) -> dict[str, Any]:
 async def reseed(request: Request) -> dict[str, Any]:
     """Reset everything, then seed (the document is checked before anything is removed)."""
     ctx = _ctx(request)
-    doc = _seed_from_body(ctx, await _json_object(request, allow_empty=False))
+    doc = _seed_from_body(ctx, await request_object(request, SEED_USAGE))
     await run_in_threadpool(resets.reset_everything, ctx)
-    reset_controls(ctx)
+    await run_in_threadpool(reset_controls, ctx)
     return {"reset": "everything", "seeded": await run_in_threadpool(_apply, ctx, doc)}
 
 

@@ -63,7 +63,7 @@ def _media_used_elsewhere(db: Session, media_ids: set[str], asset_ids: set[str],
     return used
 
 
-def _cancel_jobs_for(ctx: AppContext, db: Session, *, media_ids: set[str], asset_ids: set[str],
+def _cancel_jobs_for(db: Session, ctx: AppContext, *, media_ids: set[str], asset_ids: set[str],
                      event_ids: set[str], queue_job_ids: set[int]) -> None:
     """Stop unfinished jobs whose payload points at data being removed."""
     pending = db.scalars(select(Job).where(Job.state.not_in(queue.FINAL_STATES)))
@@ -80,7 +80,7 @@ def _cancel_jobs_for(ctx: AppContext, db: Session, *, media_ids: set[str], asset
                 job.cancel_requested = True
 
 
-def _remove_media(ctx: AppContext, db: Session, media_ids: Iterable[str]) -> list[str]:
+def _remove_media(db: Session, ctx: AppContext, media_ids: Iterable[str]) -> list[str]:
     removed = []
     for media in db.scalars(select(Media).where(Media.id.in_(list(media_ids)))):
         removed.append(media.id)
@@ -107,7 +107,7 @@ def reset_uplynk_owner(ctx: AppContext, owner_id: str) -> dict[str, int]:
             UplynkAsset.owner_id == owner_id, UplynkAsset.media_id.is_not(None)))}
         media_ids -= _media_used_elsewhere(db, media_ids, asset_ids, set())
         slicer = list(db.scalars(select(UplynkSlicerJob).where(UplynkSlicerJob.owner_id == owner_id)))
-        _cancel_jobs_for(ctx, db, media_ids=media_ids, asset_ids=asset_ids, event_ids=set(),
+        _cancel_jobs_for(db, ctx, media_ids=media_ids, asset_ids=asset_ids, event_ids=set(),
                          queue_job_ids={s.queue_job_id for s in slicer if s.queue_job_id is not None})
         library_ids = set(db.scalars(select(UplynkLibrary.id).where(UplynkLibrary.owner_id == owner_id)))
         counts = {"assets": len(asset_ids), "libraries": len(library_ids), "slicerJobs": len(slicer)}
@@ -127,7 +127,7 @@ def reset_uplynk_owner(ctx: AppContext, owner_id: str) -> dict[str, int]:
             db.execute(delete(UplynkAssetTerm).where(UplynkAssetTerm.asset_id.in_(asset_ids)))
         db.execute(delete(UplynkAsset).where(UplynkAsset.owner_id == owner_id))
         db.flush()
-        removed_media = _remove_media(ctx, db, media_ids)
+        removed_media = _remove_media(db, ctx, media_ids)
         counts["media"] = len(removed_media)
     _remove_dirs(ctx, "uplynk", [owner_id])
     _remove_dirs(ctx, "media", removed_media)
@@ -146,13 +146,13 @@ def reset_vis_key(ctx: AppContext, api_key: str) -> dict[str, int]:
         media_ids -= _media_used_elsewhere(db, media_ids, set(), event_ids)
         vis_asset_count = len(list(db.scalars(select(VisAsset.id).where(
             (VisAsset.api_key == api_key) | VisAsset.event_id.in_(event_ids or {""})))))
-        _cancel_jobs_for(ctx, db, media_ids=media_ids, asset_ids=set(), event_ids=event_ids, queue_job_ids=set())
+        _cancel_jobs_for(db, ctx, media_ids=media_ids, asset_ids=set(), event_ids=event_ids, queue_job_ids=set())
         db.execute(delete(VisAsset).where((VisAsset.api_key == api_key) | VisAsset.event_id.in_(event_ids or {""})))
         db.execute(delete(VisEvent).where(VisEvent.api_key == api_key))
         vuflows = db.execute(delete(VisVuflow).where(VisVuflow.api_key == api_key)).rowcount
         db.flush()
         ensure_default_vuflow(db, api_key, ctx.clock.now_ms())  # a reset key is as good as a new one
-        removed_media = _remove_media(ctx, db, media_ids)
+        removed_media = _remove_media(db, ctx, media_ids)
         counts = {"events": len(event_ids), "assets": vis_asset_count, "vuflows": vuflows,
                   "media": len(removed_media)}
     _remove_dirs(ctx, "vis", folders)

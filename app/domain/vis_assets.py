@@ -216,16 +216,13 @@ def rename_asset(db: Session, ctx: AppContext, api_key: str, asset_id: str, name
 # --- deletes -------------------------------------------------------------------------------
 
 
-def cancel_asset_jobs(ctx: AppContext, assets: list[VisAsset]) -> None:
-    """Stop the jobs of assets that are going away (in the caller's transaction)."""
-    # Done on the caller's session: a second session would wait on SQLite's write lock held here.
-    from sqlalchemy.orm import object_session
-
+def cancel_asset_jobs(db: Session, ctx: AppContext, assets: list[VisAsset]) -> None:
+    """Stop the jobs of assets that are going away, in the caller's unit of work (a second session
+    would wait on SQLite's write lock held by this one)."""
     for asset in assets:
         if asset.state != GENERATING or not asset.job_id or not asset.job_id.isdigit():
             continue
-        db = object_session(asset)
-        job = db.get(Job, int(asset.job_id)) if db is not None else None
+        job = db.get(Job, int(asset.job_id))
         if job is None:
             continue
         if job.state in (queue.QUEUED, queue.HELD):
@@ -248,7 +245,7 @@ def delete_asset(db: Session, ctx: AppContext, api_key: str, asset_id: str) -> N
     if asset.type == SYSTEM:
         raise VisValidation(f"Asset {asset_id} is a SYSTEM asset; SYSTEM assets are not deletable",
                             "SystemAssetNotDeletable", id=asset_id)
-    cancel_asset_jobs(ctx, [asset])
+    cancel_asset_jobs(db, ctx, [asset])
     path = asset.path
     db.delete(asset)
     db.flush()
@@ -260,7 +257,7 @@ def delete_assets(db: Session, ctx: AppContext, api_key: str, f: AssetFilter) ->
         raise VisValidation("Provide at least one filter (eventId, contentId, jobId, name, states or types) "
                             "to delete many assets", "NoDeleteFilter")
     assets = [a for a in db.scalars(_filtered(api_key, f)) if a.type != SYSTEM]
-    cancel_asset_jobs(ctx, assets)
+    cancel_asset_jobs(db, ctx, assets)
     paths = [a.path for a in assets]
     for asset in assets:
         db.delete(asset)

@@ -16,13 +16,12 @@ matches in Python (so `totalCount` counts every match) and only the page's rows 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
-from lynkflow import ids
+from lynkflow import ids, isodate
 from lynkflow.context import AppContext
 from lynkflow.db.models import VisEvent
 from lynkflow.domain.vis_errors import VisConflict, VisNotFound
@@ -62,12 +61,9 @@ def _stored_time_ms(value: Any) -> int | None:
     if not isinstance(value, str) or not value.strip():
         return None
     try:
-        parsed = datetime.fromisoformat(value.strip().replace("z", "Z"))
-    except ValueError:
+        return isodate.parse_iso_ms(value, naive_is_utc=True)
+    except isodate.IsoDateError:
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return round(parsed.timestamp() * 1000)
 
 
 def event_time_ms(created: int, extra: dict[str, Any] | None) -> int:

@@ -154,7 +154,7 @@ def delete_event(db: Session, ctx: AppContext, api_key: str, event_id: str, *, h
     from lynkflow.domain.vis_assets import cancel_asset_jobs
 
     assets = list(db.scalars(select(VisAsset).where(VisAsset.event_id == event.id)))
-    cancel_asset_jobs(ctx, assets)
+    cancel_asset_jobs(db, ctx, assets)
     for asset in assets:
         db.delete(asset)
     folder = event.content_id

@@ -8,6 +8,8 @@ job ran gets no file: `run` skips it, and `finish` removes a file written meanwh
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from lynkflow.context import AppContext
@@ -18,8 +20,8 @@ from lynkflow.jobs.registry import Handler, JobRun, register
 from lynkflow.storage.paths import safe_join
 
 
-def _source_and_target(ctx: AppContext, payload: dict[str, Any]):  # noqa: ANN202 - (Path, Path) | None
-    with ctx.session() as db:
+def _source_and_target(ctx: AppContext, payload: dict[str, Any]) -> tuple[Path, Path] | None:
+    with ctx.read_session() as db:  # a look: the job writes nothing until its finish
         asset = db.get(VisAsset, payload["asset_id"])
         event = db.get(VisEvent, payload["event_id"])
         if asset is None or event is None:
@@ -32,47 +34,42 @@ def _source_and_target(ctx: AppContext, payload: dict[str, Any]):  # noqa: ANN20
         return ctx.storage.local_file(rec.relative), safe_join(ctx.storage.vis_root, payload["path"])
 
 
-def _run_gif(ctx: AppContext, job: JobRun) -> dict[str, Any]:
-    from lynkflow.media.gif import make_gif
+Maker = Callable[[Path, Path, dict[str, Any]], dict[str, Any]]
 
-    p = job.payload
-    found = _source_and_target(ctx, p)
+
+def _render(ctx: AppContext, job: JobRun, make: Maker) -> dict[str, Any]:
+    """Run `make(source, target, payload)` for the job's asset, unless the asset was deleted meanwhile."""
+    found = _source_and_target(ctx, job.payload)
     if found is None:
         return {"skipped": "asset deleted"}
     source, target = found
-    info = make_gif(source, target, start=p["start"], end=p["end"], fps=p["fps"], width=p.get("width"),
-                    height=p.get("height"), playback_speed=p["playback_speed"], repeats=p["playback_repeats"],
-                    reverse=p["reverse"], on_progress=job.report_progress, cancel=job.cancel)
-    ctx.storage.publish(f"vis/{p['path']}")
-    return {"path": p["path"], **info}
+    info = make(source, target, job.payload)
+    ctx.storage.publish(f"vis/{job.payload['path']}")
+    return {"path": job.payload["path"], **info}
+
+
+def _run_gif(ctx: AppContext, job: JobRun) -> dict[str, Any]:
+    from lynkflow.media.gif import make_gif
+
+    return _render(ctx, job, lambda source, target, p: make_gif(
+        source, target, start=p["start"], end=p["end"], fps=p["fps"], width=p.get("width"), height=p.get("height"),
+        playback_speed=p["playback_speed"], repeats=p["playback_repeats"], reverse=p["reverse"],
+        on_progress=job.report_progress, cancel=job.cancel))
 
 
 def _run_video(ctx: AppContext, job: JobRun) -> dict[str, Any]:
     from lynkflow.media.clip import make_clip
 
-    p = job.payload
-    found = _source_and_target(ctx, p)
-    if found is None:
-        return {"skipped": "asset deleted"}
-    source, target = found
-    info = make_clip(source, target, start=p["start"], end=p["end"], frame_accurate=p["frame_accurate"],
-                     copy_ts=p["copy_ts"], top_track_only=p["mezzanine"], on_progress=job.report_progress,
-                     cancel=job.cancel)
-    ctx.storage.publish(f"vis/{p['path']}")
-    return {"path": p["path"], **info}
+    return _render(ctx, job, lambda source, target, p: make_clip(
+        source, target, start=p["start"], end=p["end"], frame_accurate=p["frame_accurate"], copy_ts=p["copy_ts"],
+        top_track_only=p["mezzanine"], on_progress=job.report_progress, cancel=job.cancel))
 
 
 def _run_image(ctx: AppContext, job: JobRun) -> dict[str, Any]:
     from lynkflow.media.image import make_image
 
-    p = job.payload
-    found = _source_and_target(ctx, p)
-    if found is None:
-        return {"skipped": "asset deleted"}
-    source, target = found
-    info = make_image(source, target, t=p["start"], width=p.get("width"))
-    ctx.storage.publish(f"vis/{p['path']}")
-    return {"path": p["path"], **info}
+    return _render(ctx, job, lambda source, target, p: make_image(source, target, t=p["start"],
+                                                                   width=p.get("width")))
 
 
 def _finish(ctx: AppContext, job_id: int, payload: dict[str, Any], result: dict[str, Any]) -> None:

@@ -46,7 +46,7 @@ def enqueue(
     if db.bind.dialect.name == "postgresql":
         # Delivered at commit to every listening worker, in any process on any host.
         db.execute(text(f"NOTIFY {JOBS_CHANNEL}"))
-    wake = ctx.services.get("wake_workers")
+    wake = ctx.wake_workers
     if wake is not None:
         event.listen(db, "after_commit", lambda _s: wake(), once=True)
     return job
@@ -206,7 +206,8 @@ def due_held_job_ids(ctx: AppContext) -> list[int]:
 
 
 def get_job(ctx: AppContext, job_id: int) -> Job | None:
-    with ctx.session() as db:
+    """One job as it is now (polled by tests and the CLI: a read, no write lock)."""
+    with ctx.read_session() as db:
         return db.get(Job, job_id)
 
 

@@ -25,7 +25,6 @@ from lynkflow.storage.workfiles import sweep_orphans
 
 log = get_logger("jobs")
 
-DEFAULT_LEASE_SECONDS = float(os.environ.get("LYNKFLOW_JOB_LEASE", "30"))
 DISK_FULL_BACKOFF_SECONDS = 2.0
 
 
@@ -48,11 +47,11 @@ def finish_job(ctx: AppContext, job_id: int, *, ok: bool = True, error: str | No
 
 
 class WorkerPool:
-    def __init__(self, ctx: AppContext, count: int, lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    def __init__(self, ctx: AppContext, count: int, lease_seconds: float | None = None,
                  poll_seconds: float | None = None) -> None:
         self.ctx = ctx
         self.count = count
-        self.lease_seconds = lease_seconds
+        self.lease_seconds = ctx.settings.job_lease if lease_seconds is None else lease_seconds
         # On PostgreSQL NOTIFY wakes idle workers, so polling is only a slow fallback.
         if poll_seconds is None:
             poll_seconds = 2.0 if ctx.engine.dialect.name == "postgresql" else 0.5
@@ -61,7 +60,9 @@ class WorkerPool:
         self._wake = threading.Condition()
         self._threads: list[threading.Thread] = []
         self._prefix = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
-        ctx.services["wake_workers"] = self.wake
+        # Completed housekeeping passes: lets a test wait for "a pass ran" instead of sleeping.
+        self.housekeeping_passes = 0
+        ctx.wake_workers = self.wake
 
     def start(self) -> None:
         # Work files of a process of this host that died (kill -9, power cut) are removed once at
@@ -254,7 +255,7 @@ class WorkerPool:
             log.exception("sweeping orphaned work files failed")
 
     def _housekeeping(self) -> None:
-        while not self._stop.wait(1.0):
+        while not self._stop.wait(self.ctx.settings.housekeeping_interval):
             try:
                 self.ctx.shared.refresh()  # the shared clock decides what is due
                 for job_id in queue.due_held_job_ids(self.ctx):
@@ -264,3 +265,4 @@ class WorkerPool:
                     task(self.ctx)
             except Exception:  # noqa: BLE001
                 log.exception("housekeeping failed")
+            self.housekeeping_passes += 1

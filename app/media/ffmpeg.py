@@ -36,16 +36,23 @@ _NOISE_PREFIXES = (
 )
 
 
+# The binary Settings.ffmpeg (LYNKFLOW_FFMPEG) names; set by `use_binary` when a context is built.
+_chosen: str | None = None
+
+
+def use_binary(path: str | None) -> None:
+    """Run this ffmpeg from now on (None: the one imageio-ffmpeg ships). Called with Settings.ffmpeg."""
+    global _chosen
+    _chosen = path or None
+
+
 def ffmpeg_binary() -> str:
-    """Path of the ffmpeg executable: ``LYNKFLOW_FFMPEG`` if set, else the imageio-ffmpeg one."""
-    return _resolve_binary(os.environ.get("LYNKFLOW_FFMPEG") or None)
+    """Path of the ffmpeg executable: the configured one, else the imageio-ffmpeg one."""
+    return _chosen or _bundled_binary()
 
 
-@functools.lru_cache(maxsize=4)
-def _resolve_binary(override: str | None) -> str:
-    # Cached per override value so changing the environment (tests do) takes effect immediately.
-    if override:
-        return override
+@functools.lru_cache(maxsize=1)
+def _bundled_binary() -> str:
     import imageio_ffmpeg
 
     return imageio_ffmpeg.get_ffmpeg_exe()

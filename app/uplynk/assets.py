@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_, select
 
+from lynkflow.db.like import ESCAPE, escape_like
 from lynkflow.db.models import UplynkAsset
 from lynkflow.domain import uplynk_assets as dom
 from lynkflow.uplynk import query as q
@@ -109,9 +110,9 @@ def parse_order(text: Any) -> list[ColumnElement]:
 
 
 def _search_cond(text: str) -> ColumnElement[bool]:
-    like = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return or_(func.lower(UplynkAsset.desc).like(like, escape="\\"), UplynkAsset.id.like(like, escape="\\"),
-               func.lower(UplynkAsset.external_id).like(like, escape="\\"))
+    like = "%" + escape_like(text.lower()) + "%"
+    return or_(func.lower(UplynkAsset.desc).like(like, escape=ESCAPE), UplynkAsset.id.like(like, escape=ESCAPE),
+               func.lower(UplynkAsset.external_id).like(like, escape=ESCAPE))
 
 
 def _page(conn, base_stmt, query: q.Query | None, order, limit: int, skip: int) -> list:  # noqa: ANN001

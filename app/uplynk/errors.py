@@ -1,6 +1,12 @@
-"""The api2 error shape: HTTP 200 with `{"error": 1, "msg": "..."}` (reference §1.2)."""
+"""The api2 error shape: HTTP 200 with `{"error": 1, "msg": "..."}` (reference §1.2).
+
+`error_body` is the only place that body is built: routing errors, injected faults and body caps
+call it too.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi.responses import JSONResponse
 
@@ -19,6 +25,10 @@ class Api2Error(Exception):
 INTERNAL_ERROR_HEADER = "X-Lynkflow-Internal-Error"
 
 
+def error_body(msg: str) -> dict[str, Any]:
+    return {"error": 1, "msg": msg}
+
+
 def error_response(msg: str, *, internal: bool = False) -> JSONResponse:
     headers = {INTERNAL_ERROR_HEADER: "1"} if internal else None
-    return JSONResponse({"error": 1, "msg": msg}, status_code=200, headers=headers)
+    return JSONResponse(error_body(msg), status_code=200, headers=headers)

@@ -26,21 +26,31 @@ from lynkflow.db.models import UplynkApiKey, UplynkOwner, UplynkSubowner
 
 KEY_CACHE_SECONDS = 1.0
 
-_lock = threading.Lock()
-_GENERATION = "uplynk_key_cache_generation"
 # The shared document whose change tells every process to drop its cached keys.
 KEYS_DOC = "uplynk_keys"
-_SEEN = "uplynk_key_cache_seen"
 
 
-def _cache(ctx: Any) -> dict[str, tuple[float, bool, list[tuple[str, str]]]]:
-    cache = ctx.services.setdefault("uplynk_key_cache", {})
+class KeyCache:
+    """This process's cached keys per owner, dropped when the published key generation changes."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.entries: dict[str, tuple[float, bool, list[tuple[str, str]]]] = {}
+        self.seen: Any = None  # the KEYS_DOC value the entries were read under
+        self.generation = 0  # bumped on every drop: a read that straddles one is not cached
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+            self.generation += 1
+
+
+def _cache(ctx: Any) -> KeyCache:
+    cache = ctx.caches.get(KeyCache, KeyCache)
     published = ctx.shared.get(KEYS_DOC)
-    if ctx.services.get(_SEEN) != published:
-        with _lock:
-            cache.clear()
-            ctx.services[_SEEN] = published
-            ctx.services[_GENERATION] = ctx.services.get(_GENERATION, 0) + 1
+    if cache.seen != published:
+        cache.clear()
+        cache.seen = published
     return cache
 
 
@@ -65,17 +75,17 @@ def lookup(ctx: Any, owner: str, *, fresh: bool = False) -> tuple[bool, list[tup
     cache = _cache(ctx)
     now = time.monotonic()
     if not fresh:
-        hit = cache.get(owner)
+        hit = cache.entries.get(owner)
         if hit is not None and hit[0] > now:
             return hit[1], hit[2]
-    generation = ctx.services.get(_GENERATION, 0)
+    generation = cache.generation
     exists, keys = _load(ctx, owner)
-    with _lock:
-        if len(cache) > 10_000:
-            cache.clear()
+    with cache.lock:
+        if len(cache.entries) > 10_000:
+            cache.entries.clear()
         # A key change committed while we were reading would be undone by caching what we read.
-        if ctx.services.get(_GENERATION, 0) == generation:
-            cache[owner] = (now + KEY_CACHE_SECONDS, exists, keys)
+        if cache.generation == generation:
+            cache.entries[owner] = (now + KEY_CACHE_SECONDS, exists, keys)
     return exists, keys
 
 

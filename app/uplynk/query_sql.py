@@ -16,16 +16,13 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, exists, false, func, not_, or_, select, union
 
+from lynkflow.db.like import ESCAPE, escape_like
 from lynkflow.db.models import UplynkAsset, UplynkAssetTerm
 from lynkflow.uplynk.query import Criterion, Query, Term, scope_fields
 
 T = UplynkAssetTerm
 A = UplynkAsset.__table__
 PROBE_LIMIT = 2000
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _next_prefix(prefix: str) -> str:
@@ -40,7 +37,7 @@ def _word_cond(col, pattern: str) -> ColumnElement[bool]:  # noqa: ANN001 - a co
         if not stem:
             return col.is_not(None)
         return and_(col >= stem, col < _next_prefix(stem))
-    return col.like(_escape_like(pattern).replace("*", "%"), escape="\\")
+    return col.like(escape_like(pattern).replace("*", "%"), escape=ESCAPE)
 
 
 def _field_cond(scope: str) -> ColumnElement[bool]:

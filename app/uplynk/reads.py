@@ -44,12 +44,13 @@ class _RenderCache:
             if len(self._items) > self._size:
                 self._items.popitem(last=False)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
 
 def _cache(ctx: Any) -> _RenderCache:
-    cache = ctx.services.get("uplynk_render_cache")
-    if cache is None:
-        cache = ctx.services.setdefault("uplynk_render_cache", _RenderCache())
-    return cache
+    return ctx.caches.get(_RenderCache, _RenderCache)
 
 
 def live_select(owner: str):  # noqa: ANN201 - a Select
@@ -120,10 +121,7 @@ class _OneByIdLookup:
 
 
 def one_by_id(ctx: Any, owner: str, asset_id: str) -> Any | None:
-    lookup = ctx.services.get("uplynk_one_by_id")
-    if lookup is None or lookup.engine is not ctx.engine:
-        lookup = ctx.services["uplynk_one_by_id"] = _OneByIdLookup(ctx.engine)
-    return lookup(owner, asset_id)
+    return ctx.services.get(_OneByIdLookup, lambda: _OneByIdLookup(ctx.engine))(owner, asset_id)
 
 
 def rows_by_ids(conn: Connection, owner: str, ids: Sequence[str]) -> dict[str, Row]:

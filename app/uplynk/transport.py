@@ -89,10 +89,7 @@ async def read_pair(request: Request) -> tuple[str | None, str | None]:
 
 
 def _guard(ctx: AppContext) -> ReplayGuard:
-    guard = ctx.services.get("uplynk_replay")
-    if guard is None:
-        guard = ctx.services.setdefault("uplynk_replay", ReplayGuard(ctx.engine))
-    return guard
+    return ctx.services.get(ReplayGuard, lambda: ReplayGuard(ctx.engine))
 
 
 def _journal(request: Request, params: dict[str, Any] | None, verdict: str, **extra: Any) -> None:

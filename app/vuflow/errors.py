@@ -1,9 +1,12 @@
-"""VIS errors: one exception type and the route class that turns every failure into the VIS shape.
+"""VIS errors: the only place the VIS error body is built, and the route class that uses it.
 
-The VIS answers errors as ``{exceptionType, exceptionMessage, errorType, data}``. `VisRoute` is the
-route class of the VIS router only, so the shape (and the X-Transaction-ID echo) applies to VIS
-routes without touching the other faces: it catches `VisError`, FastAPI's request-validation errors,
-domain errors and anything unexpected (a 500 in the same shape, never a bare traceback).
+The VIS answers errors as ``{exceptionType, exceptionMessage, errorType, data}``. `VisError.body`
+builds it and `transaction_headers` echoes X-Transaction-ID; everything else that answers in the VIS
+dialect calls them (routing errors in faces.py, injected faults in control/faults.py, body
+caps in bodylimit.py). `VisRoute` is the route class of the VIS router only, so the shape applies to
+VIS routes without touching the other faces: it catches `VisError`, FastAPI's request-validation
+errors, domain errors and anything unexpected (a 500 in the same shape, never a bare traceback), and
+settles the request's write session inside that handling (db/deps.py).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
+from lynkflow.db.deps import settle
 from lynkflow.domain.vis_errors import VisConflict, VisDomainError, VisNotFound, VisValidation
 from lynkflow.logging import get_logger
 from lynkflow.storage.diskfull import NO_SPACE, is_disk_full
@@ -25,13 +29,20 @@ log = get_logger("vuflow")
 
 TRANSACTION_HEADER = "X-Transaction-ID"
 
-_EXCEPTION_TYPES = {
+# The one status -> exceptionType table. The reference shows only "Exception" (for unexpected
+# errors); the others follow the same .NET naming for the status (docs/parity.md, "Error bodies").
+EXCEPTION_TYPES = {
     400: "ValidationException",
     401: "UnauthorizedException",
+    403: "ForbiddenException",
     404: "NotFoundException",
     405: "MethodNotAllowedException",
     409: "ConflictException",
+    413: "PayloadTooLargeException",
+    429: "TooManyRequestsException",
     500: "Exception",
+    503: "ServiceUnavailableException",
+    504: "GatewayTimeoutException",
     507: "InsufficientStorageException",
 }
 
@@ -46,7 +57,7 @@ class VisError(Exception):
         self.message = message
         self.error_type = error_type
         self.data = data or {}
-        self.exception_type = exception_type or _EXCEPTION_TYPES.get(status, "Exception")
+        self.exception_type = exception_type or EXCEPTION_TYPES.get(status, "Exception")
 
     def body(self) -> dict[str, Any]:
         return {"exceptionType": self.exception_type, "exceptionMessage": self.message,
@@ -55,10 +66,6 @@ class VisError(Exception):
 
 def bad_request(message: str, error_type: str = "ValidationError", **data: Any) -> VisError:
     return VisError(400, message, error_type, data)
-
-
-def not_found(message: str, error_type: str = "NotFound", **data: Any) -> VisError:
-    return VisError(404, message, error_type, data)
 
 
 def from_domain(exc: VisDomainError) -> VisError:
@@ -75,8 +82,15 @@ def _validation_message(exc: RequestValidationError) -> VisError:
                     {"errors": problems})
 
 
-def error_response(err: VisError) -> JSONResponse:
-    return JSONResponse(err.body(), status_code=err.status)
+def transaction_headers(transaction: str | None) -> dict[str, str]:
+    """The X-Transaction-ID echo: the header to add to the answer, if the request sent one."""
+    return {TRANSACTION_HEADER: transaction} if transaction is not None else {}
+
+
+def error_response(err: VisError, transaction: str | None = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(err.body(), status_code=err.status, headers={**(headers or {}),
+                                                                     **transaction_headers(transaction)})
 
 
 class VisRoute(APIRoute):
@@ -92,6 +106,7 @@ class VisRoute(APIRoute):
                     field, problem = found
                     raise bad_request(f"{field} {problem}", "InvalidText", field=field)
                 response = await inner(request)
+                await settle(request, ok=True)
             except VisError as err:
                 response = error_response(err)
             except VisDomainError as exc:
@@ -109,9 +124,8 @@ class VisRoute(APIRoute):
                     response = error_response(VisError(
                         500, f"Unable to complete {request.method} {request.url.path} because of an "
                         f"unexpected error: {exc.__class__.__name__}: {exc}", "UnexpectedError"))
-            transaction = request.headers.get(TRANSACTION_HEADER)
-            if transaction is not None:
-                response.headers[TRANSACTION_HEADER] = transaction
+            await settle(request, ok=False)  # a failed request's writes are undone (no-op after a commit)
+            response.headers.update(transaction_headers(request.headers.get(TRANSACTION_HEADER)))
             return response
 
         return handler

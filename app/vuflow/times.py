@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from lynkflow import isodate
+
 _OFFSET = re.compile(r"^(\d{1,3}):([0-5]\d):([0-5]\d)(?:\.(\d{1,7}))?$")
 _ISO = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:[Zz]|[+-]\d{2}:?\d{2})$"
@@ -39,28 +41,15 @@ def looks_like_iso(text: str) -> bool:
 
 
 def parse_iso_ms(text: str) -> int:
-    """Epoch milliseconds from an ISO 8601 date-time with a zone; raises TimeFormatError."""
-    raw = text.strip()
-    if not looks_like_iso(raw):
+    """Epoch milliseconds from an ISO 8601 date-time with a zone (the VIS form); raises TimeFormatError."""
+    if not looks_like_iso(text):
         raise TimeFormatError(
             f"'{text}' is not an ISO 8601 date-time with a zone, e.g. 2024-05-01T12:00:03.250Z"
         )
-    raw = raw.replace(",", ".")
-    if raw[-1] in "Zz":
-        raw = raw[:-1] + "+00:00"
-    # Python < 3.12 only accepts 3 or 6 fraction digits, so normalise the fraction to 6.
-    m = re.match(r"^(.*?)(?:\.(\d+))?([+-]\d{2}:?\d{2})$", raw)
-    assert m is not None  # guaranteed by the pattern above
-    head, fraction, zone = m.groups()
-    if ":" not in zone:
-        zone = zone[:3] + ":" + zone[3:]
-    head = head.replace("t", "T").replace(" ", "T")
-    micros = (fraction or "0")[:6].ljust(6, "0")
     try:
-        parsed = datetime.fromisoformat(f"{head}.{micros}{zone}")
-    except ValueError as exc:
+        return isodate.parse_iso_ms(text)
+    except isodate.IsoDateError as exc:
         raise TimeFormatError(f"'{text}' is not a valid date-time: {exc}") from None
-    return round(parsed.timestamp() * 1000)
 
 
 def parse_clip_time(text: object, recording_start_ms: int | None) -> float:

@@ -7,8 +7,6 @@ database, so its workers never claim jobs queued by the in-process tests (and vi
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from tests.conftest import BACKEND, postgres_schema_url
@@ -23,14 +21,3 @@ def lynkflow_env(db_url: str) -> dict[str, str]:
     if BACKEND == "postgres":
         env["LYNKFLOW_DATABASE_URL"] = postgres_schema_url(KIT_SCHEMA)
     return env
-
-
-
-@pytest.fixture(scope="session")
-def short_clip() -> Path:
-    """A 2-second 320x240 synthetic clip (frame numbers in the picture), cached across runs."""
-    from lynkflow.fixtures.synth import make_clip
-    from tests.conftest import SYNTH_CACHE
-
-    SYNTH_CACHE.mkdir(parents=True, exist_ok=True)
-    return make_clip(SYNTH_CACHE / "control_320x240_25_2s.mp4", width=320, height=240, fps=25, seconds=2.0)

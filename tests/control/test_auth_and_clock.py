@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from lynkflow.testing.signing import Signer, signed_params
-from tests.conftest import wait_for
+from tests.conftest import wait_for, wait_housekeeping
 
 
 def test_control_plane_is_open_without_a_token(client):
@@ -70,7 +68,7 @@ def _asset(ctx, owner: str, external_id: str) -> str:
 def test_skew_created_lastmod_changes_and_autoexpire_follow_the_clock(make_client):
     """With the clock moved to 2031: a real-time `_timestamp` is stale, one from the lynkflow clock
     is fine; created/lastmod/changes carry lynkflow time; autoexpire fires when the clock passes it."""
-    client = make_client(inproc_workers=1)  # the housekeeping thread runs autoexpire
+    client = make_client(inproc_workers=1, housekeeping_interval=0.02)  # housekeeping runs autoexpire
     ctx = client.app.state.ctx
     s = ctx.settings
     t0 = 1938038400000  # 2031-06-01T00:00:00Z
@@ -95,7 +93,7 @@ def test_skew_created_lastmod_changes_and_autoexpire_follow_the_clock(make_clien
     assert changes["changes"] == [[t0 + 30_000, "update", asset_id]]
 
     client.post("/_lynkflow/clock/advance", json={"seconds": 30})  # t0+60 s: not yet due
-    time.sleep(1.5)  # at least one housekeeping pass
+    wait_housekeeping(ctx.workers)
     assert call("/api2/asset/get", t0 + 60_000, id=asset_id)["asset"]["id"] == asset_id
     client.post("/_lynkflow/clock/advance", json={"seconds": 31})  # t0+91 s: past autoexpire
 

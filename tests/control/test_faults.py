@@ -36,8 +36,9 @@ def test_vis_fault_uses_the_vis_error_shape_and_route_globs(client, vis_headers)
     client.post("/_lynkflow/faults", json={"api": "vuflow", "route": "/event/*", "method": "GET",
                                            "action": "error", "status": 503})
     for path in ("/api/event/", "/event/"):
-        resp = client.get(path, headers=vis_headers)
+        resp = client.get(path, headers={**vis_headers, "X-Transaction-ID": "tx-7"})
         assert resp.status_code == 503
+        assert resp.headers["X-Transaction-ID"] == "tx-7"  # echoed on every VIS answer, injected ones too
         body = resp.json()
         assert set(body) == {"exceptionType", "exceptionMessage", "errorType", "data"}
         assert body["exceptionType"] == "ServiceUnavailableException" and body["errorType"] == "InjectedFault"
@@ -81,7 +82,7 @@ def test_probability_fires_roughly_that_often(client, vis_headers):
     ctx = client.app.state.ctx
     faults = FaultSet(ctx.shared)
     faults.rng = random.Random(7)  # seeded, so the test is repeatable
-    ctx.services["faults"] = faults
+    ctx.services.put(FaultSet, faults)
     faults.add({"api": "vuflow", "action": "error", "probability": 0.25})
     statuses = [client.get("/api/event/", headers=vis_headers).status_code for _ in range(400)]
     hits = statuses.count(500)

@@ -6,7 +6,6 @@ The handler writes a file (its "media") in `run` and records its visible outcome
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -14,7 +13,7 @@ import pytest
 from lynkflow.db.models import KeyValue
 from lynkflow.jobs import queue
 from lynkflow.jobs.registry import Handler, JobRun, register
-from tests.conftest import wait_for
+from tests.conftest import wait_for, wait_housekeeping
 
 KIND = "control-test-echo"
 
@@ -77,7 +76,7 @@ def test_manual_job_can_be_failed_with_a_reason(make_client):
 
 
 def test_delay_lifecycle_follows_the_lynkflow_clock(make_client):
-    client = make_client(inproc_workers=1)
+    client = make_client(inproc_workers=1, housekeeping_interval=0.02)
     client.post("/_lynkflow/clock/freeze")
     now = client.get("/_lynkflow/clock").json()["nowMs"]
     client.put("/_lynkflow/lifecycles/image", json={"mode": "delay", "seconds": 30})
@@ -85,7 +84,7 @@ def test_delay_lifecycle_follows_the_lynkflow_clock(make_client):
     held = wait_for(lambda: (j := job(client, job_id))["state"] == "held" and j)
     assert held["releaseAt"] == now + 30_000
     client.post("/_lynkflow/clock/advance", json={"seconds": 29})
-    time.sleep(1.3)  # a housekeeping pass: still held, the clock has not reached releaseAt
+    wait_housekeeping(client.app.state.ctx.workers)  # still held: the clock has not reached releaseAt
     assert job(client, job_id)["state"] == "held" and outcome(client, job_id) is None
     client.post("/_lynkflow/clock/advance", json={"seconds": 1})
     wait_for(lambda: job(client, job_id)["state"] == "done", timeout=10)

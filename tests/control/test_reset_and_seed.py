@@ -204,3 +204,19 @@ def test_seed_refuses_bad_documents_without_writing(client, tmp_path: Path):
         assert words in resp.json()["error"], (body, resp.text)
     assert _count(ctx, UplynkOwner, UplynkOwner.id == OTHER_OWNER) == 0  # the failed seed rolled back
     assert client.post("/_lynkflow/seed").status_code == 400
+
+
+def test_after_a_reset_a_removed_owners_key_is_refused_at_once(client):
+    # The key check caches keys for a second; a reset must drop that cache, or the removed owner's
+    # key keeps signing requests until the cache runs out.
+    assert client.post("/_lynkflow/seed", json=SEED).status_code == 200
+    sign = Signer(OTHER_OWNER, OTHER_SECRET)
+
+    def call() -> dict:
+        data = sign({}, timestamp=int(client.app.state.ctx.clock.now()))
+        return client.post("/api2/asset/list", data=data).json()
+
+    assert call()["error"] == 0
+    assert client.post("/_lynkflow/reset", json={}).status_code == 200
+    refused = call()
+    assert refused["error"] == 1, refused

@@ -245,24 +245,6 @@ def test_manual_lifecycle_holds_until_released(ctx) -> None:
         pool.stop()
 
 
-def test_delay_lifecycle_follows_the_lynkflow_clock(ctx) -> None:
-    _calls["finish"].clear()
-    lifecycles(ctx).set("test", Lifecycle("delay", seconds=3600))
-    ctx.clock.freeze()
-    [jid] = _enqueue(ctx, 1)
-    pool = WorkerPool(ctx, count=1, poll_seconds=0.05)
-    pool.start()
-    try:
-        wait_for(lambda: _state(ctx, jid).state == "held", timeout=20)
-        time.sleep(1.5)
-        assert _state(ctx, jid).state == "held"  # an hour of lynkflow time has not passed
-        ctx.clock.advance(3600 * 1000)
-        wait_for(lambda: _state(ctx, jid).state == "done", timeout=10)
-        assert _calls["finish"] == [jid]
-    finally:
-        pool.stop()
-
-
 def test_jobs_table_count_is_bounded(ctx) -> None:
     with ctx.session() as db:
         assert db.scalar(select(func.count()).select_from(Job)) == 0

@@ -32,7 +32,7 @@ def test_health_and_ready(client) -> None:
 def test_ready_reports_workers(make_client) -> None:
     c = make_client(inproc_workers=2)
     assert c.get("/_lynkflow/ready").json()["checks"]["workers_running"] is True
-    assert c.app.state.ctx.services["workers"].alive() == 2
+    assert c.app.state.ctx.workers.alive() == 2
 
 
 def test_default_accounts_exist(ctx) -> None:

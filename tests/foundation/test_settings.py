@@ -54,6 +54,9 @@ def test_environment_values_are_read(monkeypatch: pytest.MonkeyPatch, tmp_path) 
         ("LYNKFLOW_STORAGE_URL", "s3://No_Such", "s3://bucket"),
         ("LYNKFLOW_S3_ENDPOINT_URL", "minio:9000", "http://"),
         ("LYNKFLOW_STORAGE_CACHE_MB", "1", "greater than or equal"),
+        ("LYNKFLOW_JOB_LEASE", "soon", "LYNKFLOW_JOB_LEASE"),
+        ("LYNKFLOW_JOB_LEASE", "0", "greater than"),
+        ("LYNKFLOW_HOUSEKEEPING_INTERVAL", "-1", "greater than"),
     ],
 )
 def test_bad_values_name_the_variable(monkeypatch: pytest.MonkeyPatch, var: str, value: str, fragment: str) -> None:
@@ -64,10 +67,15 @@ def test_bad_values_name_the_variable(monkeypatch: pytest.MonkeyPatch, var: str,
     assert var in str(info.value)
 
 
-def test_bad_value_stops_the_command_with_one_clear_line(tmp_path) -> None:
-    env = {"LYNKFLOW_SIGNATURE_MODE": "sloppy", "LYNKFLOW_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
-    proc = subprocess.run([sys.executable, "-m", "lynkflow.cli", "migrate"], env=env, capture_output=True, text=True,
+@pytest.mark.parametrize(("var", "value", "command"), [
+    ("LYNKFLOW_SIGNATURE_MODE", "sloppy", "migrate"),
+    # Read at import time by the worker module once: a traceback instead of this line.
+    ("LYNKFLOW_JOB_LEASE", "soon", "worker"),
+])
+def test_bad_value_stops_the_command_with_one_clear_line(tmp_path, var: str, value: str, command: str) -> None:
+    env = {var: value, "LYNKFLOW_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run([sys.executable, "-m", "lynkflow.cli", command], env=env, capture_output=True, text=True,
                           timeout=60)
-    assert proc.returncode == 2
-    assert "LYNKFLOW_SIGNATURE_MODE" in proc.stderr
+    assert proc.returncode == 2, proc.stderr
+    assert var in proc.stderr
     assert "Traceback" not in proc.stderr

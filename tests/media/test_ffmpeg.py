@@ -5,22 +5,33 @@ from __future__ import annotations
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from lynkflow.config import load_settings
+from lynkflow.context import build_context
 from lynkflow.media import ffmpeg as ff
 from lynkflow.media.errors import MediaCancelled, MediaError
 
 
-def test_binary_is_found_and_env_overrides(monkeypatch) -> None:
+@pytest.fixture
+def chosen_ffmpeg() -> Iterator[None]:
+    yield
+    ff.use_binary(None)  # back to the bundled binary for the tests that follow
+
+
+def test_binary_is_found_and_the_setting_overrides(monkeypatch, tmp_path: Path, chosen_ffmpeg) -> None:
     assert Path(ff.ffmpeg_binary()).exists()
     monkeypatch.setenv("LYNKFLOW_FFMPEG", "/opt/custom/ffmpeg")
+    ctx = build_context(load_settings(data_dir=tmp_path))  # every process builds one before any media work
+    ctx.engine.dispose()
     assert ff.ffmpeg_binary() == "/opt/custom/ffmpeg"
 
 
-def test_missing_binary_is_a_media_error(monkeypatch) -> None:
-    monkeypatch.setenv("LYNKFLOW_FFMPEG", "/nonexistent/ffmpeg")
+def test_missing_binary_is_a_media_error(chosen_ffmpeg) -> None:
+    ff.use_binary("/nonexistent/ffmpeg")
     with pytest.raises(MediaError, match="cannot start ffmpeg"):
         ff.run_ffmpeg(["-version"])
 

@@ -207,15 +207,6 @@ def test_a_frozen_clock_drives_delay_lifecycles_and_autoexpire_in_the_workers(in
     assert frozen["frozen"] is True
 
 
-@pytest.fixture(scope="module")
-def short_clip() -> Path:
-    from lynkflow.fixtures.synth import make_clip
-    from tests.conftest import SYNTH_CACHE
-
-    SYNTH_CACHE.mkdir(parents=True, exist_ok=True)
-    return make_clip(SYNTH_CACHE / "control_320x240_25_2s.mp4", width=320, height=240, fps=25, seconds=2.0)
-
-
 def test_worker_processes_are_running(instance) -> None:
     assert all(p.poll() is None for p in instance.workers), [
         (instance.root / f"worker-{i}.log").read_text()[-2000:] for i in range(2)]

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import inspect
 
-from tests.conftest import wait_for
+from tests.conftest import wait_for, wait_housekeeping
 from tests.uplynk.conftest import Api2, make_asset, other_owner
 
 DOC_FIELDS = {"orig_filename", "rays", "require_drm", "require_studio_drm", "slices", "autoexpire", "break_offsets",
@@ -221,7 +221,7 @@ def test_poster_too_big(api, asset_factory) -> None:
 
 
 def test_autoexpire_deletes_when_the_clock_passes(make_client) -> None:
-    client = make_client(inproc_workers=1)
+    client = make_client(inproc_workers=1, housekeeping_interval=0.02)
     s = client.app.state.ctx.settings
     api = Api2(client, s.uplynk_owner, s.uplynk_api_key)
     ctx = client.app.state.ctx
@@ -232,9 +232,7 @@ def test_autoexpire_deletes_when_the_clock_passes(make_client) -> None:
     a = api.ok("asset/update", id=aid, autoexpire=str(now + 3_600_000))["asset"]
     assert a["autoexpire"] == now + 3_600_000
     api.ok("asset/update", id=keep, autoexpire=0)
-    import time
-
-    time.sleep(1.5)  # housekeeping has run at least once: nothing due yet
+    wait_housekeeping(ctx.workers)  # nothing due yet
     assert api.ok("asset/get", id=aid)["asset"]["id"] == aid
     ctx.clock.advance(3_600_001)
     wait_for(lambda: "not found" in api("asset/get", id=aid).get("msg", ""), timeout=10)

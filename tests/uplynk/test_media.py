@@ -162,7 +162,7 @@ def test_http_source_trim_cancel_and_refusals(make_client, synth_clips, tmp_path
         server.shutdown()
 
     # Cancel a job that has not run yet (workers are busy with nothing, so hold it with a paused pool).
-    pool = ctx.services["workers"]
+    pool = ctx.workers
     pool.stop()
     media_dir = ctx.settings.resolved_media_dir
     media_dir.mkdir(parents=True, exist_ok=True)

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import io
 import shutil
-import threading
 
 import av
 import pytest
-import uvicorn
 
 from lynkflow.fixtures.framecode import read_frame_number, read_frame_number_bytes
-from tests.conftest import wait_for
+from tests.conftest import LiveServer, wait_for
 from tests.uplynk.conftest import Api2, other_owner
 
 M3U8 = "application/vnd.apple.mpegurl"
@@ -53,26 +51,6 @@ def _ingest(api: Api2, clips: dict[str, str]) -> dict[str, str]:
     return wait_for(done, timeout=120, interval=0.1)
 
 
-class _LiveServer:
-    """The same app served by uvicorn on a free port, so PyAV can read the playlists over real HTTP."""
-
-    def __init__(self, app) -> None:  # noqa: ANN001
-        # The TestClient already ran the lifespan (app.state.ctx); serving must not run it again.
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off",
-                                                    log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> str:
-        self.thread.start()
-        wait_for(lambda: self.server.started, timeout=10)
-        port = self.server.servers[0].sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}"
-
-    def __exit__(self, *exc) -> None:  # noqa: ANN002
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
 @pytest.mark.slow
 def test_multiple_segment_and_assetinfo_over_real_media(make_client, synth_clips) -> None:
     client = make_client(inproc_workers=1)
@@ -107,7 +85,7 @@ def test_multiple_segment_and_assetinfo_over_real_media(make_client, synth_clips
     assert "rays 0 to 1" in client.get(f"/multiple/{a},{b}/ray2.m3u8").text
 
     # PyAV plays the whole variant over HTTP: every frame of the first asset, then the second from frame 0.
-    with _LiveServer(client.app) as live, av.open(f"{live}/multiple/{a},{b}/ray0.m3u8") as c:
+    with LiveServer(client.app) as live, av.open(f"{live}/multiple/{a},{b}/ray0.m3u8") as c:
         frames = [f.to_image() for f in c.decode(video=0)]
     assert len(frames) == 250 + 144
     assert [read_frame_number(frames[i]) for i in (0, 249, 250, 393)] == [0, 249, 0, 143]

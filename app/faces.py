@@ -8,6 +8,10 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from lynkflow.uplynk import errors as api2_errors
+from lynkflow.vuflow import errors as vis_errors
+from lynkflow.vuflow.errors import VisError
+
 _VIS_ROOTS = ("/asset", "/event", "/vuflow", "/health")
 
 
@@ -29,21 +33,16 @@ async def _routing_error(request: Request, exc: StarletteHTTPException) -> Respo
         # api2 reports every failure as {"error": 1, "msg": ...}; keep the HTTP status so a
         # mistyped endpoint is obvious in client logs too.
         what = "unknown api2 endpoint" if exc.status_code == 404 else f"method {request.method} not allowed"
-        return JSONResponse({"error": 1, "msg": f"{what}: {request.url.path} (api2 takes GET or POST "
-                             "with msg and sig; see /docs for the endpoints lynkflow serves)"},
+        return JSONResponse(api2_errors.error_body(f"{what}: {request.url.path} (api2 takes GET or POST "
+                                                   "with msg and sig; see /docs for the endpoints lynkflow serves)"),
                             status_code=exc.status_code, headers=exc.headers)
     if api == "vuflow":
-        exception_type, error_type = (("NotFoundException", "RouteNotFound") if exc.status_code == 404
-                                      else ("MethodNotAllowedException", "MethodNotAllowed"))
-        message = (f"No route matches {request.url.path}" if exc.status_code == 404
-                   else f"{request.method} is not allowed on {request.url.path}")
-        response = JSONResponse({"exceptionType": exception_type, "exceptionMessage": message,
-                                 "errorType": error_type, "data": {}},
-                                status_code=exc.status_code, headers=exc.headers)
-        transaction = request.headers.get("x-transaction-id")
-        if transaction is not None:
-            response.headers["X-Transaction-ID"] = transaction
-        return response
+        if exc.status_code == 404:
+            err = VisError(404, f"No route matches {request.url.path}", "RouteNotFound")
+        else:
+            err = VisError(exc.status_code, f"{request.method} is not allowed on {request.url.path}",
+                           "MethodNotAllowed")
+        return vis_errors.error_response(err, request.headers.get(vis_errors.TRANSACTION_HEADER), exc.headers)
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
