@@ -83,6 +83,14 @@ class SharedState:
             bump(conn)
         self.refresh()
 
+    def drop(self, names: list[str]) -> None:
+        """Remove documents (a deleted tenant's) and bump the version, in one transaction."""
+        if names:
+            with self.writer().begin() as conn:
+                conn.execute(text("DELETE FROM control_state WHERE name = :name"), [{"name": n} for n in names])
+                bump(conn)
+        self.refresh()
+
     def touch(self) -> None:
         """Bump the version without changing a document (e.g. after a fault rule table change)."""
         with self.writer().begin() as conn:

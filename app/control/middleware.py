@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from lynkflow import jsondoc
 from lynkflow.apis import classify
 from lynkflow.context import AppContext
+from lynkflow.control import tenant_scope
 from lynkflow.control.faults import (
     FAULT_HEADER,
     FAULT_MESSAGE_HEADER,
@@ -32,6 +33,7 @@ from lynkflow.control.faults import (
     parse_header,
 )
 from lynkflow.control.journal import get_journal
+from lynkflow.tenancy import current_tenant, get_directory
 from lynkflow.uplynk.errors import INTERNAL_ERROR_HEADER
 
 _INTERNAL_HEADER = INTERNAL_ERROR_HEADER.lower().encode()
@@ -87,13 +89,24 @@ class ControlMiddleware:
             return
         # Clock, fault rules and key generation as any process last changed them: one read.
         ctx.shared.refresh()
+        # The tenant whose clock, faults, stubs and journal view apply (lynkflow/tenancy.py).
+        tenant, receive = await tenant_scope.resolve(get_directory(ctx), api, scope, receive)
+        token = current_tenant.set(tenant)
+        try:
+            await self._serve(scope, receive, send, api, path, tenant)
+        finally:
+            current_tenant.reset(token)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, api: str, path: str,
+                     tenant: str | None) -> None:
+        ctx = self.ctx
         journal = get_journal(ctx)
         started = time.perf_counter()
         method: str = scope["method"]
         entry: dict[str, Any] = {"time": ctx.clock.now_ms(), "api": api, "method": method, "route": path,
                                  "query": scope.get("query_string", b"").decode("latin-1"), "status": None,
                                  "durationMs": None, "params": None, "body": None, "fault": None,
-                                 "signature": None, "internalError": False}
+                                 "signature": None, "internalError": False, "tenant": tenant}
         state: dict[str, Any] = scope.setdefault("state", {})
 
         fault: Fault | None = None
@@ -103,7 +116,7 @@ class ControlMiddleware:
             if header:
                 fault = parse_header(header, _header(scope, FAULT_MESSAGE_HEADER.encode()), faults)
             else:
-                candidates = faults.candidates(api, path, method)
+                candidates = faults.candidates(api, path, method, tenant)
                 if candidates:  # firing one writes its hit to the database: off the event loop
                     fault = await run_in_threadpool(faults.fire, candidates)
         except FaultSpecError as exc:
@@ -119,6 +132,8 @@ class ControlMiddleware:
             if fault.action == "error":
                 status, body = error_body(api, fault, method, path)
                 entry["fault"]["status"] = status
+                if api == "uplynk":  # what api2 answered, as for a real refusal
+                    entry["error"], entry["msg"] = body.get("error"), body.get("msg")
                 await _send_json(send, status, body)
                 self._record(journal, entry, started, status, entry["fault"], state)
                 return

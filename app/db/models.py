@@ -78,6 +78,18 @@ class ControlJournal(Base):
     doc: Mapped[str] = mapped_column(Text)
 
 
+class ControlTenant(Base):
+    """An isolated tenant for parallel tests: its own Uplynk owner and VIS key (lynkflow/tenancy.py)."""
+
+    __tablename__ = "control_tenants"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    owner_id: Mapped[str] = mapped_column(String(32), unique=True)
+    vis_key: Mapped[str] = mapped_column(String(100), unique=True)
+    vuflow_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    created: Mapped[int] = mapped_column(BigInteger)
+
+
 # --- media ---------------------------------------------------------------------------------
 
 

@@ -1,0 +1,37 @@
+"""tenants: isolated Uplynk owner + VIS key pairs for parallel tests (issue 15)
+
+`control_tenants` names each tenant's Uplynk owner and VIS API key (and its default vuflow), so a
+request's credentials find its tenant (lynkflow/tenancy.py) and a tenant's reset or delete finds
+its data through the owner/key indexes every table already has.
+
+Revision ID: 0005_tenants
+Revises: 0004_control_state
+Create Date: 2026-12-04
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005_tenants"
+down_revision = "0004_control_state"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "control_tenants",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False, server_default=""),
+        sa.Column("owner_id", sa.String(length=32), nullable=False),
+        sa.Column("vis_key", sa.String(length=100), nullable=False),
+        sa.Column("vuflow_id", sa.String(length=36), nullable=True),
+        sa.Column("created", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("owner_id", name="uq_control_tenants_owner"),
+        sa.UniqueConstraint("vis_key", name="uq_control_tenants_vis_key"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("control_tenants")
