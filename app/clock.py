@@ -165,6 +165,9 @@ class Clock:
     def has_tenant(self, tenant_id: str) -> bool:
         return tenant_id in self._tenants
 
+    def has_tenants(self) -> bool:
+        return bool(self._tenants)
+
     def apply_tenants(self, docs: dict[str, Any]) -> None:
         """Take every tenant clock another process stored; tenants whose document is gone follow the
         instance clock again."""

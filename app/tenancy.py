@@ -14,6 +14,8 @@ says something changed (tenants are rows of `control_tenants`; creating or delet
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -22,6 +24,16 @@ current_tenant: ContextVar[str | None] = ContextVar("lynkflow_tenant", default=N
 
 # Job payload member naming the tenant the job was enqueued for (workers restore it).
 JOB_TENANT_KEY = "_tenant"
+
+
+@contextmanager
+def tenant_scope(tenant: str | None) -> Iterator[None]:
+    """Run a block as work for `tenant` (its clock, its lifecycles)."""
+    token = current_tenant.set(tenant)
+    try:
+        yield
+    finally:
+        current_tenant.reset(token)
 
 
 class TenantDirectory:
@@ -67,9 +79,22 @@ class TenantDirectory:
         self._fresh()
         return self._by_vis_key.get(key.strip())
 
+    def owners(self) -> dict[str, str]:
+        """owner id → tenant id of every tenant."""
+        self._fresh()
+        return dict(self._by_owner)
+
 
 def get_directory(ctx: Any) -> TenantDirectory:
     directory = ctx.services.get("tenants")
     if directory is None:
         directory = ctx.services.setdefault("tenants", TenantDirectory(ctx.shared))
     return directory
+
+
+def owners_with_own_clock(ctx: Any) -> dict[str, str]:
+    """owner id → tenant id of the tenants whose clock is their own (for periodic work that must
+    judge each owner's data by its owner's clock, such as autoexpire)."""
+    if not ctx.clock.has_tenants():
+        return {}
+    return {owner: tenant for owner, tenant in get_directory(ctx).owners().items() if ctx.clock.has_tenant(tenant)}

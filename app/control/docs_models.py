@@ -430,6 +430,9 @@ TENANT_CLOCK_RESUME = _op("tenant_clock_resume", "Resume a tenant's clock", "Run
                           ClockState, errors=(404,))
 TENANT_LIFECYCLES_READ = _op("tenant_lifecycles_read", "Read a tenant's lifecycles", "Its own policies.",
                              Lifecycles, errors=(404,))
+TENANT_LIFECYCLES_REPLACE = _op("tenant_lifecycles_replace", "Replace a tenant's lifecycles", "Groups not named "
+                                "go back to real, for its jobs only.", Lifecycles, errors=(400, 404),
+                                body=LifecyclesRequest)
 TENANT_LIFECYCLE_SET = _op("tenant_lifecycle_set", "Set a tenant's lifecycle", "For its jobs only.", Lifecycles,
                            errors=(400, 404), body=Lifecycle)
 TENANT_JOURNAL_CLEAR = _op("tenant_journal_clear", "Clear a tenant's journal view", "Its entries so far are "

@@ -183,6 +183,17 @@ def lifecycles_read(request: Request, tenant_id: str) -> dict[str, Any]:
     return _view(_lifecycles(request, tenant_id))
 
 
+@router.put("/tenants/{tenant_id}/lifecycles", **docs.TENANT_LIFECYCLES_REPLACE)
+async def lifecycles_replace(request: Request, tenant_id: str) -> dict[str, Any]:
+    doc = await request_json(request, "send a JSON object of group → {mode, seconds}")
+    if not isinstance(doc, dict):
+        raise ControlError(400, "send a JSON object of group → {mode, seconds}")
+    policies = {group: parse_policy(group, value) for group, value in doc.items()}
+    lifecycles = _lifecycles(request, tenant_id)
+    await run_in_threadpool(lifecycles.replace, policies)
+    return _view(lifecycles)
+
+
 @router.put("/tenants/{tenant_id}/lifecycles/{group}", **docs.TENANT_LIFECYCLE_SET)
 async def lifecycle_set(request: Request, tenant_id: str, group: str) -> dict[str, Any]:
     doc = await request_json(request, 'send {"mode": "real|delay|manual", "seconds": N}')
