@@ -16,7 +16,7 @@ from sqlalchemy import delete, select
 
 from lynkflow import ids
 from lynkflow.context import AppContext
-from lynkflow.db.models import ControlTenant, UplynkApiKey, UplynkOwner, VisApiKey, VisVuflow
+from lynkflow.db.models import ControlTenant, UplynkApiKey, UplynkOwner, UplynkSubowner, VisApiKey, VisVuflow
 from lynkflow.domain import reset as resets
 from lynkflow.domain.uplynk_owners import new_secret
 from lynkflow.shared import bump
@@ -87,7 +87,11 @@ def reset_tenant(ctx: AppContext, tenant_id: str) -> dict[str, Any]:
         owner_id, vis_key, vuflow_id = tenant.owner_id, tenant.vis_key, tenant.vuflow_id
     removed = {"uplynk": resets.reset_uplynk_owner(ctx, owner_id), "vis": resets.reset_vis_key(ctx, vis_key)}
     now = ctx.clock.now_ms()
-    with ctx.session() as db:  # the default vuflow comes back, with the same id
+    with ctx.session() as db:
+        # Subowners are the account's logins: a tenant made empty has none (its own key stays).
+        removed["uplynk"]["subowners"] = db.execute(
+            delete(UplynkSubowner).where(UplynkSubowner.owner_id == owner_id)).rowcount
+        # The default vuflow comes back, with the same id.
         if vuflow_id is not None and db.get(VisVuflow, vuflow_id) is None:
             db.add(VisVuflow(id=vuflow_id, api_key=vis_key, name="Default vuflow",
                              configuration_json=DEFAULT_VUFLOW_CONFIGURATION, created=now, modified=now))
@@ -100,8 +104,6 @@ def delete_tenant(ctx: AppContext, tenant_id: str) -> dict[str, Any]:
     with ctx.session() as db:
         tenant = _get(db, tenant_id)
         # Children first, so this works with or without ON DELETE CASCADE (SQLite without the pragma).
-        from lynkflow.db.models import UplynkSubowner
-
         db.execute(delete(UplynkSubowner).where(UplynkSubowner.owner_id == tenant.owner_id))
         db.execute(delete(UplynkApiKey).where(UplynkApiKey.owner_id == tenant.owner_id))
         db.execute(delete(VisVuflow).where(VisVuflow.api_key == tenant.vis_key))
