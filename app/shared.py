@@ -83,12 +83,20 @@ class SharedState:
             bump(conn)
         self.refresh()
 
-    def drop(self, names: list[str]) -> None:
-        """Remove documents (a deleted tenant's) and bump the version, in one transaction."""
-        if names:
-            with self.writer().begin() as conn:
+    def drop(self, names: list[str], *, put: dict[str, Any] | None = None) -> None:
+        """Remove documents (a tenant's) and store others (`put`), with one version bump, in one
+        transaction; nothing at all when none of the names is stored and there is nothing to put."""
+        names = [n for n in names if n in self._docs]
+        if not names and not put:
+            return
+        with self.writer().begin() as conn:
+            if names:
                 conn.execute(text("DELETE FROM control_state WHERE name = :name"), [{"name": n} for n in names])
-                bump(conn)
+            for name, doc in (put or {}).items():
+                encoded = json.dumps(doc, separators=(",", ":"), sort_keys=True)
+                if not conn.execute(_UPDATE_DOC, {"name": name, "doc": encoded}).rowcount:
+                    conn.execute(_INSERT_DOC, {"name": name, "doc": encoded})
+            bump(conn)
         self.refresh()
 
     def touch(self) -> None:

@@ -232,7 +232,7 @@ class FaultSet:
 
     def clear_tenant(self, tenant: str) -> int:
         """Remove one tenant's rules (the others' stay)."""
-        ids = [r.id for r in self._load() if r.tenant == tenant]
+        ids = [r.id for r in self._cached() if r.tenant == tenant]
         if ids:
             with self.shared.writer().begin() as conn:
                 conn.execute(delete(ControlFault).where(ControlFault.id.in_(ids)))

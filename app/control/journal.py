@@ -215,13 +215,24 @@ class Journal:
             last = conn.scalar(select(ControlState.version).where(ControlState.name == JOURNAL_ROW)) or 0
         return max(0, int(last) - self._cleared_at())
 
+    def tenant_mark(self, tenant: str) -> tuple[str, dict[str, int] | None]:
+        """The document that hides a tenant's entries so far from its view, and its new value (None when
+        nothing was journaled since its last mark)."""
+        self.flush()
+        name = f"{CLEARED_DOC}:{tenant}"
+        with self.shared.engine.connect() as conn:
+            last = int(conn.scalar(select(ControlState.version).where(ControlState.name == JOURNAL_ROW)) or 0)
+        if last == self._tenant_cleared_at(tenant):
+            return name, None
+        return name, {"n": last}
+
     def clear(self, tenant: str | None = None) -> None:
         """Forget every entry; or, with `tenant`, hide that tenant's entries so far from its view."""
         self.flush()
         if tenant is not None:
-            with self.shared.engine.connect() as conn:
-                last = conn.scalar(select(ControlState.version).where(ControlState.name == JOURNAL_ROW)) or 0
-            self.shared.put(f"{CLEARED_DOC}:{tenant}", {"n": int(last)})
+            name, doc = self.tenant_mark(tenant)
+            if doc is not None:
+                self.shared.put(name, doc)
             return
         with self.shared.writer().begin() as conn:
             last = conn.scalar(select(ControlState.version).where(ControlState.name == JOURNAL_ROW)) or 0

@@ -21,7 +21,7 @@ from lynkflow.control.clock_routes import Advance, At, parse_instant
 from lynkflow.control.errors import ControlError, ControlRoute, request_json
 from lynkflow.control.faults import get_faults
 from lynkflow.control.jobs_routes import _policy as parse_policy  # the same checks as the instance's
-from lynkflow.control.journal import CLEARED_DOC, get_journal
+from lynkflow.control.journal import get_journal
 from lynkflow.domain import tenants
 from lynkflow.jobs.lifecycle import DOC as LIFECYCLES_DOC
 from lynkflow.jobs.lifecycle import GROUPS, Lifecycles
@@ -70,18 +70,24 @@ def read(request: Request, tenant_id: str) -> dict[str, Any]:
     return {**_existing(ctx, tenant_id), "urls": _urls(request, ctx)}
 
 
-def _forget_controls(ctx: AppContext, tenant_id: str) -> None:
-    """The tenant's clock, lifecycles and fault rules go (its journal view starts afresh)."""
+def _forget_controls(ctx: AppContext, tenant_id: str, *, deleted: bool = False) -> None:
+    """The tenant's clock, lifecycles and fault rules go and its journal view starts afresh: one
+    shared-state write at most (none when the tenant had none of them)."""
     get_faults(ctx).clear_tenant(tenant_id)
-    ctx.shared.drop([TENANT_CLOCK_PREFIX + tenant_id, f"{LIFECYCLES_DOC}:{tenant_id}"])
-    get_journal(ctx).clear(tenant_id)
+    names = [TENANT_CLOCK_PREFIX + tenant_id, f"{LIFECYCLES_DOC}:{tenant_id}"]
+    mark, doc = get_journal(ctx).tenant_mark(tenant_id)
+    if deleted:
+        names.append(mark)
+    ctx.shared.drop(names, put=None if deleted or doc is None else {mark: doc})
 
 
 @router.post("/tenants/{tenant_id}/reset", **docs.TENANT_RESET)
 def reset(request: Request, tenant_id: str) -> dict[str, Any]:
     ctx = _ctx(request)
-    _existing(ctx, tenant_id)
-    removed = tenants.reset_tenant(ctx, tenant_id)
+    try:
+        removed = tenants.reset_tenant(ctx, tenant_id)
+    except tenants.TenantNotFound as exc:
+        raise ControlError(404, str(exc)) from None
     _forget_controls(ctx, tenant_id)
     return {"reset": tenant_id, "removed": removed}
 
@@ -91,10 +97,11 @@ def delete(request: Request, tenant_id: str) -> dict[str, Any]:
     from lynkflow.uplynk import owners
 
     ctx = _ctx(request)
-    _existing(ctx, tenant_id)
-    removed = tenants.delete_tenant(ctx, tenant_id)
-    _forget_controls(ctx, tenant_id)
-    ctx.shared.drop([f"{CLEARED_DOC}:{tenant_id}"])
+    try:
+        removed = tenants.delete_tenant(ctx, tenant_id)
+    except tenants.TenantNotFound as exc:
+        raise ControlError(404, str(exc)) from None
+    _forget_controls(ctx, tenant_id, deleted=True)
     owners.forget(ctx)  # its API key stops working in every process at once
     return {"deleted": tenant_id, "removed": removed}
 
