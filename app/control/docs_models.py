@@ -440,3 +440,41 @@ TENANT_JOURNAL_CLEAR = _op("tenant_journal_clear", "Clear a tenant's journal vie
 JOURNAL_VERIFY = _op("journal_verify", "Verify journaled requests", "Matchers on method, route and decoded "
                      "params with an expected count; on a miss, the closest entries.", JournalVerifyResult,
                      errors=(400,), body=JournalVerifyRequest)
+
+
+class StubRequest(BaseModel):
+    """A canned answer (lynkflow/control/stubs.py)."""
+
+    api: Literal["uplynk", "vuflow"]
+    route: str = Field(description="Exact path or glob")
+    method: str | None = Field(None, description="HTTP method, or * (default)")
+    params: dict[str, Any] | None = Field(None, description="Matchers on the decoded params, as in journal/verify")
+    status: int = Field(200, description="HTTP status of the answer")
+    body: Any = Field(None, description="The answer; api2: an object (error: 0 added when missing)")
+    count: int | None = Field(None, description="Answers before it is used up (null: until removed)")
+    latencyMs: int | None = Field(None, description="Wait this long before answering")
+    tenant: str | None = Field(None, description="Only this tenant's requests")
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {
+        "api": "uplynk", "route": "/api2/asset/get", "params": {"id": "0123456789abcdef0123456789abcdef"},
+        "body": {"asset": {"id": "0123456789abcdef0123456789abcdef", "state": "live"}}, "count": 1}})
+
+
+class Stub(StubRequest):
+    id: str
+    hits: int
+
+
+class StubList(BaseModel):
+    stubs: list[Stub]
+
+
+class StubsDeleted(BaseModel):
+    deleted: int | str = Field(description="The id removed, or how many")
+
+
+STUB_ADD = _op("stub_add", "Add a response stub", "Answers matching API requests with the given status and "
+               "body.", Stub, errors=(400,), body=StubRequest)
+STUBS_LIST = _op("stubs_list", "List stubs", "With hits and answers left; `tenant` narrows.", StubList)
+STUB_DELETE = _op("stub_delete", "Delete a stub", "By id.", StubsDeleted, errors=(404,))
+STUBS_CLEAR = _op("stubs_clear", "Delete stubs", "All, or one tenant's (`tenant`).", StubsDeleted)

@@ -33,8 +33,10 @@ from lynkflow.control.faults import (
     parse_header,
 )
 from lynkflow.control.journal import get_journal
+from lynkflow.control.stubs import get_stubs, request_params
 from lynkflow.tenancy import current_tenant, get_directory
 from lynkflow.uplynk.errors import INTERNAL_ERROR_HEADER
+from lynkflow.uplynk.signature import redact
 
 _INTERNAL_HEADER = INTERNAL_ERROR_HEADER.lower().encode()
 
@@ -106,7 +108,7 @@ class ControlMiddleware:
         entry: dict[str, Any] = {"time": ctx.clock.now_ms(), "api": api, "method": method, "route": path,
                                  "query": scope.get("query_string", b"").decode("latin-1"), "status": None,
                                  "durationMs": None, "params": None, "body": None, "fault": None,
-                                 "signature": None, "internalError": False, "tenant": tenant}
+                                 "signature": None, "internalError": False, "tenant": tenant, "stub": None}
         state: dict[str, Any] = scope.setdefault("state", {})
 
         fault: Fault | None = None
@@ -140,6 +142,23 @@ class ControlMiddleware:
             if fault.action == "drop":
                 self._record(journal, entry, started, 0, entry["fault"], state)
                 await _drop(send)
+                return
+
+        # A stub for this face, route and method: decode the parameters and answer if one matches.
+        stubs = get_stubs(ctx)
+        candidates = stubs.candidates(api, path, method, tenant)
+        if candidates:
+            params, receive = await request_params(api, scope, receive)
+            stub = await run_in_threadpool(stubs.fire, candidates, params)
+            if stub is not None:
+                if stub.latency_ms:
+                    await asyncio.sleep(stub.latency_ms / 1000)
+                entry["stub"] = stub.id
+                entry["params" if api == "uplynk" else "body"] = redact(params) if api == "uplynk" else params
+                if api == "uplynk":
+                    entry["error"], entry["msg"] = stub.body.get("error"), stub.body.get("msg")
+                await _send_json(send, stub.status, stub.body)
+                self._record(journal, entry, started, stub.status, entry["fault"], state)
                 return
 
         status_box = [0]

@@ -29,18 +29,29 @@ def _header(scope: Scope, names: tuple[bytes, ...]) -> str | None:
     return None
 
 
-def _owner_in(msg: str | None) -> str | None:
+def decoded_msg(msg: str | None) -> dict[str, Any] | None:
+    """The api2 msg as a JSON object, or None when it cannot be decoded (the face will say why)."""
     if not msg:
         return None
-    from lynkflow.uplynk.signature import SignatureError, decode_msg, owner_of
+    from lynkflow.uplynk.signature import SignatureError, decode_msg
 
     try:
-        return owner_of(decode_msg(msg))
+        return decode_msg(msg)
     except SignatureError:
         return None
 
 
-async def _read_body(receive: Receive) -> tuple[list[Message], bytes, bool]:
+def _owner_in(msg: str | None) -> str | None:
+    from lynkflow.uplynk.signature import SignatureError, owner_of
+
+    doc = decoded_msg(msg)
+    try:
+        return owner_of(doc) if doc is not None else None
+    except SignatureError:
+        return None
+
+
+async def read_body(receive: Receive) -> tuple[list[Message], bytes, bool]:
     """The request's body messages (to replay), their bytes, and whether it was read to the end
     within the api2 body cap (a bigger body is left to the face to refuse)."""
     messages: list[Message] = []
@@ -57,7 +68,7 @@ async def _read_body(receive: Receive) -> tuple[list[Message], bytes, bool]:
             return messages, b"".join(m.get("body", b"") for m in messages), True
 
 
-def _replay(messages: list[Message], receive: Receive) -> Receive:
+def replay(messages: list[Message], receive: Receive) -> Receive:
     pending = list(messages)
 
     async def replayed() -> Message:
@@ -80,8 +91,8 @@ async def resolve(directory: TenantDirectory, api: str, scope: Scope, receive: R
     if owner is None and scope.get("method") == "POST":
         ctype = (_header(scope, (b"content-type",)) or "").split(";", 1)[0].strip().lower()
         if ctype == "application/x-www-form-urlencoded":
-            messages, body, complete = await _read_body(receive)
-            receive = _replay(messages, receive)
+            messages, body, complete = await read_body(receive)
+            receive = replay(messages, receive)
             if complete:
                 form: dict[str, Any] = dict(parse_qsl(body.decode("utf-8", errors="replace"),
                                                       keep_blank_values=True))

@@ -22,6 +22,7 @@ from lynkflow.control.errors import ControlError, ControlRoute, request_json
 from lynkflow.control.faults import get_faults
 from lynkflow.control.jobs_routes import _policy as parse_policy  # the same checks as the instance's
 from lynkflow.control.journal import get_journal
+from lynkflow.control.stubs import get_stubs
 from lynkflow.domain import tenants
 from lynkflow.jobs.lifecycle import DOC as LIFECYCLES_DOC
 from lynkflow.jobs.lifecycle import GROUPS, Lifecycles
@@ -74,6 +75,7 @@ def _forget_controls(ctx: AppContext, tenant_id: str, *, deleted: bool = False) 
     """The tenant's clock, lifecycles and fault rules go and its journal view starts afresh: one
     shared-state write at most (none when the tenant had none of them)."""
     get_faults(ctx).clear_tenant(tenant_id)
+    get_stubs(ctx).clear(tenant_id)
     names = [TENANT_CLOCK_PREFIX + tenant_id, f"{LIFECYCLES_DOC}:{tenant_id}"]
     mark, doc = get_journal(ctx).tenant_mark(tenant_id)
     if deleted:

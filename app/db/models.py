@@ -78,6 +78,17 @@ class ControlJournal(Base):
     doc: Mapped[str] = mapped_column(Text)
 
 
+class ControlStub(Base):
+    """A response stub (lynkflow/control/stubs.py): its spec, hits, and the answers it has left."""
+
+    __tablename__ = "control_stubs"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, index=True)
+    doc: Mapped[str] = mapped_column(Text)
+    remaining: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    hits: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class ControlTenant(Base):
     """An isolated tenant for parallel tests: its own Uplynk owner and VIS key (lynkflow/tenancy.py)."""
 

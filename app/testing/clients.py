@@ -257,6 +257,24 @@ class ControlClient:
             return
         self._call("DELETE", "/faults")
 
+    # --- stubs -----------------------------------------------------------------------------------
+
+    def add_stub(self, api: str, route: str, body: Any, **spec: Any) -> dict[str, Any]:
+        """A canned answer, e.g. add_stub("uplynk", "/api2/asset/get", {"asset": {...}},
+        params={"id": asset_id}, count=1); bound to a tenant, for its requests only."""
+        if self.tenant:
+            spec.setdefault("tenant", self.tenant)
+        return self._call("POST", "/stubs", json={"api": api, "route": route, "body": body, **spec})
+
+    def stubs(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/stubs", params={"tenant": self.tenant} if self.tenant else {})["stubs"]
+
+    def delete_stub(self, stub_id: str) -> None:
+        self._call("DELETE", f"/stubs/{stub_id}")
+
+    def clear_stubs(self) -> None:
+        self._call("DELETE", "/stubs", params={"tenant": self.tenant} if self.tenant else {})
+
     # --- journal ---------------------------------------------------------------------------------
 
     def _filters(self, filters: dict[str, Any]) -> dict[str, Any]:

@@ -1,8 +1,9 @@
-"""tenants: isolated Uplynk owner + VIS key pairs for parallel tests (issue 15)
+"""tenants and stubs: isolated Uplynk owner + VIS key pairs for parallel tests; canned answers (issue 15)
 
 `control_tenants` names each tenant's Uplynk owner and VIS API key (and its default vuflow), so a
 request's credentials find its tenant (lynkflow/tenancy.py) and a tenant's reset or delete finds
-its data through the owner/key indexes every table already has.
+its data through the owner/key indexes every table already has. `control_stubs` holds response stubs
+(lynkflow/control/stubs.py) with their remaining counts, like `control_faults`.
 
 Revision ID: 0005_tenants
 Revises: 0004_control_state
@@ -33,5 +34,19 @@ def upgrade() -> None:
     )
 
 
+    op.create_table(
+        "control_stubs",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("doc", sa.Text(), nullable=False),
+        sa.Column("remaining", sa.BigInteger(), nullable=True),
+        sa.Column("hits", sa.BigInteger(), nullable=False, server_default="0"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_control_stubs_seq", "control_stubs", ["seq"])
+
+
 def downgrade() -> None:
+    op.drop_index("ix_control_stubs_seq", table_name="control_stubs")
+    op.drop_table("control_stubs")
     op.drop_table("control_tenants")

@@ -114,3 +114,22 @@ def test_autoexpire_follows_the_tenants_own_clock(lynkflow_control, lynkflow_upl
         assert time.monotonic() < deadline, changes
         time.sleep(0.1)
     assert [c for c in changes["changes"] if c[1] == "delete"] == [[state["nowMs"], "delete", asset_id]]
+
+
+def test_a_stub_through_the_kit_is_the_tenants_alone(lynkflow_server, lynkflow_control, lynkflow_uplynk):
+    stuck = {"job": {"id": "j" * 32, "state": "slicing", "progress": 37}}
+    lynkflow_control.add_stub("uplynk", "/api2/cloudslicer/jobs/get", stuck, params={"id": "j" * 32})
+    assert lynkflow_uplynk.call("/api2/cloudslicer/jobs/get", id="j" * 32) == {**stuck, "error": 0}
+    assert [s["route"] for s in lynkflow_control.stubs()] == ["/api2/cloudslicer/jobs/get"]
+    lynkflow_control.assert_called("/api2/cloudslicer/jobs/get", times=1)
+    admin = ControlClient(lynkflow_server.base_url)
+    other = admin.create_tenant()
+    try:
+        n_api2 = UplynkClient(lynkflow_server.base_url, other["uplynk"]["owner"], other["uplynk"]["apiKey"])
+        assert n_api2.call("/api2/cloudslicer/jobs/get", id="j" * 32)["error"] == 1
+        n_api2.close()
+    finally:
+        admin.delete_tenant(other["id"])
+        admin.close()
+    lynkflow_control.clear_stubs()
+    assert lynkflow_control.stubs() == []
