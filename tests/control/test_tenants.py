@@ -141,3 +141,14 @@ def test_stale_requests_of_a_tenant_get_the_stale_verdict(client, two):
     client.post("/api2/asset/list", data={"msg": msg, "sig": sign(msg, a.doc["uplynk"]["apiKey"])})
     entry = client.get("/_lynkflow/journal", params={"tenant": a.id}).json()["entries"][-1]
     assert entry["signature"] == "stale-timestamp" and entry["error"] == 1 and "old" in entry["msg"]
+
+
+def test_an_api2_tenant_is_found_in_a_get_query_string_and_a_multipart_body_is_left_to_the_face(client, two):
+    a, b = two
+    client.post("/_lynkflow/faults", json={"route": "/api2/asset/list", "action": "error", "tenant": a.id,
+                                           "message": "a only"})
+    pair = a.signer({}, timestamp=a.now_s())
+    assert client.get("/api2/asset/list", params=pair).json() == {"error": 1, "msg": "a only"}
+    # A multipart body is not read ahead: the request is the instance's, and the face still serves it.
+    served = client.post("/api2/asset/list", files={k: (None, v) for k, v in b.signer({}).items()})
+    assert served.json()["error"] == 0
