@@ -26,6 +26,7 @@ from lynkflow.control.stubs import get_stubs
 from lynkflow.domain import tenants
 from lynkflow.jobs.lifecycle import DOC as LIFECYCLES_DOC
 from lynkflow.jobs.lifecycle import GROUPS, Lifecycles
+from lynkflow.textcheck import text_problem
 
 router = APIRouter(route_class=ControlRoute)
 
@@ -56,6 +57,9 @@ async def create(request: Request) -> dict[str, Any]:
     name = doc.get("name") or ""
     if not isinstance(name, str) or len(name) > tenants.MAX_NAME_CHARS:
         raise ControlError(400, f"name must be text of at most {tenants.MAX_NAME_CHARS} characters")
+    problem = text_problem(name)
+    if problem:  # text no column can hold (PostgreSQL refuses NUL)
+        raise ControlError(400, f"name {problem}")
     made = await run_in_threadpool(tenants.create_tenant, ctx, name)
     return {**made, "urls": _urls(request, ctx)}
 

@@ -62,6 +62,8 @@ def test_unknown_tenants_and_bad_bodies_are_refused(client):
     resp = client.post("/_lynkflow/tenants", json={"colour": "red"})
     assert resp.status_code == 400 and "name" in resp.json()["error"]
     assert client.post("/_lynkflow/tenants", json={"name": "x" * 500}).status_code == 400
+    assert "NUL" in client.post("/_lynkflow/tenants", json={"name": "a\u0000b"}).json()["error"]
+    assert client.get("/_lynkflow/tenants/a%00b").status_code == 404
 
 
 def test_deleting_a_tenant_revokes_its_credentials(client, two):
