@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -125,8 +125,13 @@ def build_context(settings: Settings) -> AppContext:
     storage.ensure()
     engine = make_engine(settings.resolved_database_url)
     shared = SharedState(engine)
-    clock = Clock(publish=lambda doc: shared.put(CLOCK_DOC, doc))
-    shared.on_change(lambda docs: clock.apply(docs.get(CLOCK_DOC)))
+    clock = Clock(publish=lambda doc: shared.put(CLOCK_DOC, doc), store=shared.put)
+
+    def apply_clocks(docs: dict[str, Any]) -> None:
+        clock.apply(docs.get(CLOCK_DOC))
+        clock.apply_tenants(docs)  # tenants' own clocks (lynkflow/tenancy.py)
+
+    shared.on_change(apply_clocks)
     return AppContext(
         settings=settings,
         engine=engine,

@@ -83,6 +83,22 @@ class SharedState:
             bump(conn)
         self.refresh()
 
+    def drop(self, names: list[str], *, put: dict[str, Any] | None = None) -> None:
+        """Remove documents (a tenant's) and store others (`put`), with one version bump, in one
+        transaction; nothing at all when none of the names is stored and there is nothing to put."""
+        names = [n for n in names if n in self._docs]
+        if not names and not put:
+            return
+        with self.writer().begin() as conn:
+            if names:
+                conn.execute(text("DELETE FROM control_state WHERE name = :name"), [{"name": n} for n in names])
+            for name, doc in (put or {}).items():
+                encoded = json.dumps(doc, separators=(",", ":"), sort_keys=True)
+                if not conn.execute(_UPDATE_DOC, {"name": name, "doc": encoded}).rowcount:
+                    conn.execute(_INSERT_DOC, {"name": name, "doc": encoded})
+            bump(conn)
+        self.refresh()
+
     def touch(self) -> None:
         """Bump the version without changing a document (e.g. after a fault rule table change)."""
         with self.writer().begin() as conn:

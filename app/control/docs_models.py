@@ -156,6 +156,7 @@ class FaultRuleRequest(BaseModel):
     latencyMs: int | list[int] | None = Field(None, description=f"Milliseconds, or [min, max]; at most "
                                                                 f"{MAX_LATENCY_MS}")
 
+    tenant: str | None = Field(None, description="Only this tenant's requests (POST /_lynkflow/tenants)")
     model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {
         "api": "uplynk", "route": "/api2/asset/list", "action": "error", "count": 2}})
 
@@ -343,3 +344,137 @@ EXPLAIN = _op("uplynk_explain", "Explain an api2 signature", "The decoded msg, t
                                                         "example": openapi.example_of(ExplainRequest)},
                                    "application/x-www-form-urlencoded": {"schema": {
                                        "$ref": openapi.register(ExplainRequest)}}})
+
+
+# --- tenants (lynkflow/control/tenants.py) and journal verification (lynkflow/control/verify.py) -----
+
+
+class TenantRequest(BaseModel):
+    name: str | None = Field(None, description="A label for the tenant (shown in lists)")
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {"name": "test_upload"}})
+
+
+class TenantUplynk(BaseModel):
+    owner: str = Field(description="The tenant's Uplynk owner (user ID): `_owner` of its api2 calls")
+    apiKey: str | None = Field(description="Its API key (signs `msg`); null in lists")
+
+
+class TenantVis(BaseModel):
+    apiKey: str = Field(description="Its VIS API key (the API-KEY header)")
+    vuflowId: str | None = Field(description="Its default vuflow (asset URLs point at this lynkflow's storage)")
+
+
+class Tenant(BaseModel):
+    id: str
+    name: str
+    created: int = Field(description="Epoch ms")
+    uplynk: TenantUplynk
+    vis: TenantVis
+    urls: dict[str, str] | None = Field(None, description="base, api2, vis and control URLs")
+
+
+class TenantList(BaseModel):
+    tenants: list[Tenant]
+
+
+class TenantRemoved(BaseModel):
+    removed: dict[str, Any] = Field(description="What went, per API")
+    reset: str | None = None
+    deleted: str | None = None
+
+
+class JournalVerifyRequest(BaseModel):
+    """Each param matcher is a value (equality) or one of {"equals"}, {"contains"}, {"regex"}."""
+
+    api: str | None = Field(None, description="uplynk or vuflow")
+    method: str | None = None
+    route: str | None = Field(None, description="Exact path or glob")
+    tenant: str | None = Field(None, description="Only this tenant's requests")
+    status: str | None = Field(None, description="404 or a class like 4xx")
+    signature: str | None = Field(None, description="api2 signature verdict, e.g. valid or stale-timestamp")
+    params: dict[str, Any] | None = Field(None, description="Matchers on the decoded api2 msg members or the "
+                                                            "VIS query and body fields")
+    count: dict[str, int] | None = Field(None, description='{"exactly": N} or {"at_least": N} (default at_least 1)')
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {
+        "route": "/api2/asset/get", "params": {"id": {"regex": "^[0-9a-f]{32}$"}}, "count": {"exactly": 1}}})
+
+
+class JournalVerifyResult(BaseModel):
+    ok: bool = Field(description="Whether the count matched")
+    count: int = Field(description="How many entries matched every matcher")
+    expected: dict[str, int]
+    matched: list[dict[str, Any]]
+    closest: list[dict[str, Any]] = Field(description="On a miss: the entries that came nearest, with what "
+                                                      "did not match")
+
+
+TENANT_CREATE = _op("tenant_create", "Create a tenant", "A fresh Uplynk owner with an API key and a VIS key with "
+                    "a default vuflow, isolated from every other tenant.", Tenant, errors=(400,),
+                    body=TenantRequest, body_required=False)
+TENANT_LIST = _op("tenant_list", "List tenants", "Without their secrets.", TenantList)
+TENANT_READ = _op("tenant_read", "Read a tenant", "Its credentials and URLs.", Tenant, errors=(404,))
+TENANT_RESET = _op("tenant_reset", "Empty a tenant", "Its data, clock, lifecycles and fault rules go; its "
+                   "credentials stay.", TenantRemoved, errors=(404,))
+TENANT_DELETE = _op("tenant_delete", "Delete a tenant", "Its data and credentials.", TenantRemoved, errors=(404,))
+TENANT_CLOCK_READ = _op("tenant_clock_read", "Read a tenant's clock", "The tenant's own time.", ClockState,
+                        errors=(404,))
+TENANT_CLOCK_FREEZE = _op("tenant_clock_freeze", "Freeze a tenant's clock", "Only its requests and jobs see it.",
+                          ClockState, errors=(400, 404, 422))
+TENANT_CLOCK_SET = _op("tenant_clock_set", "Set a tenant's clock", "Jump to `at`.", ClockState,
+                       errors=(400, 404, 422))
+TENANT_CLOCK_ADVANCE = _op("tenant_clock_advance", "Advance a tenant's clock", "By seconds + ms.", ClockState,
+                           errors=(400, 404, 422))
+TENANT_CLOCK_RESUME = _op("tenant_clock_resume", "Resume a tenant's clock", "Run again from its instant.",
+                          ClockState, errors=(404,))
+TENANT_LIFECYCLES_READ = _op("tenant_lifecycles_read", "Read a tenant's lifecycles", "Its own policies.",
+                             Lifecycles, errors=(404,))
+TENANT_LIFECYCLES_REPLACE = _op("tenant_lifecycles_replace", "Replace a tenant's lifecycles", "Groups not named "
+                                "go back to real, for its jobs only.", Lifecycles, errors=(400, 404),
+                                body=LifecyclesRequest)
+TENANT_LIFECYCLE_SET = _op("tenant_lifecycle_set", "Set a tenant's lifecycle", "For its jobs only.", Lifecycles,
+                           errors=(400, 404), body=Lifecycle)
+TENANT_JOURNAL_CLEAR = _op("tenant_journal_clear", "Clear a tenant's journal view", "Its entries so far are "
+                           "hidden from its view.", JournalCount, errors=(404,))
+JOURNAL_VERIFY = _op("journal_verify", "Verify journaled requests", "Matchers on method, route and decoded "
+                     "params with an expected count; on a miss, the closest entries.", JournalVerifyResult,
+                     errors=(400,), body=JournalVerifyRequest)
+
+
+class StubRequest(BaseModel):
+    """A canned answer (lynkflow/control/stubs.py)."""
+
+    api: Literal["uplynk", "vuflow"]
+    route: str = Field(description="Exact path or glob")
+    method: str | None = Field(None, description="HTTP method, or * (default)")
+    params: dict[str, Any] | None = Field(None, description="Matchers on the decoded params, as in journal/verify")
+    status: int = Field(200, description="HTTP status of the answer")
+    body: Any = Field(None, description="The answer; api2: an object (error: 0 added when missing)")
+    count: int | None = Field(None, description="Answers before it is used up (null: until removed)")
+    latencyMs: int | None = Field(None, description="Wait this long before answering")
+    tenant: str | None = Field(None, description="Only this tenant's requests")
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {
+        "api": "uplynk", "route": "/api2/asset/get", "params": {"id": "0123456789abcdef0123456789abcdef"},
+        "body": {"asset": {"id": "0123456789abcdef0123456789abcdef", "state": "live"}}, "count": 1}})
+
+
+class Stub(StubRequest):
+    id: str
+    hits: int
+
+
+class StubList(BaseModel):
+    stubs: list[Stub]
+
+
+class StubsDeleted(BaseModel):
+    deleted: int | str = Field(description="The id removed, or how many")
+
+
+STUB_ADD = _op("stub_add", "Add a response stub", "Answers matching API requests with the given status and "
+               "body.", Stub, errors=(400,), body=StubRequest)
+STUBS_LIST = _op("stubs_list", "List stubs", "With hits and answers left; `tenant` narrows.", StubList)
+STUB_DELETE = _op("stub_delete", "Delete a stub", "By id.", StubsDeleted, errors=(404,))
+STUBS_CLEAR = _op("stubs_clear", "Delete stubs", "All, or one tenant's (`tenant`).", StubsDeleted)

@@ -9,6 +9,7 @@ the `/api` prefix matches both mounts) and method, fires with a probability, and
 - `latency`: wait `latencyMs` (a number, or `[min, max]` for a random wait), then serve normally;
 - `drop`: close the connection without any answer.
 
+A rule with `tenant` applies only to that tenant's requests (lynkflow/tenancy.py).
 `latencyMs` also works with `error` and `drop` (wait first). Per request, the header
 `X-Lynkflow-Fault: error[=STATUS] | latency=MS[-MS] | drop` (comma-separated to combine, message in
 `X-Lynkflow-Fault-Message`) asks for the same without touching shared rules, so parallel tests
@@ -99,12 +100,14 @@ class FaultRule:
     message: str | None = None
     latency: tuple[int, int] | None = None
     hits: int = 0
+    tenant: str | None = None  # only this tenant's requests (lynkflow/tenancy.py); None: everyone's
 
     @classmethod
     def from_json(cls, rule_id: str, doc: Any) -> FaultRule:
         if not isinstance(doc, dict):
             raise FaultSpecError("a fault rule must be a JSON object")
-        known = {"api", "route", "method", "probability", "count", "action", "status", "message", "latencyMs"}
+        known = {"api", "route", "method", "probability", "count", "action", "status", "message", "latencyMs",
+                 "tenant"}
         unknown = sorted(set(doc) - known)
         if unknown:
             raise FaultSpecError(f"unknown fault rule field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
@@ -130,21 +133,26 @@ class FaultRule:
         if message is not None and not isinstance(message, str):
             raise FaultSpecError("message must be a string")
         latency = _latency(doc.get("latencyMs"), "latencyMs")
+        tenant = doc.get("tenant")
+        if tenant is not None and not (isinstance(tenant, str) and tenant.isalnum() and len(tenant) <= 32):
+            raise FaultSpecError("tenant must be a tenant id (from POST /_lynkflow/tenants)")
         if action == "latency" and latency is None:
             raise FaultSpecError("a latency rule needs latencyMs (milliseconds, or [min, max])")
         return cls(id=rule_id, action=action, api=api, route=route, method=method.upper(),
                    probability=float(probability), count=count, status=_status(doc.get("status"), "status"),
-                   message=message, latency=latency)
+                   message=message, latency=latency, tenant=tenant)
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "action": self.action, "api": self.api, "route": self.route, "method": self.method,
                 "probability": self.probability, "count": self.count, "hits": self.hits, "status": self.status,
-                "message": self.message,
+                "message": self.message, "tenant": self.tenant,
                 "latencyMs": None if self.latency is None else (
                     self.latency[0] if self.latency[0] == self.latency[1] else list(self.latency))}
 
-    def applies_to(self, api: str, path: str, method: str) -> bool:
+    def applies_to(self, api: str, path: str, method: str, tenant: str | None = None) -> bool:
         if self.count is not None and self.count <= 0:
+            return False
+        if self.tenant is not None and self.tenant != tenant:
             return False
         if self.api != "*" and self.api != api:
             return False
@@ -219,14 +227,24 @@ class FaultSet:
             bump(conn)
         self.shared.refresh()
 
+    def clear_tenant(self, tenant: str) -> int:
+        """Remove one tenant's rules (the others' stay)."""
+        ids = [r.id for r in self._cached() if r.tenant == tenant]
+        if ids:
+            with self.shared.writer().begin() as conn:
+                conn.execute(delete(ControlFault).where(ControlFault.id.in_(ids)))
+                bump(conn)
+            self.shared.refresh()
+        return len(ids)
+
     def list(self) -> list[dict[str, Any]]:
         """Every rule with its hits and remaining count as of now, across all processes."""
         return [r.to_json() for r in self._load()]
 
-    def candidates(self, api: str, path: str, method: str) -> list[FaultRule]:
+    def candidates(self, api: str, path: str, method: str, tenant: str | None = None) -> list[FaultRule]:
         """Rules that match the request, from the cache (no database work when there are none)."""
         rules = self._cached() if (self._stale or self.rules) else self.rules
-        return [r for r in rules if r.applies_to(api, path, method)]
+        return [r for r in rules if r.applies_to(api, path, method, tenant)]
 
     def fire(self, candidates: list[FaultRule]) -> Fault | None:
         """The first candidate that fires, its hit counted (and its count used up) atomically."""

@@ -19,6 +19,7 @@ from lynkflow.control.uploads import UploadError, UploadForm, read_upload_form
 from lynkflow.domain.ingest import ingest_file
 from lynkflow.domain.media import MediaSourceError, resolve_allowed_source
 from lynkflow.jobs.queue import job_to_dict
+from lynkflow.tenancy import current_tenant
 
 # ControlRoute: a missing token or a wrong-typed form field gets the control plane's {"error": ...} shape.
 router = APIRouter(prefix="/_lynkflow", route_class=ControlRoute, dependencies=[Depends(require_admin)])
@@ -70,8 +71,18 @@ def _start(ctx: Any, form: UploadForm) -> JSONResponse:
         raise ControlError(400, meta_usage)
     desc = f.get("desc")
     uplynk = vis = None
+    # `tenant`: into that tenant's owner and VIS key, its job run in its context (clock, lifecycles).
+    tenant: dict[str, Any] | None = None
+    if f.get("tenant"):
+        from lynkflow.domain.tenants import TenantNotFound, get_tenant
+
+        try:
+            tenant = get_tenant(ctx, f["tenant"])
+        except TenantNotFound as exc:
+            raise ControlError(404, str(exc)) from None
+    owner = f.get("owner") or (tenant["uplynk"]["owner"] if tenant else ctx.settings.uplynk_owner)
     if target in ("uplynk", "both"):
-        uplynk = {"owner": f.get("owner") or ctx.settings.uplynk_owner, "external_id": f.get("external_id") or "",
+        uplynk = {"owner": owner, "external_id": f.get("external_id") or "",
                   "desc": desc, "meta": meta_doc}
     try:
         if form.file is not None:
@@ -82,10 +93,15 @@ def _start(ctx: Any, form: UploadForm) -> JSONResponse:
             local, move = resolve_allowed_source(ctx, path), False
             name = local.name
         if target in ("vis", "both"):
-            vis = {"api_key": ctx.settings.vuflow_api_key, "vuflow_id": f.get("vuflow_id"),
+            vis = {"api_key": tenant["vis"]["apiKey"] if tenant else ctx.settings.vuflow_api_key,
+                   "vuflow_id": f.get("vuflow_id") or (tenant["vis"]["vuflowId"] if tenant else None),
                    "title": f.get("event_title") or desc or name, "event_id": f.get("event_id")}
-        started = ingest_file(ctx, local, original_filename=name, uplynk=uplynk, vis=vis, priority=priority,
-                              move=move)
+        token = current_tenant.set(tenant["id"] if tenant else None)
+        try:
+            started = ingest_file(ctx, local, original_filename=name, uplynk=uplynk, vis=vis, priority=priority,
+                                  move=move)
+        finally:
+            current_tenant.reset(token)
     except MediaSourceError as exc:
         raise ControlError(400, str(exc)) from None
     except LookupError as exc:  # unknown owner / vuflow / event

@@ -46,6 +46,7 @@ class JournalQuery:
     since: int | None = None  # lynkflow-clock ms, inclusive
     until: int | None = None  # lynkflow-clock ms, inclusive
     internal_error: bool | None = None  # only answers that were (or were not) our own bug
+    tenant: str | None = None  # only one tenant's requests (lynkflow/tenancy.py)
 
     def __post_init__(self) -> None:
         if self.api is not None and self.api not in APIS:
@@ -85,6 +86,8 @@ class JournalQuery:
             if (s.endswith("xx") and code[0] != s[0]) or (not s.endswith("xx") and code != s):
                 return False
         if self.internal_error is not None and entry.get("internalError", False) != self.internal_error:
+            return False
+        if self.tenant is not None and entry.get("tenant") != self.tenant:
             return False
         if self.since is not None and entry["time"] < self.since:
             return False
@@ -173,12 +176,19 @@ class Journal:
     def _cleared_at(self) -> int:
         return int((self.shared.get(CLEARED_DOC) or {}).get("n", 0))
 
+    def _tenant_cleared_at(self, tenant: str | None) -> int:
+        if tenant is None:
+            return 0
+        return int((self.shared.get(f"{CLEARED_DOC}:{tenant}") or {}).get("n", 0))
+
     def entries(self, query: JournalQuery | None = None, limit: int | None = None) -> list[dict[str, Any]]:
         """Matching entries, oldest first; with `limit`, the newest `limit` of them."""
         self.flush()
         self.shared.refresh()
         cleared = self._cleared_at()
-        sql = select(ControlJournal.n, ControlJournal.doc).where(ControlJournal.n > cleared)
+        # A tenant's view also starts after its own last clear (its ids still count from the instance's).
+        since_n = max(cleared, self._tenant_cleared_at(query.tenant if query is not None else None))
+        sql = select(ControlJournal.n, ControlJournal.doc).where(ControlJournal.n > since_n)
         if query is not None:
             sql = query.narrow(sql)
         with self.shared.engine.connect() as conn:
@@ -205,8 +215,25 @@ class Journal:
             last = conn.scalar(select(ControlState.version).where(ControlState.name == JOURNAL_ROW)) or 0
         return max(0, int(last) - self._cleared_at())
 
-    def clear(self) -> None:
+    def tenant_mark(self, tenant: str) -> tuple[str, dict[str, int] | None]:
+        """The document that hides a tenant's entries so far from its view, and its new value (None when
+        nothing was journaled since its last mark)."""
         self.flush()
+        name = f"{CLEARED_DOC}:{tenant}"
+        with self.shared.engine.connect() as conn:
+            last = int(conn.scalar(select(ControlState.version).where(ControlState.name == JOURNAL_ROW)) or 0)
+        if last == self._tenant_cleared_at(tenant):
+            return name, None
+        return name, {"n": last}
+
+    def clear(self, tenant: str | None = None) -> None:
+        """Forget every entry; or, with `tenant`, hide that tenant's entries so far from its view."""
+        self.flush()
+        if tenant is not None:
+            name, doc = self.tenant_mark(tenant)
+            if doc is not None:
+                self.shared.put(name, doc)
+            return
         with self.shared.writer().begin() as conn:
             last = conn.scalar(select(ControlState.version).where(ControlState.name == JOURNAL_ROW)) or 0
             conn.execute(delete(ControlJournal))

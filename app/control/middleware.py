@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lynkflow import jsondoc
 from lynkflow.context import AppContext
+from lynkflow.control import tenant_scope
 from lynkflow.control.faults import (
     FAULT_HEADER,
     FAULT_MESSAGE_HEADER,
@@ -31,8 +32,11 @@ from lynkflow.control.faults import (
     parse_header,
 )
 from lynkflow.control.journal import get_journal
+from lynkflow.control.stubs import get_stubs, request_params
 from lynkflow.faces import classify
+from lynkflow.tenancy import current_tenant, get_directory
 from lynkflow.uplynk.errors import INTERNAL_ERROR_HEADER
+from lynkflow.uplynk.signature import redact
 
 _INTERNAL_HEADER = INTERNAL_ERROR_HEADER.lower().encode()
 
@@ -89,13 +93,24 @@ class ControlMiddleware:
             return
         # Clock, fault rules and key generation as any process last changed them: one read.
         ctx.shared.refresh()
+        # The tenant whose clock, faults, stubs and journal view apply (lynkflow/tenancy.py).
+        tenant, receive = await tenant_scope.resolve(get_directory(ctx), api, scope, receive)
+        token = current_tenant.set(tenant)
+        try:
+            await self._serve(scope, receive, send, api, path, tenant)
+        finally:
+            current_tenant.reset(token)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, api: str, path: str,
+                     tenant: str | None) -> None:
+        ctx = self.ctx
         journal = get_journal(ctx)
         started = time.perf_counter()
         method: str = scope["method"]
         entry: dict[str, Any] = {"time": ctx.clock.now_ms(), "api": api, "method": method, "route": path,
                                  "query": scope.get("query_string", b"").decode("latin-1"), "status": None,
                                  "durationMs": None, "params": None, "body": None, "fault": None,
-                                 "signature": None, "internalError": False}
+                                 "signature": None, "internalError": False, "tenant": tenant, "stub": None}
         state: dict[str, Any] = scope.setdefault("state", {})
 
         fault: Fault | None = None
@@ -105,7 +120,7 @@ class ControlMiddleware:
             if header:
                 fault = parse_header(header, _header(scope, FAULT_MESSAGE_HEADER.encode()), faults)
             else:
-                candidates = faults.candidates(api, path, method)
+                candidates = faults.candidates(api, path, method, tenant)
                 if candidates:  # firing one writes its hit to the database: off the event loop
                     fault = await run_in_threadpool(faults.fire, candidates)
         except FaultSpecError as exc:
@@ -122,12 +137,31 @@ class ControlMiddleware:
                 status, body, headers = error_body(api, fault, method, path,
                                                    _header(scope, b"x-transaction-id") or None)
                 entry["fault"]["status"] = status
+                if api == "uplynk":  # what api2 answered, as for a real refusal
+                    entry["error"], entry["msg"] = body.get("error"), body.get("msg")
                 await _send_json(send, status, body, headers)
                 self._record(journal, entry, started, status, entry["fault"], state)
                 return
             if fault.action == "drop":
                 self._record(journal, entry, started, 0, entry["fault"], state)
                 await _drop(send)
+                return
+
+        # A stub for this face, route and method: decode the parameters and answer if one matches.
+        stubs = get_stubs(ctx)
+        candidates = stubs.candidates(api, path, method, tenant)
+        if candidates:
+            params, receive = await request_params(api, scope, receive)
+            stub = await run_in_threadpool(stubs.fire, candidates, params)
+            if stub is not None:
+                if stub.latency_ms:
+                    await asyncio.sleep(stub.latency_ms / 1000)
+                entry["stub"] = stub.id
+                entry["params" if api == "uplynk" else "body"] = redact(params) if api == "uplynk" else params
+                if api == "uplynk":
+                    entry["error"], entry["msg"] = stub.body.get("error"), stub.body.get("msg")
+                await _send_json(send, stub.status, stub.body)
+                self._record(journal, entry, started, stub.status, entry["fault"], state)
                 return
 
         status_box = [0]

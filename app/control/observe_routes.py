@@ -21,11 +21,11 @@ def _journal(request: Request) -> Journal:
 
 
 def _query(api: str | None, route: str | None, method: str | None, status: str | None, since: Any,
-           until: Any, internal_error: bool | None = None) -> JournalQuery:
+           until: Any, internal_error: bool | None = None, tenant: Any = None) -> JournalQuery:
     try:
         return JournalQuery(api=api, route=route, method=method, status=None if status is None else str(status),
                             since=None if since is None else int(since), until=None if until is None else int(until),
-                            internal_error=internal_error)
+                            internal_error=internal_error, tenant=None if tenant is None else str(tenant))
     except (ValueError, TypeError) as exc:
         raise ControlError(400, str(exc)) from None
 
@@ -69,18 +69,21 @@ def clear_faults(request: Request) -> dict[str, Any]:
 def read_journal(request: Request, api: str | None = None, route: str | None = None, method: str | None = None,
                  status: str | None = None, since: int | None = None, until: int | None = None,
                  limit: int = Query(100, ge=0, le=1_000_000),
-                 internal_error: bool | None = Query(None, alias="internalError")) -> dict[str, Any]:
+                 internal_error: bool | None = Query(None, alias="internalError"),
+                 tenant: str | None = None) -> dict[str, Any]:
     """Matching entries, oldest first (the newest `limit` of them)."""
     journal = _journal(request)
-    query = _query(api, route, method, status, since, until, internal_error)
+    query = _query(api, route, method, status, since, until, internal_error, tenant)
     return {"entries": journal.entries(query, limit), "size": journal.size, "total": journal.total}
 
 
 @router.get("/journal/count", **docs.JOURNAL_COUNT)
 def count_journal(request: Request, api: str | None = None, route: str | None = None, method: str | None = None,
                   status: str | None = None, since: int | None = None, until: int | None = None,
-                  internal_error: bool | None = Query(None, alias="internalError")) -> dict[str, Any]:
-    return {"count": _journal(request).count(_query(api, route, method, status, since, until, internal_error))}
+                  internal_error: bool | None = Query(None, alias="internalError"),
+                  tenant: str | None = None) -> dict[str, Any]:
+    return {"count": _journal(request).count(_query(api, route, method, status, since, until, internal_error,
+                                                    tenant))}
 
 
 @router.delete("/journal", **docs.JOURNAL_CLEAR)
@@ -101,11 +104,11 @@ async def wait_journal(request: Request) -> Any:
         raise ControlError(400, "count must be a positive integer")
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 <= timeout <= MAX_WAIT_SECONDS:
         raise ControlError(400, f"timeout must be seconds between 0 and {MAX_WAIT_SECONDS:g}")
-    unknown = sorted(set(doc) - {"count", "timeout", "api", "route", "method", "status", "since", "until"})
+    unknown = sorted(set(doc) - {"count", "timeout", "api", "route", "method", "status", "since", "until", "tenant"})
     if unknown:
         raise ControlError(400, f"unknown field(s) {', '.join(unknown)}")
     query = _query(doc.get("api"), doc.get("route"), doc.get("method"), doc.get("status"), doc.get("since"),
-                   doc.get("until"))
+                   doc.get("until"), tenant=doc.get("tenant"))
     journal = _journal(request)
     found = await journal.wait_for(count, query, float(timeout))
     if found is None:

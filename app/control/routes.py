@@ -7,7 +7,7 @@ Every route here needs LYNKFLOW_ADMIN_TOKEN when it is set (see auth.py) and ans
 
 from fastapi import APIRouter, Depends
 
-from lynkflow.control import clock_routes, jobs_routes, observe_routes, state_routes
+from lynkflow.control import clock_routes, jobs_routes, observe_routes, state_routes, stubs, tenants, verify
 from lynkflow.control.auth import require_admin
 from lynkflow.control.errors import ControlRoute
 
@@ -17,3 +17,6 @@ router.include_router(state_routes.router)
 router.include_router(clock_routes.router)
 router.include_router(jobs_routes.router)
 router.include_router(observe_routes.router)
+router.include_router(tenants.router)
+router.include_router(verify.router)
+router.include_router(stubs.router)

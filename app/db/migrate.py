@@ -36,7 +36,7 @@ def migrations_dir() -> Path:
 
 
 # The newest revision in migrations/versions (tests/foundation/test_migrations.py checks it).
-SCHEMA_HEAD = "0005_vis_default_vuflows"
+SCHEMA_HEAD = "0006_tenants"
 
 
 def alembic_config(url: str) -> Config:

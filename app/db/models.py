@@ -78,6 +78,29 @@ class ControlJournal(Base):
     doc: Mapped[str] = mapped_column(Text)
 
 
+class ControlStub(Base):
+    """A response stub (lynkflow/control/stubs.py): its spec, hits, and the answers it has left."""
+
+    __tablename__ = "control_stubs"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, index=True)
+    doc: Mapped[str] = mapped_column(Text)
+    remaining: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    hits: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ControlTenant(Base):
+    """An isolated tenant for parallel tests: its own Uplynk owner and VIS key (lynkflow/tenancy.py)."""
+
+    __tablename__ = "control_tenants"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    owner_id: Mapped[str] = mapped_column(String(32), unique=True)
+    vis_key: Mapped[str] = mapped_column(String(100), unique=True)
+    vuflow_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    created: Mapped[int] = mapped_column(BigInteger)
+
+
 # --- media ---------------------------------------------------------------------------------
 
 

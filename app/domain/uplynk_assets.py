@@ -36,6 +36,7 @@ from lynkflow.db.models import (
 )
 from lynkflow.jobs import registry
 from lynkflow.storage.paths import safe_join
+from lynkflow.tenancy import owners_with_own_clock, tenant_scope
 
 ERROR_STATE = "error"
 MAX_POSTER_BYTES = 3 * 1024 * 1024
@@ -387,9 +388,25 @@ def media_for(db: Session, media_ids: list[str]) -> dict[str, Media]:
 
 
 def expire_due(ctx: AppContext) -> int:
-    """Soft-delete every asset whose autoexpire time has passed on the lynkflow clock (idempotent)."""
-    now = ctx.clock.now_ms()
+    """Soft-delete every asset whose autoexpire time has passed on the lynkflow clock (idempotent).
+
+    A tenant with a clock of its own (lynkflow/tenancy.py) has its owner's assets judged by that
+    clock, and the instance clock judges everyone else's.
+    """
+    own_clocks = owners_with_own_clock(ctx)
+    count = _expire(ctx, ctx.clock.now_ms(), exclude=set(own_clocks))
+    for owner, tenant in own_clocks.items():
+        with tenant_scope(tenant):
+            count += _expire(ctx, ctx.clock.now_ms(), owner=owner)
+    return count
+
+
+def _expire(ctx: AppContext, now: int, *, owner: str | None = None, exclude: set[str] | None = None) -> int:
     is_due = (UplynkAsset.autoexpire > 0) & (UplynkAsset.autoexpire <= now) & UplynkAsset.deleted.is_(None)
+    if owner is not None:
+        is_due &= UplynkAsset.owner_id == owner
+    if exclude:
+        is_due &= UplynkAsset.owner_id.not_in(exclude)
     # A look without the write lock first: this runs every second in every idle worker pool.
     with ctx.read_session() as db:
         if db.scalar(select(UplynkAsset.id).where(is_due).limit(1)) is None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lynkflow.shared import SharedState
+from lynkflow.tenancy import current_tenant
 
 DOC = "lifecycles"
 
@@ -35,10 +36,24 @@ class Lifecycle:
 
 
 class Lifecycles:
-    def __init__(self, shared: SharedState) -> None:
+    """The instance's policies, or one tenant's (`tenant=`: its own document `lifecycles:<id>`).
+
+    Reading through the instance's set inside a tenant's job answers that tenant's policies when it
+    has set any (lynkflow/tenancy.py), so a tenant holding its GIFs holds no one else's.
+    """
+
+    def __init__(self, shared: SharedState, tenant: str | None = None) -> None:
         self.shared = shared
+        self.tenant = tenant
+        self.doc = DOC if tenant is None else f"{DOC}:{tenant}"
 
     def _policies(self) -> dict[str, Any]:
+        # A tenant that set no policy of its own follows the instance's.
+        tenant = self.tenant if self.tenant is not None else current_tenant.get()
+        if tenant is not None:
+            own = self.shared.get(f"{DOC}:{tenant}")
+            if own is not None:
+                return own
         return self.shared.get(DOC) or {}
 
     def get(self, group: str) -> Lifecycle:
@@ -57,10 +72,10 @@ class Lifecycles:
 
     def replace(self, policies: dict[str, Lifecycle]) -> None:
         """Exactly these policies; groups not named are `real` again."""
-        self.shared.put(DOC, {g: {"mode": p.mode, "seconds": p.seconds} for g, p in policies.items()})
+        self.shared.put(self.doc, {g: {"mode": p.mode, "seconds": p.seconds} for g, p in policies.items()})
 
     def all(self) -> dict[str, Lifecycle]:
         return {g: Lifecycle(**doc) for g, doc in self._policies().items()}
 
     def clear(self) -> None:
-        self.shared.put(DOC, {})
+        self.shared.put(self.doc, {})

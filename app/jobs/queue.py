@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from lynkflow.context import AppContext
 from lynkflow.db.models import Job
+from lynkflow.tenancy import JOB_TENANT_KEY, current_tenant
 
 QUEUED, RUNNING, HELD, DONE, FAILED, CANCELLED = "queued", "running", "held", "done", "failed", "cancelled"
 STATES = (QUEUED, RUNNING, HELD, DONE, FAILED, CANCELLED)
@@ -39,6 +40,10 @@ def enqueue(
     """Add a job in the caller's transaction; workers see it once the caller commits."""
     if not 1 <= priority <= 10:
         raise JobError("priority must be between 1 (highest) and 10 (lowest)")
+    tenant = current_tenant.get()
+    if tenant is not None and JOB_TENANT_KEY not in payload:
+        # The worker runs the job in this tenant's context (its clock, its lifecycles).
+        payload = {**payload, JOB_TENANT_KEY: tenant}
     job = Job(kind=kind, payload=payload, priority=priority, max_attempts=max_attempts,
               state=QUEUED, created=ctx.clock.now_ms(), progress=0.0, attempts=0, run_after=0.0)
     db.add(job)

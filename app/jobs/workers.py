@@ -22,6 +22,7 @@ from lynkflow.jobs.lifecycle import Lifecycles
 from lynkflow.logging import get_logger
 from lynkflow.storage.diskfull import NO_SPACE, is_disk_full
 from lynkflow.storage.workfiles import sweep_orphans
+from lynkflow.tenancy import JOB_TENANT_KEY, current_tenant
 
 log = get_logger("jobs")
 
@@ -38,12 +39,22 @@ def finish_job(ctx: AppContext, job_id: int, *, ok: bool = True, error: str | No
         job = queue.release_held(db, ctx, job_id, ok=ok, error=error)
         handler = registry.get(job.kind)
         payload, result = dict(job.payload), dict(job.result or {})
+    tenant = payload.get(JOB_TENANT_KEY)
+    token = current_tenant.set(tenant if isinstance(tenant, str) else None)
+    try:
+        _finish(ctx, handler, job_id, payload, result, ok, error)
+    finally:
+        current_tenant.reset(token)
+    return job
+
+
+def _finish(ctx: AppContext, handler: registry.Handler | None, job_id: int, payload: dict[str, Any],
+            result: dict[str, Any], ok: bool, error: str | None) -> None:
     if handler is not None:
         if ok and handler.finish is not None:
             handler.finish(ctx, job_id, payload, result)
         elif not ok and handler.fail is not None:
             handler.fail(ctx, job_id, payload, error or "failed through the control plane")
-    return job
 
 
 class WorkerPool:
@@ -136,7 +147,13 @@ class WorkerPool:
             except Exception:  # noqa: BLE001 - a stale clock is better than a lost job
                 log.exception("shared state refresh failed")
             try:
-                self._run(job, worker_id)
+                # The job works for the tenant that enqueued it: its clock and lifecycles apply.
+                tenant = (job.payload or {}).get(JOB_TENANT_KEY)
+                token = current_tenant.set(tenant if isinstance(tenant, str) else None)
+                try:
+                    self._run(job, worker_id)
+                finally:
+                    current_tenant.reset(token)
             except Exception:  # noqa: BLE001 - recording the outcome failed; the lease expires and
                 # the job is claimed again, and the worker lives on for the next one.
                 log.exception("recording a job's outcome failed", extra={"fields": {"job": job.id}})

@@ -33,12 +33,12 @@ class UplynkClient:
     """Signed api2 calls: `client.call("/api2/asset/get", id=asset_id)` → the decoded JSON answer."""
 
     def __init__(self, base_url: str, owner: str, api_key: str, *, timeout: float = 30.0,
-                 method: str = "POST") -> None:
+                 method: str = "POST", transport: httpx.BaseTransport | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.owner = owner
         self.api_key = api_key
         self.method = method.upper()
-        self.http = httpx.Client(base_url=self.base_url, timeout=timeout)
+        self.http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
         self.signer = Signer(owner, api_key)
 
     def raw(self, path: str, *, _method: str | None = None, _headers: dict[str, str] | None = None,
@@ -64,10 +64,12 @@ class UplynkClient:
 class VisClient:
     """VIS calls with the API-KEY header: `client.get("/api/event/")`, `client.post(path, json=...)`."""
 
-    def __init__(self, base_url: str, api_key: str, *, timeout: float = 30.0) -> None:
+    def __init__(self, base_url: str, api_key: str, *, timeout: float = 30.0,
+                 transport: httpx.BaseTransport | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
-        self.http = httpx.Client(base_url=self.base_url, timeout=timeout, headers={"API-KEY": api_key})
+        self.http = httpx.Client(base_url=self.base_url, timeout=timeout, headers={"API-KEY": api_key},
+                                 transport=transport)
 
     def request(self, method: str, path: str, *, fault: str | None = None, **kwargs: Any) -> httpx.Response:
         if fault:
@@ -91,12 +93,24 @@ class VisClient:
 
 
 class ControlClient:
-    """The /_lynkflow control plane: reset, seed, clock, lifecycles, faults, journal, jobs, snapshots."""
+    """The /_lynkflow control plane: reset, seed, clock, lifecycles, faults, journal, jobs, snapshots.
 
-    def __init__(self, base_url: str, admin_token: str | None = None, *, timeout: float = 60.0) -> None:
+    Bound to a tenant (`tenant=` its id, as the pytest plugin does for each test), the calls that
+    change or read test state act on that tenant alone: `reset` empties it, the clock and lifecycle
+    calls use its own, fault rules apply to its requests only, and the journal shows its requests.
+    """
+
+    def __init__(self, base_url: str, admin_token: str | None = None, *, timeout: float = 60.0,
+                 tenant: str | None = None, transport: httpx.BaseTransport | None = None) -> None:
         self.base_url = base_url.rstrip("/")
+        self.tenant = tenant
         headers = {"Authorization": f"Bearer {admin_token}"} if admin_token else {}
-        self.http = httpx.Client(base_url=self.base_url + "/_lynkflow", timeout=timeout, headers=headers)
+        self.http = httpx.Client(base_url=self.base_url + "/_lynkflow", timeout=timeout, headers=headers,
+                                 transport=transport)
+
+    def _scoped(self, path: str) -> str:
+        """A tenant's own route for `path` (clock, lifecycles) when bound to one."""
+        return f"/tenants/{self.tenant}{path}" if self.tenant else path
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         resp = self.http.request(method, path, **kwargs)
@@ -114,7 +128,10 @@ class ControlClient:
         return self.http.get("/ready").status_code == 200
 
     def reset(self, *, owner: str | None = None, vis_key: str | None = None) -> dict[str, Any]:
-        """Everything (data and controls) by default; or one Uplynk owner's / one VIS key's data."""
+        """Everything (data and controls) by default; or one Uplynk owner's / one VIS key's data.
+        Bound to a tenant: that tenant's data and controls."""
+        if self.tenant and not owner and not vis_key:
+            return self._call("POST", f"/tenants/{self.tenant}/reset")
         body: dict[str, Any] = {}
         if owner:
             body["owner"] = owner
@@ -149,6 +166,8 @@ class ControlClient:
 
         Extra fields: owner, external_id, desc, meta (JSON text), event_title, vuflow_id, event_id.
         """
+        if self.tenant:
+            fields.setdefault("tenant", self.tenant)
         with Path(file).open("rb") as f:
             started = self._call("POST", "/ingest", files={"file": (Path(file).name, f)},
                                  data={"target": target, **{k: str(v) for k, v in fields.items()}})
@@ -159,30 +178,30 @@ class ControlClient:
     # --- clock -----------------------------------------------------------------------------------
 
     def clock(self) -> dict[str, Any]:
-        return self._call("GET", "/clock")
+        return self._call("GET", self._scoped("/clock"))
 
     def freeze(self, at: int | str | None = None) -> dict[str, Any]:
-        return self._call("POST", "/clock/freeze", json={} if at is None else {"at": at})
+        return self._call("POST", self._scoped("/clock/freeze"), json={} if at is None else {"at": at})
 
     def set_clock(self, at: int | str) -> dict[str, Any]:
-        return self._call("POST", "/clock/set", json={"at": at})
+        return self._call("POST", self._scoped("/clock/set"), json={"at": at})
 
     def advance(self, seconds: float = 0.0, *, ms: int = 0) -> dict[str, Any]:
-        return self._call("POST", "/clock/advance", json={"seconds": seconds, "ms": ms})
+        return self._call("POST", self._scoped("/clock/advance"), json={"seconds": seconds, "ms": ms})
 
     def resume(self) -> dict[str, Any]:
-        return self._call("POST", "/clock/resume")
+        return self._call("POST", self._scoped("/clock/resume"))
 
     # --- lifecycles and jobs ------------------------------------------------------------------------
 
     def lifecycles(self) -> dict[str, Any]:
-        return self._call("GET", "/lifecycles")
+        return self._call("GET", self._scoped("/lifecycles"))
 
     def set_lifecycle(self, group: str, mode: str, seconds: float = 0.0) -> dict[str, Any]:
-        return self._call("PUT", f"/lifecycles/{group}", json={"mode": mode, "seconds": seconds})
+        return self._call("PUT", self._scoped(f"/lifecycles/{group}"), json={"mode": mode, "seconds": seconds})
 
     def set_lifecycles(self, policies: dict[str, dict[str, Any]]) -> dict[str, Any]:
-        return self._call("PUT", "/lifecycles", json=policies)
+        return self._call("PUT", self._scoped("/lifecycles"), json=policies)
 
     def jobs(self, *, state: str | None = None, kind: str | None = None, limit: int = 100,
              offset: int = 0) -> list[dict[str, Any]]:
@@ -191,7 +210,10 @@ class ControlClient:
             params["state"] = state
         if kind:
             params["kind"] = kind
-        return self._call("GET", "/jobs", params=params)["jobs"]
+        found = self._call("GET", "/jobs", params=params)["jobs"]
+        if self.tenant:  # the jobs this tenant's requests and ingests enqueued (their payload names it)
+            found = [j for j in found if (j.get("payload") or {}).get("_tenant") == self.tenant]
+        return found
 
     def job(self, job_id: int) -> dict[str, Any]:
         return self._call("GET", f"/jobs/{job_id}")
@@ -219,22 +241,48 @@ class ControlClient:
     # --- faults ----------------------------------------------------------------------------------
 
     def faults(self) -> list[dict[str, Any]]:
-        return self._call("GET", "/faults")["faults"]
+        found = self._call("GET", "/faults")["faults"]
+        return [f for f in found if f.get("tenant") == self.tenant] if self.tenant else found
 
     def add_fault(self, **rule: Any) -> dict[str, Any]:
         """e.g. add_fault(api="uplynk", route="/api2/asset/get", action="error", count=2)."""
+        if self.tenant:
+            rule.setdefault("tenant", self.tenant)
         return self._call("POST", "/faults", json=rule)
 
     def delete_fault(self, rule_id: str) -> None:
         self._call("DELETE", f"/faults/{rule_id}")
 
     def clear_faults(self) -> None:
+        if self.tenant:  # only this tenant's rules
+            for rule in self.faults():
+                self.delete_fault(rule["id"])
+            return
         self._call("DELETE", "/faults")
+
+    # --- stubs -----------------------------------------------------------------------------------
+
+    def add_stub(self, api: str, route: str, body: Any, **spec: Any) -> dict[str, Any]:
+        """A canned answer, e.g. add_stub("uplynk", "/api2/asset/get", {"asset": {...}},
+        params={"id": asset_id}, count=1); bound to a tenant, for its requests only."""
+        if self.tenant:
+            spec.setdefault("tenant", self.tenant)
+        return self._call("POST", "/stubs", json={"api": api, "route": route, "body": body, **spec})
+
+    def stubs(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/stubs", params={"tenant": self.tenant} if self.tenant else {})["stubs"]
+
+    def delete_stub(self, stub_id: str) -> None:
+        self._call("DELETE", f"/stubs/{stub_id}")
+
+    def clear_stubs(self) -> None:
+        self._call("DELETE", "/stubs", params={"tenant": self.tenant} if self.tenant else {})
 
     # --- journal ---------------------------------------------------------------------------------
 
-    @staticmethod
-    def _filters(filters: dict[str, Any]) -> dict[str, Any]:
+    def _filters(self, filters: dict[str, Any]) -> dict[str, Any]:
+        if self.tenant:
+            filters = {"tenant": self.tenant, **filters}
         return {k: v for k, v in filters.items() if v is not None}
 
     def journal(self, **filters: Any) -> list[dict[str, Any]]:
@@ -245,12 +293,49 @@ class ControlClient:
         return self._call("GET", "/journal/count", params=self._filters(filters))["count"]
 
     def clear_journal(self) -> None:
-        self._call("DELETE", "/journal")
+        self._call("DELETE", self._scoped("/journal"))
 
     def wait_for_requests(self, count: int, *, timeout: float = 10.0, **filters: Any) -> list[dict[str, Any]]:
         """Block until at least `count` journaled requests match; returns them (raises on timeout)."""
         body = {"count": count, "timeout": timeout, **self._filters(filters)}
         return self._call("POST", "/journal/wait", json=body)["entries"]
+
+    def verify(self, **spec: Any) -> dict[str, Any]:
+        """POST /journal/verify: route, method, api, status, signature, params (name: value or
+        {"equals"|"contains"|"regex": ...}), count ({"exactly": N} or {"at_least": N})."""
+        return self._call("POST", "/journal/verify", json=self._filters(spec))
+
+    def assert_called(self, route: str | None = None, *, times: int | None = None, at_least: int | None = None,
+                      **spec: Any) -> list[dict[str, Any]]:
+        """Assert that matching requests were journaled (default: at least once); returns them.
+
+        e.g. `control.assert_called("/api2/asset/get", params={"id": asset_id}, times=1)`. On a miss
+        the AssertionError shows the closest entries and what differed in each.
+        """
+        if times is not None and at_least is not None:
+            raise ValueError("give times or at_least, not both")
+        count = {"exactly": times} if times is not None else {"at_least": 1 if at_least is None else at_least}
+        result = self.verify(route=route, count=count, **spec)
+        if not result["ok"]:
+            want = f"exactly {times}" if times is not None else f"at least {count['at_least']}"
+            lines = [f"expected {want} request(s) matching {dict(route=route, **spec)}, found {result['count']}"]
+            for entry in result["closest"]:
+                lines.append(f"  closest: #{entry.get('id')} {entry.get('method')} {entry.get('route')} "
+                             f"-> {entry.get('status')}: {'; '.join(entry.get('mismatches', []))}")
+            raise AssertionError("\n".join(lines))
+        return result["matched"]
+
+    # --- tenants ---------------------------------------------------------------------------------
+
+    def create_tenant(self, name: str = "") -> dict[str, Any]:
+        """A fresh isolated tenant: {"id", "uplynk": {"owner", "apiKey"}, "vis": {"apiKey", "vuflowId"}, ...}."""
+        return self._call("POST", "/tenants", json={"name": name} if name else {})
+
+    def tenants(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/tenants")["tenants"]
+
+    def delete_tenant(self, tenant_id: str) -> dict[str, Any]:
+        return self._call("DELETE", f"/tenants/{tenant_id}")
 
     # --- Uplynk signature -------------------------------------------------------------------------
 

@@ -56,20 +56,36 @@ def make_endpoint(name: str) -> Callable[[Request], Any]:
             call = await authenticate(request)
             result = await run_in_threadpool(fn, call) if threaded else fn(call)
         except _CLIENT_ERRORS as exc:
-            return error_response(_message(exc))
+            return journaled_error(request, _message(exc))
         except MediaError as exc:
-            return error_response(str(exc))
+            return journaled_error(request, str(exc))
         except Exception as exc:  # noqa: BLE001 - the api2 shape even for our own bugs, and a log line
             if is_disk_full(exc):
                 log.warning("api2 operation refused: disk full", extra={"fields": {"operation": name}})
-                return error_response(NO_SPACE)
+                return journaled_error(request, NO_SPACE)
             log.exception("api2 operation failed", extra={"fields": {"operation": name}})
-            return error_response(f"internal error in {name}; see the lynkflow log", internal=True)
+            return journaled_error(request, f"internal error in {name}; see the lynkflow log", internal=True)
         result["error"] = 0
+        note_answer(request, 0)
         return JSONResponse(result)
 
     endpoint.__name__ = "api2_" + name.replace("/", "_").replace("-", "_")
     return endpoint
+
+
+def note_answer(request: Request, error: int, msg: str | None = None) -> None:
+    """Tell the request journal what api2 answered (`error`, and `msg` on a refusal)."""
+    face = getattr(request.state, "journal", None)
+    if not isinstance(face, dict):
+        face = request.state.journal = {"api": "uplynk"}
+    face["error"] = error
+    if msg is not None:
+        face["msg"] = msg
+
+
+def journaled_error(request: Request, msg: str, *, internal: bool = False) -> JSONResponse:
+    note_answer(request, 1, msg)
+    return error_response(msg, internal=internal)
 
 
 def require(params: dict[str, Any], name: str) -> Any:

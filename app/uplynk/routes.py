@@ -16,10 +16,9 @@ from lynkflow.uplynk import (  # noqa: F401 - importing registers the operations
     slicer,
     subowners,
 )
-from lynkflow.uplynk.api import OPERATIONS, make_endpoint
+from lynkflow.uplynk.api import OPERATIONS, journaled_error, make_endpoint
 from lynkflow.uplynk.assetinfo import router as assetinfo_router
 from lynkflow.uplynk.docs_models import api2_doc
-from lynkflow.uplynk.errors import error_response
 from lynkflow.uplynk.playback import router as playback_router
 
 router = APIRouter()
@@ -34,7 +33,7 @@ for _name in sorted(OPERATIONS):
 @router.api_route("/api2/{rest:path}", methods=["GET", "POST"], include_in_schema=False)
 def unknown_api2(rest: str, request: Request) -> JSONResponse:
     known = ", ".join(sorted(OPERATIONS))
-    return error_response(f"unknown api2 endpoint /api2/{rest}; lynkflow implements: {known}")
+    return journaled_error(request, f"unknown api2 endpoint /api2/{rest}; lynkflow implements: {known}")
 
 
 router.include_router(playback_router)

@@ -36,7 +36,18 @@ _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
 
 
 class SignatureError(ValueError):
-    """A request that cannot be accepted; the message is the api2 `msg` text."""
+    """A request that cannot be accepted; the message is the api2 `msg` text, `reason` the journal's
+    verdict for it (see VERDICTS)."""
+
+    def __init__(self, message: str, reason: str = "bad-msg") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+# The signature verdicts the request journal records, one per way a request is judged.
+VERDICTS = ("valid", "unchecked", "mismatch-accepted", "missing-msg", "missing-sig", "bad-msg",
+            "missing-owner", "unknown-owner", "missing-timestamp", "bad-timestamp", "stale-timestamp",
+            "future-timestamp", "no-enabled-key", "bad-signature", "replayed")
 
 
 @dataclass
@@ -119,18 +130,19 @@ def decode_msg(msg: str) -> dict[str, Any]:
 def owner_of(doc: dict[str, Any]) -> str:
     owner = doc.get("_owner")
     if owner is None or owner == "":
-        raise SignatureError("msg has no _owner: add your 32-character user ID as _owner")
+        raise SignatureError("msg has no _owner: add your 32-character user ID as _owner", "missing-owner")
     if not isinstance(owner, str):
-        raise SignatureError("_owner must be a string (your 32-character user ID)")
+        raise SignatureError("_owner must be a string (your 32-character user ID)", "missing-owner")
     return owner.strip().lower()
 
 
 def timestamp_of(doc: dict[str, Any]) -> int:
     ts = doc.get("_timestamp")
     if ts is None:
-        raise SignatureError("msg has no _timestamp: add the current Unix time in seconds as _timestamp")
+        raise SignatureError("msg has no _timestamp: add the current Unix time in seconds as _timestamp",
+                             "missing-timestamp")
     if isinstance(ts, bool) or not isinstance(ts, int):
-        raise SignatureError(f"_timestamp must be an integer number of seconds, got {ts!r}")
+        raise SignatureError(f"_timestamp must be an integer number of seconds, got {ts!r}", "bad-timestamp")
     return ts
 
 
@@ -140,7 +152,8 @@ def check_skew(ts: int, now_s: float, skew_s: int) -> None:
         direction = "in the future" if delta > 0 else "old"
         raise SignatureError(
             f"_timestamp {ts} is {abs(int(delta))} s {direction}; the allowed skew is {skew_s} s "
-            "(check the client's clock, and send Unix seconds, not milliseconds)"
+            "(check the client's clock, and send Unix seconds, not milliseconds)",
+            "future-timestamp" if delta > 0 else "stale-timestamp",
         )
 
 

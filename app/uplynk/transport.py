@@ -104,18 +104,18 @@ async def authenticate(request: Request) -> Api2Call:
     mode = ctx.settings.signature_mode
     msg, sig = await read_pair(request)
     if not msg and not sig:
-        _journal(request, None, "invalid")
+        _journal(request, None, "missing-msg")
         raise Api2Error("missing msg and sig parameters: send msg=<base64 zlib JSON>&sig=<hex HMAC-SHA256>")
     if not msg:
-        _journal(request, None, "invalid")
+        _journal(request, None, "missing-msg")
         raise Api2Error("missing msg parameter")
     if not sig and mode != SignatureMode.off:
-        _journal(request, None, "invalid")
+        _journal(request, None, "missing-sig")
         raise Api2Error("missing sig parameter: sign msg with HMAC-SHA256 using your API key")
     try:
         doc = signature.decode_msg(msg)
     except SignatureError as exc:
-        _journal(request, None, "invalid")
+        _journal(request, None, exc.reason)
         raise Api2Error(str(exc)) from None
     try:
         owner = signature.owner_of(doc)
@@ -124,9 +124,9 @@ async def authenticate(request: Request) -> Api2Call:
             signature.check_skew(ts, ctx.clock.now(), ctx.settings.timestamp_skew)
         exists, keys = owners.lookup(ctx, owner)
         if not exists:
-            raise SignatureError(f"unknown _owner {owner!r}: no such user ID")
+            raise SignatureError(f"unknown _owner {owner!r}: no such user ID", "unknown-owner")
     except SignatureError as exc:
-        _journal(request, doc, "invalid")
+        _journal(request, doc, exc.reason)
         raise Api2Error(str(exc)) from None
 
     verdict = "unchecked"
@@ -147,7 +147,7 @@ async def authenticate(request: Request) -> Api2Call:
                                           "received": signature.normalise_sig(sig), "expected": expected}})
             _journal(request, doc, verdict, expected_sig=expected, received_sig=signature.normalise_sig(sig))
         else:
-            _journal(request, doc, "invalid")
+            _journal(request, doc, "bad-signature" if keys else "no-enabled-key")
             if not keys:
                 raise Api2Error(f"owner {owner} has no enabled API key")
             raise Api2Error("invalid signature: sig must be the hex HMAC-SHA256 of the msg string, "
@@ -155,7 +155,7 @@ async def authenticate(request: Request) -> Api2Call:
         # A write (it may wait for SQLite's write lock): in the thread pool, never on the event loop.
         if await run_in_threadpool(_guard(ctx).seen_before, signature.canonical_msg(msg), sig, ctx.clock.now_ms(),
                                    max(1, ctx.settings.timestamp_skew) * 1000):
-            _journal(request, doc, verdict)
+            _journal(request, doc, "replayed")
             raise Api2Error("replayed request: this msg and sig were already used; "
                             "build a new msg (with a fresh _timestamp) for every call")
     if verdict != "mismatch-accepted":

@@ -37,10 +37,11 @@ def test_documented_example_passes(tmp_path: Path, request: pytest.FixtureReques
     if server == "external":
         from lynkflow.testing.clients import ControlClient
 
-        # The example's last test left the GIF lifecycle manual on *this* server.
+        # Each of the example's tests ran in a tenant of its own, removed afterwards: its manual GIF
+        # lifecycle never reached this server's own state, and no tenant is left behind.
         control = ControlClient(request.getfixturevalue("lynkflow_server").base_url)
-        assert control.lifecycles()["lifecycles"]["gif"]["mode"] == "manual"
-        control.reset()
+        assert control.lifecycles()["lifecycles"]["gif"]["mode"] == "real"
+        assert control.tenants() == []
         control.close()
 
 

@@ -28,7 +28,7 @@ def test_uplynk_entry_has_decoded_params_and_signature_verdict(client, signer):
     assert good["status"] == 200 and good["signature"] == "valid" and good["durationMs"] > 0
     assert good["params"]["search"] == "bars" and good["params"]["limit"] == 5
     assert good["params"]["_owner"] == s.uplynk_owner
-    assert bad["method"] == "GET" and bad["signature"] == "invalid" and bad["params"]["search"] == "x"
+    assert bad["method"] == "GET" and bad["signature"] == "bad-signature" and bad["params"]["search"] == "x"
     assert bad["id"] > good["id"] and bad["time"] >= good["time"]
 
 

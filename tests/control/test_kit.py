@@ -1,5 +1,8 @@
 """The testing kit, used as a downstream project would: the `lynkflow_*` pytest fixtures against a
-live `lynkflow serve` on a free port (started once per session by the package's plugin)."""
+live `lynkflow serve` on a free port (started once per session by the package's plugin).
+
+These tests use the `reset` isolation (the default accounts, the whole instance reset per test);
+test_kit_tenants.py covers the default, a fresh tenant per test."""
 
 from __future__ import annotations
 
@@ -13,6 +16,11 @@ from PIL import Image
 
 from lynkflow.fixtures.framecode import read_frame_number
 from lynkflow.testing.clients import ControlError
+
+
+@pytest.fixture(scope="module")
+def lynkflow_isolation() -> str:
+    return "reset"
 
 
 def test_fixtures_point_at_a_live_server(lynkflow_server, lynkflow_control, lynkflow_uplynk, lynkflow_vis):

@@ -59,7 +59,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     wheel = next(dist.glob("lynkflow-*.whl"))
     venv = work / "venv"
     _run([sys.executable, "-m", "venv", str(venv)], env=_clean_env())
-    _run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", str(wheel), "pytest"], env=_clean_env())
+    _run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", str(wheel), "pytest", "pytest-xdist"],
+         env=_clean_env())
     return venv
 
 
@@ -146,3 +147,60 @@ def test_user_project_with_its_own_app_package_uses_the_plugin(installed: Path, 
                           capture_output=True, text=True, timeout=600, env=_clean_env(), cwd=project)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     assert "3 passed" in proc.stdout
+
+
+USER_PARALLEL_TEST = '''
+import pytest
+
+
+@pytest.mark.parametrize("n", range(6))
+def test_each_test_has_its_own_data(lynkflow_control, lynkflow_uplynk, lynkflow_vis, n):
+    assert lynkflow_uplynk.call("/api2/asset/list")["assets"] == []
+    created = lynkflow_vis.post("/api/event/", json={"title": f"event {n}"})
+    assert created.status_code == 200, created.text
+    assert [e["title"] for e in lynkflow_vis.get("/api/event/").json()["results"]] == [f"event {n}"]
+    lynkflow_control.assert_called("/api/event/", method="POST", params={"title": f"event {n}"}, times=1)
+
+
+@pytest.mark.parametrize("n", range(4))
+def test_a_fault_in_one_test_only(lynkflow_control, lynkflow_uplynk, n):
+    lynkflow_control.add_fault(route="/api2/asset/list", action="error", count=1, message=f"down {n}")
+    assert lynkflow_uplynk.call("/api2/asset/list") == {"error": 1, "msg": f"down {n}"}
+    assert lynkflow_uplynk.call("/api2/asset/list")["error"] == 0
+
+
+@pytest.mark.parametrize("year", [2001, 2010, 2020, 2030])
+def test_a_frozen_clock_in_one_test_only(lynkflow_control, lynkflow_uplynk, lynkflow_vis, year):
+    state = lynkflow_control.freeze(at=f"{year}-01-01T00:00:00Z")
+    flow = lynkflow_vis.post("/api/vuflow/", json={"name": "f", "configurationJson": "{}"}).json()
+    assert flow["dateCreated"] == f"{year}-01-01T00:00:00Z"
+    assert lynkflow_uplynk.call("/api2/asset/list", _timestamp=state["nowMs"] // 1000)["error"] == 0
+
+
+@pytest.mark.parametrize("n", range(4))
+def test_the_clock_runs_here(lynkflow_control, lynkflow_uplynk, n):
+    assert lynkflow_control.clock()["frozen"] is False
+    assert lynkflow_uplynk.call("/api2/asset/list")["error"] == 0
+
+
+def test_one_server_for_every_worker(lynkflow_server):
+    import os
+
+    # Under xdist every worker talks to the server the controller started; in-process has none.
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        assert lynkflow_server.base_url.startswith("http://127.0.0.1:")
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", [["-n", "4"], ["--lynkflow-inprocess"]], ids=["xdist-4", "inprocess"])
+def test_a_user_suite_runs_in_parallel_each_test_in_its_own_tenant(installed: Path, tmp_path: Path,
+                                                                    mode: list[str]) -> None:
+    project = tmp_path / "parallel"
+    (project / "tests").mkdir(parents=True)
+    (project / "tests" / "test_parallel.py").write_text(textwrap.dedent(USER_PARALLEL_TEST))
+    (project / "pyproject.toml").write_text('[tool.pytest.ini_options]\npythonpath = ["."]\n')
+    proc = subprocess.run([str(installed / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", *mode],
+                          capture_output=True, text=True, timeout=600, env=_clean_env(), cwd=project)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert "19 passed" in proc.stdout

@@ -148,7 +148,9 @@ def test_every_security_scheme_is_used_by_what_it_protects(spec) -> None:
 
 def test_every_control_operation_with_a_body_declares_it(spec) -> None:
     bodiless = {("POST", "/_lynkflow/clock/resume"), ("POST", "/_lynkflow/clock/reset"),
-                ("POST", "/_lynkflow/jobs/{job_id}/complete"), ("POST", "/_lynkflow/jobs/{job_id}/cancel")}
+                ("POST", "/_lynkflow/jobs/{job_id}/complete"), ("POST", "/_lynkflow/jobs/{job_id}/cancel"),
+                ("POST", "/_lynkflow/tenants/{tenant_id}/reset"),
+                ("POST", "/_lynkflow/tenants/{tenant_id}/clock/resume")}
     for method, path, op in operations(spec, "/_lynkflow/"):
         assert {"401", "403"} <= set(op["responses"]) or path in ("/_lynkflow/health", "/_lynkflow/ready")
         if method in ("POST", "PUT") and (method, path) not in bodiless:
