@@ -19,10 +19,8 @@ from sqlalchemy.orm import Session
 from lynkflow.context import AppContext
 from lynkflow.db.models import Job, Media
 from lynkflow.domain.media import create_media_from_file, media_source, remove_media_files
-from lynkflow.jobs import queue
+from lynkflow.jobs import kinds, queue
 from lynkflow.jobs.registry import Handler, JobRun, register
-
-KIND = "ingest"
 
 
 @dataclass
@@ -63,7 +61,7 @@ def start_ingest(ctx: AppContext, db: Session, media: Media, *, uplynk: dict[str
         "trim": list(trim) if trim else None,
     }
     media.state = "processing"
-    job = queue.enqueue(db, ctx, KIND, payload, priority=priority)
+    job = queue.enqueue(db, ctx, kinds.INGEST, payload, priority=priority)
     return IngestStarted(job=job, media_id=media.id, uplynk_asset_id=asset_id, vis_event_id=event_id)
 
 
@@ -148,7 +146,7 @@ def _fail(ctx: AppContext, job_id: int, payload: dict[str, Any], reason: str) ->
             vis_events.on_ingest_failed(db, ctx, payload["vis_event_id"], reason)
 
 
-register(Handler(KIND, _run, _finish, _fail, lifecycle_group="ingest"))
+register(Handler(kinds.INGEST, _run, _finish, _fail, lifecycle_group="ingest"))
 
 
 def ingest_seed_media(ctx: AppContext, items: list[dict[str, Any]], base_dir: Path) -> list[int]:

@@ -26,11 +26,9 @@ from lynkflow import ids
 from lynkflow.context import AppContext
 from lynkflow.db.models import Job, Media, UplynkAsset, UplynkSlicerJob
 from lynkflow.domain import uplynk_assets  # importing it also registers the autoexpire task with the workers
-from lynkflow.jobs import queue
+from lynkflow.jobs import kinds, queue
 from lynkflow.jobs.registry import Handler, JobRun, register
 
-FETCH_KIND = "uplynk.fetch"
-EXPORT_KIND = "uplynk.export"
 MAX_DOWNLOAD_BYTES = 4 * 1024**3
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -105,7 +103,7 @@ def create_job(ctx: AppContext, owner: str, source: dict[str, Any], args: dict[s
             _start_ingest(ctx, db, media, job, ingest, priority)
         else:
             payload = {"slicer_job_id": job.id, "url": where, "ingest": _jsonable(ingest), "priority": priority}
-            job.queue_job_id = queue.enqueue(db, ctx, FETCH_KIND, payload, priority=priority).id
+            job.queue_job_id = queue.enqueue(db, ctx, kinds.UPLYNK_FETCH, payload, priority=priority).id
         return job.id
 
 
@@ -177,7 +175,7 @@ def _slicer_job_failed(ctx: AppContext, job_id: int, payload: dict[str, Any], re
             job.finished = ctx.clock.now_ms()
 
 
-register(Handler(FETCH_KIND, _fetch_run, _fetch_finish, _slicer_job_failed, lifecycle_group="fetch"))
+register(Handler(kinds.UPLYNK_FETCH, _fetch_run, _fetch_finish, _slicer_job_failed, lifecycle_group="fetch"))
 
 
 # --- quickclip ----------------------------------------------------------------------------------
@@ -270,7 +268,7 @@ def create_export(ctx: AppContext, owner: str, asset_id: str, aaclc: bool) -> st
             args["aaclc"] = "1"
         job = _new_job(db, ctx, owner, "export", {}, args, asset_id=asset.id)
         payload = {"slicer_job_id": job.id, "asset_id": asset.id, "owner": owner, "aaclc": aaclc}
-        job.queue_job_id = queue.enqueue(db, ctx, EXPORT_KIND, payload).id
+        job.queue_job_id = queue.enqueue(db, ctx, kinds.UPLYNK_EXPORT, payload).id
         return job.id
 
 
@@ -310,7 +308,7 @@ def _export_finish(ctx: AppContext, job_id: int, payload: dict[str, Any], result
 
 
 
-register(Handler(EXPORT_KIND, _export_run, _export_finish, _slicer_job_failed, lifecycle_group="export"))
+register(Handler(kinds.UPLYNK_EXPORT, _export_run, _export_finish, _slicer_job_failed, lifecycle_group="export"))
 
 
 # --- read, cancel, delete -----------------------------------------------------------------------

@@ -14,6 +14,7 @@ from lynkflow.context import AppContext
 from lynkflow.db.models import VisAsset, VisEvent
 from lynkflow.domain.vis_assets import COMPLETED, FAILED
 from lynkflow.domain.vis_events import VisDomainError, recording_of
+from lynkflow.jobs import kinds
 from lynkflow.jobs.registry import Handler, JobRun, register
 from lynkflow.storage.paths import safe_join
 
@@ -96,6 +97,6 @@ def _fail(ctx: AppContext, job_id: int, payload: dict[str, Any], reason: str) ->
         asset.modified = ctx.clock.now_ms()
 
 
-register(Handler("vis.gif", _run_gif, _finish, _fail, lifecycle_group="gif"))
-register(Handler("vis.video", _run_video, _finish, _fail, lifecycle_group="video"))
-register(Handler("vis.image", _run_image, _finish, _fail, lifecycle_group="image"))
+register(Handler(kinds.VIS_GIF, _run_gif, _finish, _fail, lifecycle_group="gif"))
+register(Handler(kinds.VIS_VIDEO, _run_video, _finish, _fail, lifecycle_group="video"))
+register(Handler(kinds.VIS_IMAGE, _run_image, _finish, _fail, lifecycle_group="image"))
