@@ -22,7 +22,7 @@ from lynkflow.domain import snapshot
 from lynkflow.fixtures import FIXTURES_DIR
 from lynkflow.seeding import SEED_FORMAT, SeedError, apply_seed, load_seed_file
 from lynkflow.storage.paths import UnsafePath, safe_join
-from lynkflow.uplynk import owners
+from lynkflow.uplynk import signing_keys
 
 router = APIRouter(route_class=ControlRoute)
 
@@ -76,7 +76,7 @@ async def reset(request: Request) -> dict[str, Any]:
             if not isinstance(owner, str):
                 raise ControlError(400, "owner must be a string")
             counts = await run_in_threadpool(resets.reset_uplynk_owner, ctx, owner)
-            await run_in_threadpool(owners.forget, ctx)  # its subowners' keys are gone, in every process
+            await run_in_threadpool(signing_keys.forget, ctx)  # its subowners' keys are gone, in every process
             return {"reset": "owner", "owner": owner.strip().lower(), "removed": counts}
         if vis_key is not None:
             if not isinstance(vis_key, str):

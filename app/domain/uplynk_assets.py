@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Select, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from lynkflow import ids
@@ -34,6 +34,7 @@ from lynkflow.db.models import (
     UplynkSlicerJob,
     UplynkTestPlayer,
 )
+from lynkflow.domain.uplynk_asset_reads import is_live_of
 from lynkflow.jobs import registry
 from lynkflow.storage.paths import safe_join
 
@@ -242,8 +243,9 @@ def on_ingest_failed(db: Session, ctx: AppContext, asset_id: str, reason: str, s
                 job.asset_id = asset.id
 
 
-def live_assets(owner_id: str):  # noqa: ANN201 - a Select
-    return select(UplynkAsset).where(UplynkAsset.owner_id == owner_id, UplynkAsset.deleted.is_(None))
+def live_assets(owner_id: str) -> Select:
+    """The owner's live assets as ORM objects, for writes (reads use `uplynk_asset_reads.live_assets`)."""
+    return select(UplynkAsset).where(*is_live_of(owner_id))
 
 
 def find_by_ids(db: Session, owner_id: str, asset_ids: Iterable[str]) -> dict[str, UplynkAsset]:
@@ -262,6 +264,20 @@ def find_by_external_ids(db: Session, owner_id: str, external_ids: Iterable[str]
     rows = db.scalars(live_assets(owner_id).where(UplynkAsset.external_id.in_(wanted))
                       .order_by(UplynkAsset.created, UplynkAsset.id))
     return {a.external_id: a for a in rows}
+
+
+def by_ids(db: Session, asset_ids: list[str]) -> list[UplynkAsset]:
+    """The assets with these ids, whoever owns them, deleted ones too."""
+    if not asset_ids:
+        return []
+    return list(db.scalars(select(UplynkAsset).where(UplynkAsset.id.in_(asset_ids))))
+
+
+def all_by_external_ids(db: Session, owner_id: str, external_ids: list[str]) -> list[UplynkAsset]:
+    """Every live asset carrying one of the external ids (duplicates are possible)."""
+    if not external_ids:
+        return []
+    return list(db.scalars(live_assets(owner_id).where(UplynkAsset.external_id.in_(external_ids))))
 
 
 def _poster_bytes(value: str) -> tuple[bytes, str]:
@@ -337,7 +353,7 @@ def update_asset(db: Session, ctx: AppContext, asset: UplynkAsset, changes: dict
         if key in changes:
             setattr(asset, key, changes[key])
     if changes.get("test_player") or changes.get("embed_player"):
-        # Players live outside the asset row; move lastmod even on a frozen clock (see app/uplynk/reads.py).
+        # Players live outside the asset row; move lastmod even on a frozen clock (see app/uplynk/render.py).
         asset.lastmod = max(ctx.clock.now_ms(), asset.lastmod + 1)
     if changes.get("test_player"):
         n = db.scalar(select(UplynkTestPlayer.id).where(UplynkTestPlayer.asset_id == asset.id).limit(1))
@@ -359,26 +375,6 @@ def soft_delete(db: Session, ctx: AppContext, asset: UplynkAsset, at_ms: int | N
     asset.deleted = now
     asset.lastmod = now
     record_change(db, ctx, asset, "delete", now)
-
-
-# --- related rows for rendering ---------------------------------------------------------------
-
-
-def players_for(db: Session, asset_ids: list[str]) -> dict[str, list[UplynkTestPlayer]]:
-    out: dict[str, list[UplynkTestPlayer]] = {a: [] for a in asset_ids}
-    if asset_ids:
-        rows = db.scalars(select(UplynkTestPlayer).where(UplynkTestPlayer.asset_id.in_(asset_ids))
-                          .order_by(UplynkTestPlayer.created, UplynkTestPlayer.id))
-        for p in rows:
-            out[p.asset_id].append(p)
-    return out
-
-
-def media_for(db: Session, media_ids: list[str]) -> dict[str, Media]:
-    wanted = [m for m in dict.fromkeys(media_ids) if m]
-    if not wanted:
-        return {}
-    return {m.id: m for m in db.scalars(select(Media).where(Media.id.in_(wanted)))}
 
 
 # --- autoexpire -------------------------------------------------------------------------------

@@ -189,7 +189,7 @@ def explain(ctx: Any, msg: str, sig: str) -> dict[str, Any]:
 
     Reads the owner's keys from the database; reports problems instead of raising.
     """
-    from lynkflow.uplynk.owners import enabled_keys, owner_exists
+    from lynkflow.uplynk.signing_keys import enabled_keys, owner_exists
 
     report: dict[str, Any] = {"decoded": None, "owner": None, "expected": [], "sig_received": sig,
                               "sig_valid": False, "problems": []}
