@@ -110,6 +110,17 @@ def rows_by_external_ids(db: Db, owner_id: str, exts: Sequence[str]) -> dict[str
     return {r.external_id: r for r in rows}
 
 
+def live_by_id(db: Db, asset_id: str) -> Row | None:
+    """A live asset by id, whoever owns it (playback URLs carry no owner)."""
+    return db.execute(select(A).where(A.c.id == asset_id, A.c.deleted.is_(None))).first()
+
+
+def newest_by_external_id(db: Db, owner_id: str, external_id: str) -> Row | None:
+    """The owner's most recently created live asset with this external id (duplicates are possible)."""
+    return db.execute(live_assets(owner_id).where(A.c.external_id == external_id)
+                      .order_by(A.c.created.desc(), A.c.id).limit(1)).first()
+
+
 def rows_in_order(db: Db, ids: Sequence[str]) -> list[Row]:
     """The rows of `ids` (deleted ones too), in the order given; unknown ids are left out."""
     if not ids:
@@ -136,13 +147,20 @@ class Related:
     libraries: dict[str, list[str]]  # asset id -> library ids, sorted
     media: dict[str, Any]  # media id -> media row
 
+    def players_of(self, asset: Any) -> list[Any]:
+        return self.players.get(asset.id, [])
+
+    def media_of(self, asset: Any) -> Any | None:
+        return self.media.get(asset.media_id or "")
+
     def of(self, asset: Any) -> tuple[list[Any], list[str], Any | None]:
-        return (self.players.get(asset.id, []), self.libraries.get(asset.id, []),
-                self.media.get(asset.media_id or ""))
+        """(players, library ids, media) of one asset: the related arguments of the api2 rendering."""
+        return self.players_of(asset), self.libraries.get(asset.id, []), self.media_of(asset)
 
 
-def related(db: Db, assets: Iterable[Any]) -> Related:
-    """Players, libraries and media of many assets with three batched queries, not three per asset."""
+def related(db: Db, assets: Iterable[Any], *, libraries: bool = True) -> Related:
+    """Players, libraries (unless not wanted) and media of many assets with one batched query per
+    kind, never one per asset. api2 rendering, playback and the dashboard all load through here."""
     assets = list(assets)
     ids = list(dict.fromkeys(a.id for a in assets))
     players: dict[str, list[Any]] = {a: [] for a in ids}
@@ -153,10 +171,11 @@ def related(db: Db, assets: Iterable[Any]) -> Related:
     for p in db.execute(select(UplynkTestPlayer.__table__).where(UplynkTestPlayer.asset_id.in_(ids))
                         .order_by(UplynkTestPlayer.created, UplynkTestPlayer.id)):
         players[p.asset_id].append(p)
-    for asset_id, lib in db.execute(select(UplynkLibraryAsset.asset_id, UplynkLibraryAsset.library_id)
-                                    .where(UplynkLibraryAsset.asset_id.in_(ids))
-                                    .order_by(UplynkLibraryAsset.library_id)):
-        libs[asset_id].append(lib)
+    if libraries:
+        for asset_id, lib in db.execute(select(UplynkLibraryAsset.asset_id, UplynkLibraryAsset.library_id)
+                                        .where(UplynkLibraryAsset.asset_id.in_(ids))
+                                        .order_by(UplynkLibraryAsset.library_id)):
+            libs[asset_id].append(lib)
     media_ids = list({a.media_id for a in assets if a.media_id})
     if media_ids:
         media = {m.id: m for m in db.execute(select(Media.__table__).where(Media.id.in_(media_ids)))}
