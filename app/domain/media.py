@@ -95,12 +95,5 @@ def media_source(ctx: AppContext, media: Media) -> Path:
     return ctx.storage.root / media.source_path
 
 
-def media_output(ctx: AppContext, media: Media, relative: str) -> Path:
-    """A file of the media's ingest outputs (relative paths come from IngestResult)."""
-    if not media.output_dir:
-        raise FileNotFoundError(f"media {media.id} has no ingest outputs yet")
-    return safe_join(ctx.storage.root, media.output_dir, relative)
-
-
 def remove_media_files(ctx: AppContext, media: Media) -> None:
     shutil.rmtree(ctx.storage.media_dir(media.id), ignore_errors=True)
