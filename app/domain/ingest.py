@@ -84,7 +84,9 @@ def _run(ctx: AppContext, job: JobRun) -> dict[str, Any]:
         if media is None:
             raise ValueError(f"media {job.payload['media_id']} no longer exists")
         source = media_source(ctx, media)
-    probe(source)  # refuses bad input (zero bytes, not media, audio only...) with a clear reason
+    # Refuses bad input (zero bytes, not media, audio only...) with a clear reason; the probe is
+    # handed on, so the source is read once for it.
+    info = probe(source)
     scratch = ctx.storage.tmp / f"ingest-{job.payload['media_id']}-{job.id}"
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
@@ -93,10 +95,10 @@ def _run(ctx: AppContext, job: JobRun) -> dict[str, Any]:
         if trim:
             trimmed = scratch / "trimmed.mp4"
             make_clip(source, trimmed, start=float(trim[0]), end=float(trim[1]), frame_accurate=True,
-                      cancel=job.cancel)
-            source = trimmed
+                      cancel=job.cancel, info=info)
+            source, info = trimmed, None  # the cut is a new file: ingest probes it
         out_dir = ctx.storage.media_dir(job.payload["media_id"]) / "out"
-        result = ingest(source, out_dir, on_progress=job.report_progress, cancel=job.cancel)
+        result = ingest(source, out_dir, on_progress=job.report_progress, cancel=job.cancel, info=info)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     doc = result.to_dict()

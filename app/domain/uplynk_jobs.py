@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -120,38 +119,12 @@ def _jsonable(ingest: dict[str, Any]) -> dict[str, Any]:
 
 
 def _fetch_run(ctx: AppContext, run: JobRun) -> dict[str, Any]:
-    import httpx
+    from lynkflow.media.fetch import download
 
     url = run.payload["url"]
     name = os.path.basename(urlparse(url).path) or "source.mp4"
     tmp = ctx.storage.tmp / f"fetch-{run.payload['slicer_job_id']}-{run.id}.part"
-    total = 0
-    try:
-        with httpx.stream("GET", url, follow_redirects=False, timeout=30.0) as resp:
-            if resp.status_code >= 300:
-                raise ValueError(f"fetching {url} answered HTTP {resp.status_code}"
-                                 + (" (redirects are not followed)" if 300 <= resp.status_code < 400 else ""))
-            expected = int(resp.headers.get("content-length") or 0)
-            if expected > MAX_DOWNLOAD_BYTES:
-                raise ValueError(f"source is {expected} bytes; lynkflow downloads at most {MAX_DOWNLOAD_BYTES}")
-            with open(tmp, "wb") as fh:
-                for chunk in resp.iter_bytes(1024 * 1024):
-                    if run.cancel.is_set():
-                        from lynkflow.media.errors import MediaCancelled
-
-                        raise MediaCancelled("cancelled")
-                    total += len(chunk)
-                    if total > MAX_DOWNLOAD_BYTES:
-                        raise ValueError(f"source is larger than {MAX_DOWNLOAD_BYTES} bytes")
-                    fh.write(chunk)
-                    if expected:
-                        run.report_progress(100.0 * total / expected)
-    except httpx.HTTPError as exc:
-        tmp.unlink(missing_ok=True)
-        raise ValueError(f"could not fetch {url}: {exc}") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    total = download(url, tmp, max_bytes=MAX_DOWNLOAD_BYTES, on_progress=run.report_progress, cancel=run.cancel)
     return {"path": ctx.storage.relative(tmp), "filename": name, "bytes": total}
 
 
@@ -292,7 +265,7 @@ def create_export(db: Session, ctx: AppContext, owner: str, asset_id: str, aaclc
 
 
 def _export_run(ctx: AppContext, run: JobRun) -> dict[str, Any]:
-    from lynkflow.media.ffmpeg import run_ffmpeg
+    from lynkflow.media.clip import remux_mp4
     from lynkflow.storage.paths import safe_join
 
     with ctx.session() as db:
@@ -305,15 +278,9 @@ def _export_run(ctx: AppContext, run: JobRun) -> dict[str, Any]:
     folder = safe_join(ctx.storage.root, "uplynk", run.payload["owner"], "exports")
     folder.mkdir(parents=True, exist_ok=True)
     target = safe_join(folder, f"{run.payload['asset_id']}_{run.payload['slicer_job_id']}.mp4")
-    tmp = ctx.storage.tmp / f"export-{run.payload['slicer_job_id']}-{run.id}.mp4"
     # The highest ray, remuxed with its index up front. AAC-LC is what ingest encodes, so `aaclc`
     # needs no re-encode; HE-AAC (the real default) is not available in the bundled ffmpeg.
-    args = ["-i", str(source), "-map", "0", "-c", "copy", "-movflags", "+faststart", "-f", "mp4", str(tmp)]
-    try:
-        run_ffmpeg(args, duration=duration, on_progress=run.report_progress, cancel=run.cancel)
-        shutil.move(str(tmp), target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    remux_mp4(source, target, duration=duration, on_progress=run.report_progress, cancel=run.cancel)
     return {"export_path": ctx.storage.relative(target)}
 
 

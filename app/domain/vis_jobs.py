@@ -19,7 +19,7 @@ from lynkflow.jobs.registry import Handler, JobRun, register
 from lynkflow.storage.paths import safe_join
 
 
-def _source_and_target(ctx: AppContext, payload: dict[str, Any]):  # noqa: ANN202 - (Path, Path) | None
+def _source_and_target(ctx: AppContext, payload: dict[str, Any]):  # noqa: ANN202 - (Path, Path, Probe | None) | None
     with ctx.session() as db:
         asset = db.get(VisAsset, payload["asset_id"])
         event = db.get(VisEvent, payload["event_id"])
@@ -30,7 +30,18 @@ def _source_and_target(ctx: AppContext, payload: dict[str, Any]):  # noqa: ANN20
         except VisDomainError as exc:
             # A recording that went away cannot come back by retrying: ValueError = no retry.
             raise ValueError(str(exc)) from None
-        return rec.path, safe_join(ctx.storage.vis_root, payload["path"])
+        return rec.path, safe_join(ctx.storage.vis_root, payload["path"]), _probe_of(rec.probe)
+
+
+def _probe_of(doc: dict[str, Any] | None) -> Any:
+    """The recording's stored probe as a `Probe` (so the media engine does not read the file again for
+    it), or None when it is absent or from an older layout."""
+    from lynkflow.media.probe import Probe
+
+    try:
+        return Probe.from_dict(doc) if doc else None
+    except (KeyError, TypeError):
+        return None
 
 
 def _run_gif(ctx: AppContext, job: JobRun) -> dict[str, Any]:
@@ -40,10 +51,10 @@ def _run_gif(ctx: AppContext, job: JobRun) -> dict[str, Any]:
     found = _source_and_target(ctx, p)
     if found is None:
         return {"skipped": "asset deleted"}
-    source, target = found
+    source, target, probe = found
     info = make_gif(source, target, start=p["start"], end=p["end"], fps=p["fps"], width=p.get("width"),
                     height=p.get("height"), playback_speed=p["playback_speed"], repeats=p["playback_repeats"],
-                    reverse=p["reverse"], on_progress=job.report_progress, cancel=job.cancel)
+                    reverse=p["reverse"], on_progress=job.report_progress, cancel=job.cancel, info=probe)
     return {"path": p["path"], **info}
 
 
@@ -54,10 +65,10 @@ def _run_video(ctx: AppContext, job: JobRun) -> dict[str, Any]:
     found = _source_and_target(ctx, p)
     if found is None:
         return {"skipped": "asset deleted"}
-    source, target = found
+    source, target, probe = found
     info = make_clip(source, target, start=p["start"], end=p["end"], frame_accurate=p["frame_accurate"],
                      copy_ts=p["copy_ts"], top_track_only=p["mezzanine"], on_progress=job.report_progress,
-                     cancel=job.cancel)
+                     cancel=job.cancel, info=probe)
     return {"path": p["path"], **info}
 
 
@@ -68,7 +79,7 @@ def _run_image(ctx: AppContext, job: JobRun) -> dict[str, Any]:
     found = _source_and_target(ctx, p)
     if found is None:
         return {"skipped": "asset deleted"}
-    source, target = found
+    source, target, _probe = found
     info = make_image(source, target, t=p["start"], width=p.get("width"))
     return {"path": p["path"], **info}
 
