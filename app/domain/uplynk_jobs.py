@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from lynkflow import ids
 from lynkflow.context import AppContext
 from lynkflow.db.models import Job, Media, UplynkAsset, UplynkSlicerJob
-from lynkflow.domain import uplynk_assets  # importing it also registers the autoexpire task with the workers
+from lynkflow.domain import uplynk_posters
 from lynkflow.jobs import kinds, queue
 from lynkflow.jobs.registry import Handler, JobRun, register
 
@@ -216,7 +216,7 @@ def create_quickclip(db: Session, ctx: AppContext, owner: str, beam_id: str, sta
     if found.poster is not None and asset_id is not None:
         asset = db.get(UplynkAsset, asset_id)
         if asset is not None:
-            uplynk_assets.store_poster(ctx, asset, found.poster)
+            uplynk_posters.store_poster(ctx, asset, found.poster)
     return job.id
 
 

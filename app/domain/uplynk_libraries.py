@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from lynkflow import ids
 from lynkflow.context import AppContext
 from lynkflow.db.models import UplynkAsset, UplynkLibrary, UplynkLibraryAsset, UplynkLibraryShare, UplynkOwner
-from lynkflow.domain.uplynk_assets import AssetError
+from lynkflow.domain.uplynk_errors import AssetError
 
 
 def create_library(db: Session, ctx: AppContext, owner_id: str, desc: str) -> UplynkLibrary:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from lynkflow.db.models import UplynkAsset
 from lynkflow.domain import uplynk_asset_reads as reads
 from lynkflow.domain import uplynk_assets as dom
+from lynkflow.domain import uplynk_changes, uplynk_posters
 from lynkflow.uplynk import query as q
 from lynkflow.uplynk import query_sql
 from lynkflow.uplynk.errors import Api2Error
@@ -187,7 +188,7 @@ def update(call: Api2Call, db: Session) -> dict[str, Any]:
         changes["embed_player"] = True
     if "poster_img" in p:
         value = p["poster_img"]
-        changes["poster"] = dom.prepare_poster("" if value is None else value)
+        changes["poster"] = uplynk_posters.prepare_poster("" if value is None else value)
     if asset_id not in (None, ""):
         aid = as_str(asset_id, "id", max_len=64)
         asset = dom.find_by_ids(db, call.owner, [aid]).get(aid)
@@ -241,7 +242,7 @@ def changes(call: Api2Call, db: Session) -> dict[str, Any]:
         end = min(now, parse_int(p["end"], "end", low=0))
     if start > end:
         return {"changes": [], "assets": {}, "start": start, "end": end}
-    rows, batch_end = dom.changes_since(db, call.owner, start, end, CHANGES_CAP)
+    rows, batch_end = uplynk_changes.changes_since(db, call.owner, start, end, CHANGES_CAP)
     assets = reads.rows_in_order(db, list(dict.fromkeys(r.asset_id for r in rows)))
     docs = render_assets(call.ctx, db, call.public_base, assets, include_deleted=True)
     return {

@@ -26,7 +26,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from lynkflow.domain.uplynk_assets import AssetError
+from lynkflow.domain.uplynk_errors import AssetError
 from lynkflow.logging import get_logger
 from lynkflow.media.errors import MediaError
 from lynkflow.storage.diskfull import NO_SPACE, is_disk_full

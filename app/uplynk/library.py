@@ -17,6 +17,7 @@ from lynkflow.db.models import UplynkLibrary
 from lynkflow.domain import uplynk_asset_reads as reads
 from lynkflow.domain import uplynk_assets as assets_dom
 from lynkflow.domain import uplynk_libraries as dom
+from lynkflow.domain.uplynk_changes import record_change
 from lynkflow.uplynk.errors import Api2Error
 from lynkflow.uplynk.params import as_str, parse_int, parse_str_list
 from lynkflow.uplynk.render import render_assets
@@ -98,7 +99,7 @@ def _own_assets(db: Session, call: Api2Call, wanted: list[str]) -> None:
 def _record_membership_change(db: Session, call: Api2Call, changed: list[str]) -> None:
     # `libraries` is part of the asset's rendering, so asset/changes reports it like any update.
     for a in assets_dom.by_ids(db, changed):
-        assets_dom.record_change(db, call.ctx, a, "update")
+        record_change(db, call.ctx, a, "update")
 
 
 # --- read -----------------------------------------------------------------------------------------
