@@ -43,10 +43,11 @@ def shared_assets(owner_id: str) -> Select:
     return select(A).where(A.c.id.in_(shared_ids), A.c.deleted.is_(None), A.c.owner_id != owner_id)
 
 
-def library_members(library_id: str) -> Select:
-    """The live assets of one library, newest first."""
+def library_page(db: Db, library_id: str, limit: int, skip: int) -> list[Row]:
+    """One page of the live assets of one library, newest first."""
     members = select(UplynkLibraryAsset.asset_id).where(UplynkLibraryAsset.library_id == library_id)
-    return select(A).where(A.c.id.in_(members), A.c.deleted.is_(None)).order_by(A.c.created.desc(), A.c.id)
+    return list(db.execute(select(A).where(A.c.id.in_(members), A.c.deleted.is_(None))
+                           .order_by(A.c.created.desc(), A.c.id).offset(skip).limit(limit)))
 
 
 # Built once: the hot single-asset lookup skips statement construction and cache-key work.
@@ -85,20 +86,21 @@ class OneByIdLookup:
         return self.row_type(*values)
 
 
-def rows_by_ids(db: Db, owner_id: str, ids: Sequence[str], *, with_shared: bool = False) -> dict[str, Row]:
-    """id → live asset row of the owner; with `with_shared`, assets shared with the owner too
+def rows_by_ids(db: Db, owner_id: str, ids: Sequence[str]) -> dict[str, Row]:
+    """id → live asset row of the owner, or else of another owner who shares it with this one
     ("any of your libraries": shared assets are readable by ID)."""
     if not ids:
         return {}
-    if len(ids) == 1:
-        rows = db.execute(_ONE_BY_ID, {"owner": owner_id, "id": ids[0]}).all()
-    else:
-        rows = db.execute(live_assets(owner_id).where(A.c.id.in_(list(ids)))).all()
-    found = {r.id: r for r in rows}
+    found = {r.id: r for r in db.execute(live_assets(owner_id).where(A.c.id.in_(list(ids))))}
     missing = [i for i in ids if i not in found]
-    if with_shared and missing:
-        found.update({r.id: r for r in db.execute(shared_assets(owner_id).where(A.c.id.in_(missing)))})
+    if missing:
+        found.update(shared_by_ids(db, owner_id, missing))
     return found
+
+
+def shared_by_ids(db: Db, owner_id: str, ids: Sequence[str]) -> dict[str, Row]:
+    """id → live asset row of another owner, shared with this one through a library."""
+    return {r.id: r for r in db.execute(shared_assets(owner_id).where(A.c.id.in_(list(ids))))}
 
 
 def rows_by_external_ids(db: Db, owner_id: str, exts: Sequence[str]) -> dict[str, Row]:

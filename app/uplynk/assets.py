@@ -64,8 +64,9 @@ def get(call: Api2Call, db: Session) -> dict[str, Any]:
         doc = render_one_by_id(call.ctx, call.owner, wanted[0], call.public_base)
         if doc is not None:  # the hot path: one asset by ID, one statement (none more when cached)
             return {"asset": doc}
-    if key in ("id", "ids"):
-        found = reads.rows_by_ids(db, call.owner, wanted, with_shared=True)
+        found = reads.shared_by_ids(db, call.owner, wanted)  # not the caller's own: it was just looked up
+    elif key == "ids":
+        found = reads.rows_by_ids(db, call.owner, wanted)
     else:
         found = reads.rows_by_external_ids(db, call.owner, wanted)
     rows = [found[w] for w in wanted if w in found]

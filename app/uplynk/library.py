@@ -134,7 +134,7 @@ def assets(call: Api2Call, db: Session) -> dict[str, Any]:
     library_id = _library_id(p)
     limit, skip = _paging(p, ASSETS_LIMIT_MAX)
     _own_library(db, call, library_id)
-    rows = db.execute(reads.library_members(library_id).offset(skip).limit(limit)).all()
+    rows = reads.library_page(db, library_id, limit, skip)
     return {"assets": render_assets(call.ctx, db, call.public_base, rows)}
 
 

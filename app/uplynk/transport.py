@@ -23,10 +23,10 @@ from starlette.exceptions import HTTPException
 from lynkflow import limits
 from lynkflow.config import SignatureMode
 from lynkflow.context import AppContext
+from lynkflow.domain.uplynk_replay import ReplayGuard
 from lynkflow.logging import get_logger
 from lynkflow.uplynk import signature, signing_keys
 from lynkflow.uplynk.errors import Api2Error
-from lynkflow.uplynk.replay import ReplayGuard
 from lynkflow.uplynk.signature import SignatureError
 
 log = get_logger("uplynk.signature")
