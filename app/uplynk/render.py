@@ -136,17 +136,15 @@ def _one_by_id(ctx: Any) -> reads.OneByIdLookup:
     return lookup
 
 
-def render_one_by_id(ctx: Any, owner: str, asset_id: str, base: str) -> dict[str, Any] | None:
+def render_one_by_id(ctx: Any, db: Session, owner: str, asset_id: str, base: str) -> dict[str, Any] | None:
     """The hot path of asset/get: one autocommit statement, and the rendering from the cache when
-    the row is unchanged (a short read session of its own only on a miss). None if not found."""
+    the row is unchanged (`db`, lazy, is used only on a cache miss). None if not found."""
     row = _one_by_id(ctx)(owner, asset_id)
     if row is None:
         return None
-    key = (row.id, row.lastmod, base, False)
-    doc = _cache(ctx).get(key, row)
+    doc = _cache(ctx).get((row.id, row.lastmod, base, False), row)
     if doc is None:
-        with ctx.read_session() as db:
-            return render_assets(ctx, db, base, [row])[0]
+        return render_assets(ctx, db, base, [row])[0]
     return dict(doc)
 
 
