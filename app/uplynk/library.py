@@ -9,6 +9,7 @@ unknown id would, so ids of other accounts cannot be probed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -149,24 +150,23 @@ def update(call: Api2Call, db: Session) -> dict[str, Any]:
     return {"library": _dicts(db, [lib])[0]}
 
 
-def add(call: Api2Call, db: Session) -> dict[str, Any]:
+def _change_membership(call: Api2Call, db: Session, change: Callable[..., list[str]], key: str) -> dict[str, Any]:
+    """library/add and library/remove: every asset is checked before `change` writes anything."""
     library_id = _library_id(call.params)
     wanted = _asset_ids(call.params)
     lib = _own_library(db, call, library_id, lock=True)
     _own_assets(db, call, wanted)
-    added = dom.add_to_library(db, call.ctx, library_id, wanted)
-    _record_membership_change(db, call, added)
-    return {"library": _dicts(db, [lib])[0], "added": added}
+    changed = change(db, call.ctx, library_id, wanted)
+    _record_membership_change(db, call, changed)
+    return {"library": _dicts(db, [lib])[0], key: changed}
+
+
+def add(call: Api2Call, db: Session) -> dict[str, Any]:
+    return _change_membership(call, db, dom.add_to_library, "added")
 
 
 def remove(call: Api2Call, db: Session) -> dict[str, Any]:
-    library_id = _library_id(call.params)
-    wanted = _asset_ids(call.params)
-    lib = _own_library(db, call, library_id, lock=True)
-    _own_assets(db, call, wanted)
-    removed = dom.remove_from_library(db, call.ctx, library_id, wanted)
-    _record_membership_change(db, call, removed)
-    return {"library": _dicts(db, [lib])[0], "removed": removed}
+    return _change_membership(call, db, dom.remove_from_library, "removed")
 
 
 # --- lynkflow extensions --------------------------------------------------------------------------
