@@ -22,6 +22,8 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
+from lynkflow.db.engine import autocommit_connection
+
 VERSION_ROW = "_version"
 JOURNAL_ROW = "_journal"  # the number of the last journaled request (lynkflow/control/journal.py)
 COUNTER_ROWS = (VERSION_ROW, JOURNAL_ROW)
@@ -126,7 +128,7 @@ class SharedState:
         with self._conn_lock:
             conn = self._conn
             if conn is None:
-                conn = self._conn = self._connect()
+                conn = self._conn = autocommit_connection(self.engine)
             try:
                 cur = conn.cursor()
                 try:
@@ -140,16 +142,6 @@ class SharedState:
                 with contextlib.suppress(Exception):
                     conn.close()
                 raise
-
-    def _connect(self) -> Any:
-        raw = self.engine.raw_connection()
-        driver = raw.driver_connection
-        raw.detach()  # ours for good: it no longer counts against (or returns to) the pool
-        if self._postgres:
-            driver.autocommit = True
-        else:
-            driver.isolation_level = None  # pysqlite autocommit (set at connect too; made explicit)
-        return driver
 
     def close(self) -> None:
         with self._conn_lock:

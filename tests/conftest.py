@@ -144,22 +144,45 @@ def client(make_client):
 
 
 class UplynkCaller:
-    """Signed api2 calls through a TestClient, as a real client would send them."""
+    """Signed api2 calls through a TestClient, as a real client would send them (zlib 9, base64, hex
+    HMAC), stamped with the lynkflow clock so tests that move (or freeze) it still sign fresh
+    requests; every msg is distinct (lynkflow.testing.signing.Signer), so repeats are not replays.
+    An answer marked as lynkflow's own internal error fails the test."""
 
     def __init__(self, http, owner: str, api_key: str) -> None:
         self.http = http
         self.owner = owner
         self.api_key = api_key
-        self.sign = Signer(owner, api_key)
+        self.sign = Signer(owner, api_key, now=lambda: http.app.state.ctx.clock.now())
 
-    def __call__(self, path: str, method: str = "POST", **params: Any) -> dict:
-        # Stamp with the lynkflow clock, so tests that move the clock still sign valid requests.
-        data = self.sign(params, timestamp=int(self.http.app.state.ctx.clock.now()))
+    @property
+    def ctx(self):  # noqa: ANN201
+        return self.http.app.state.ctx
+
+    def pair(self, params: dict[str, Any], *, owner: str | None = None, key: str | None = None,
+             ts: int | None = None, level: int = 9) -> dict[str, str]:
+        return self.sign(params, ts, owner=owner, api_key=key, level=level)
+
+    def __call__(self, op: str, method: str = "POST", **params: Any) -> dict:
+        """`op` is an api2 operation (`asset/get`) or a whole path (`/api2/asset/get`)."""
+        path = op if op.startswith("/") else f"/api2/{op}"
+        data = self.pair(params)
         resp = self.http.get(path, params=data) if method == "GET" else self.http.post(path, data=data)
         assert resp.status_code == 200, resp.text
         # An api2 refusal and our own bug share the body shape; only the header tells them apart.
         assert INTERNAL_ERROR_HEADER not in resp.headers, f"internal error: {resp.text}"
         return resp.json()
+
+    def ok(self, op: str, **params: Any) -> dict:
+        out = self(op, **params)
+        assert out.get("error") == 0 and "msg" not in out, out
+        return out
+
+    def err(self, op: str, **params: Any) -> str:
+        out = self(op, **params)
+        assert out.get("error") == 1, out
+        assert isinstance(out.get("msg"), str) and out["msg"], out
+        return out["msg"]
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from lynkflow.domain import snapshot
 from lynkflow.fixtures import FIXTURES_DIR
 from lynkflow.seeding import SEED_FORMAT, SeedError, apply_seed, load_seed_file
 from lynkflow.storage.paths import UnsafePath, safe_join
-from lynkflow.uplynk import owners
+from lynkflow.uplynk import signing_keys
 
 router = APIRouter(route_class=ControlRoute)
 
@@ -52,7 +52,7 @@ def reset_controls(ctx: AppContext) -> None:
 def drop_caches(ctx: AppContext) -> None:
     """After a reset of any scope: every process drops its cached API keys (a new key generation is
     published), and this process every cache it holds."""
-    owners.forget(ctx)
+    signing_keys.forget(ctx)
     ctx.caches.reset()
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -74,3 +75,42 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def autocommit_cursor(engine: Engine) -> Iterator[Any]:
+    """A DB-API cursor on a pooled connection in autocommit mode, for one hot statement.
+
+    Each statement commits by itself: no BEGIN, no ROLLBACK when the connection goes back to the
+    pool, no Connection-layer events — one round trip instead of three on PostgreSQL. SQLite
+    connections are in autocommit already (`_sqlite_pragmas`); a PostgreSQL one is switched for the
+    duration (the flag is client-side only) and switched back before it returns to the pool.
+    """
+    raw = engine.raw_connection()
+    driver = raw.driver_connection
+    switch = engine.dialect.name == "postgresql" and not driver.autocommit
+    try:
+        if switch:
+            driver.autocommit = True
+        cur = raw.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+    finally:
+        if switch:
+            driver.autocommit = False
+        raw.close()
+
+
+def autocommit_connection(engine: Engine) -> Any:
+    """A DB-API connection taken out of the pool for good, in autocommit mode (see `autocommit_cursor`),
+    for a component that runs one cheap statement very often on a connection of its own."""
+    raw = engine.raw_connection()
+    driver = raw.driver_connection
+    raw.detach()  # it no longer counts against (or returns to) the pool
+    if engine.dialect.name == "postgresql":
+        driver.autocommit = True
+    else:
+        driver.isolation_level = None  # pysqlite autocommit (set at connect too; made explicit)
+    return driver

@@ -19,10 +19,8 @@ from sqlalchemy.orm import Session
 from lynkflow.context import AppContext
 from lynkflow.db.models import Job, Media
 from lynkflow.domain.media import create_media_from_file, media_source, remove_media_files
-from lynkflow.jobs import queue
+from lynkflow.jobs import kinds, queue
 from lynkflow.jobs.registry import Handler, JobRun, register
-
-KIND = "ingest"
 
 
 @dataclass
@@ -63,7 +61,7 @@ def start_ingest(ctx: AppContext, db: Session, media: Media, *, uplynk: dict[str
         "trim": list(trim) if trim else None,
     }
     media.state = "processing"
-    job = queue.enqueue(db, ctx, KIND, payload, priority=priority)
+    job = queue.enqueue(db, ctx, kinds.INGEST, payload, priority=priority)
     return IngestStarted(job=job, media_id=media.id, uplynk_asset_id=asset_id, vis_event_id=event_id)
 
 
@@ -86,7 +84,9 @@ def _run(ctx: AppContext, job: JobRun) -> dict[str, Any]:
         if media is None:
             raise ValueError(f"media {job.payload['media_id']} no longer exists")
         source = media_source(ctx, media)
-    probe(source)  # refuses bad input (zero bytes, not media, audio only...) with a clear reason
+    # Refuses bad input (zero bytes, not media, audio only...) with a clear reason; the probe is
+    # handed on, so the source is read once for it.
+    info = probe(source)
     scratch = ctx.storage.tmp / f"ingest-{job.payload['media_id']}-{job.id}"
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
@@ -95,10 +95,10 @@ def _run(ctx: AppContext, job: JobRun) -> dict[str, Any]:
         if trim:
             trimmed = scratch / "trimmed.mp4"
             make_clip(source, trimmed, start=float(trim[0]), end=float(trim[1]), frame_accurate=True,
-                      cancel=job.cancel)
-            source = trimmed
+                      cancel=job.cancel, info=info)
+            source, info = trimmed, None  # the cut is a new file: ingest probes it
         out_dir = ctx.storage.media_dir(job.payload["media_id"]) / "out"
-        result = ingest(source, out_dir, on_progress=job.report_progress, cancel=job.cancel)
+        result = ingest(source, out_dir, on_progress=job.report_progress, cancel=job.cancel, info=info)
         ctx.storage.publish(ctx.storage.relative(out_dir))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -149,7 +149,7 @@ def _fail(ctx: AppContext, job_id: int, payload: dict[str, Any], reason: str) ->
             vis_events.on_ingest_failed(db, ctx, payload["vis_event_id"], reason)
 
 
-register(Handler(KIND, _run, _finish, _fail, lifecycle_group="ingest"))
+register(Handler(kinds.INGEST, _run, _finish, _fail, lifecycle_group="ingest"))
 
 
 def ingest_seed_media(ctx: AppContext, items: list[dict[str, Any]], base_dir: Path) -> list[int]:

@@ -96,12 +96,5 @@ def media_source(ctx: AppContext, media: Media) -> Path:
     return ctx.storage.local_file(media.source_path)
 
 
-def media_output(ctx: AppContext, media: Media, relative: str) -> Path:
-    """A file of the media's ingest outputs (relative paths come from IngestResult)."""
-    if not media.output_dir:
-        raise FileNotFoundError(f"media {media.id} has no ingest outputs yet")
-    return ctx.storage.local_file(f"{media.output_dir}/{relative}")
-
-
 def remove_media_files(ctx: AppContext, media: Media) -> None:
     ctx.storage.remove_tree(f"media/{media.id}")

@@ -1,5 +1,7 @@
-"""Uplynk assets: create, update, soft-delete, the change log, the search-term index, posters,
-test players and autoexpire. No HTTP in here. Libraries and sharing: app/domain/uplynk_libraries.py.
+"""Uplynk assets: create, update, soft-delete, the ingest hooks, test players and the search-term
+index every write keeps current. No HTTP in here. Next to it, by concept: reads
+(uplynk_asset_reads.py), the change log (uplynk_changes.py), posters (uplynk_posters.py),
+autoexpire (uplynk_autoexpire.py), libraries and sharing (uplynk_libraries.py).
 
 The ingest job calls `create_asset` (state "slicing"), then `on_ingest_done` (state "ready") or
 `on_ingest_failed` (state `ERROR_STATE`). Every visible change appends to `uplynk_changes`, which
@@ -12,15 +14,11 @@ asset/list query language is answered from it, so a search touches matching rows
 
 from __future__ import annotations
 
-import base64
-import binascii
-import contextlib
-import io
 import re
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Select, delete, insert, select
 from sqlalchemy.orm import Session
 
 from lynkflow import ids
@@ -29,25 +27,21 @@ from lynkflow.db.models import (
     Media,
     UplynkAsset,
     UplynkAssetTerm,
-    UplynkChange,
     UplynkOwner,
     UplynkSlicerJob,
     UplynkTestPlayer,
 )
-from lynkflow.jobs import registry
+from lynkflow.domain import uplynk_posters
+from lynkflow.domain.uplynk_asset_reads import is_live_of
+from lynkflow.domain.uplynk_changes import record_change
+from lynkflow.domain.uplynk_errors import AssetError
 from lynkflow.storage.paths import safe_join
-from lynkflow.tenancy import owners_with_own_clock, tenant_scope
 
 ERROR_STATE = "error"
-MAX_POSTER_BYTES = 3 * 1024 * 1024
 TERM_MAX = 200
 FIELD_MAX = 100
 MAX_TERMS_PER_ASSET = 5000
 _WORD = re.compile(r"\w+", re.UNICODE)
-
-
-class AssetError(ValueError):
-    """A request the domain refuses, with a message for the client."""
 
 
 # --- words and terms --------------------------------------------------------------------------
@@ -98,32 +92,6 @@ def reindex(db: Session, asset: UplynkAsset) -> None:
     rows = term_rows(asset.id, asset.desc, asset.external_id, asset.meta)
     if rows:
         db.execute(insert(UplynkAssetTerm), rows)
-
-
-# --- change log -------------------------------------------------------------------------------
-
-
-def record_change(db: Session, ctx: AppContext, asset: UplynkAsset, action: str, at_ms: int | None = None) -> None:
-    db.add(UplynkChange(owner_id=asset.owner_id, asset_id=asset.id, action=action,
-                        at_ms=ctx.clock.now_ms() if at_ms is None else at_ms))
-
-
-def changes_since(db: Session, owner_id: str, start: int, end: int, cap: int) -> tuple[list[UplynkChange], int]:
-    """Changes with start <= at <= end (inclusive), at most about `cap`; returns (changes, batch end).
-
-    When more than `cap` changes are due, the batch ends at the time of the cap-th change and
-    includes every change at that same millisecond, so a caller that restarts from `end` (bounds
-    are inclusive) can never loop on a run of same-millisecond changes.
-    """
-    base = select(UplynkChange).where(UplynkChange.owner_id == owner_id, UplynkChange.at_ms >= start,
-                                      UplynkChange.at_ms <= end).order_by(UplynkChange.at_ms, UplynkChange.id)
-    rows = list(db.scalars(base.limit(cap + 1)))
-    if len(rows) <= cap:
-        return rows, end
-    batch_end = rows[cap - 1].at_ms
-    head = [r for r in rows if r.at_ms < batch_end]
-    tail = list(db.scalars(base.where(UplynkChange.at_ms == batch_end)))
-    return head + tail, batch_end
 
 
 # --- create / update / delete -----------------------------------------------------------------
@@ -244,8 +212,9 @@ def on_ingest_failed(db: Session, ctx: AppContext, asset_id: str, reason: str, s
                 job.asset_id = asset.id
 
 
-def live_assets(owner_id: str):  # noqa: ANN201 - a Select
-    return select(UplynkAsset).where(UplynkAsset.owner_id == owner_id, UplynkAsset.deleted.is_(None))
+def live_assets(owner_id: str) -> Select:
+    """The owner's live assets as ORM objects, for writes (reads use `uplynk_asset_reads.live_assets`)."""
+    return select(UplynkAsset).where(*is_live_of(owner_id))
 
 
 def find_by_ids(db: Session, owner_id: str, asset_ids: Iterable[str]) -> dict[str, UplynkAsset]:
@@ -266,60 +235,18 @@ def find_by_external_ids(db: Session, owner_id: str, external_ids: Iterable[str]
     return {a.external_id: a for a in rows}
 
 
-def _poster_bytes(value: str) -> tuple[bytes, str]:
-    text = re.sub(r"\s+", "", value)
-    if text.startswith("data:") and "," in text:
-        text = text.split(",", 1)[1]  # a data: URL prefix is harmless; drop it
-    if len(text) > (MAX_POSTER_BYTES * 4) // 3 + 8:
-        raise AssetError("poster_img must be smaller than 3 MB before base64 encoding")
-    try:
-        data = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        raise AssetError("poster_img is not valid base64") from None
-    if len(data) >= MAX_POSTER_BYTES:
-        raise AssetError("poster_img must be smaller than 3 MB before base64 encoding")
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            fmt = (img.format or "").lower()
-            img.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise AssetError("poster_img is not an image (send a base64-encoded PNG, JPEG, GIF or WebP)") from None
-    ext = {"png": "png", "jpeg": "jpg", "gif": "gif", "webp": "webp"}.get(fmt)
-    if ext is None:
-        raise AssetError(f"poster_img format {fmt or 'unknown'} is not supported; use PNG, JPEG, GIF or WebP")
-    return data, ext
+def by_ids(db: Session, asset_ids: list[str]) -> list[UplynkAsset]:
+    """The assets with these ids, whoever owns them, deleted ones too."""
+    if not asset_ids:
+        return []
+    return list(db.scalars(select(UplynkAsset).where(UplynkAsset.id.in_(asset_ids))))
 
 
-def prepare_poster(value: str) -> tuple[bytes, str] | None:
-    """Validate a poster_img value before any write; None means "reset the poster"."""
-    if value == "" or value is None:
-        return None
-    if not isinstance(value, str):
-        raise AssetError("poster_img must be a base64 string")
-    return _poster_bytes(value)
-
-
-def store_poster(ctx: AppContext, asset: UplynkAsset, poster: tuple[bytes, str] | None) -> None:
-    """Write (or remove) the poster file; the asset row is updated by the caller's transaction."""
-    old = asset.poster_path
-    if poster is None:
-        asset.poster_path = None
-    else:
-        data, ext = poster
-        folder = safe_join(ctx.storage.root, "uplynk", asset.owner_id, asset.id)
-        folder.mkdir(parents=True, exist_ok=True)
-        name = f"poster-{ids.hex32()[:12]}.{ext}"
-        target = safe_join(folder, name)
-        tmp = safe_join(ctx.storage.tmp, f"{asset.id}-{name}")
-        tmp.write_bytes(data)
-        tmp.replace(target)
-        asset.poster_path = ctx.storage.relative(target)
-        ctx.storage.publish(asset.poster_path)
-    if old and old != asset.poster_path:
-        with contextlib.suppress(OSError, ValueError):
-            ctx.storage.remove_tree(old)
+def all_by_external_ids(db: Session, owner_id: str, external_ids: list[str]) -> list[UplynkAsset]:
+    """Every live asset carrying one of the external ids (duplicates are possible)."""
+    if not external_ids:
+        return []
+    return list(db.scalars(live_assets(owner_id).where(UplynkAsset.external_id.in_(external_ids))))
 
 
 def update_asset(db: Session, ctx: AppContext, asset: UplynkAsset, changes: dict[str, Any]) -> UplynkAsset:
@@ -340,7 +267,7 @@ def update_asset(db: Session, ctx: AppContext, asset: UplynkAsset, changes: dict
         if key in changes:
             setattr(asset, key, changes[key])
     if changes.get("test_player") or changes.get("embed_player"):
-        # Players live outside the asset row; move lastmod even on a frozen clock (see app/uplynk/reads.py).
+        # Players live outside the asset row; move lastmod even on a frozen clock (see app/uplynk/render.py).
         asset.lastmod = max(ctx.clock.now_ms(), asset.lastmod + 1)
     if changes.get("test_player"):
         n = db.scalar(select(UplynkTestPlayer.id).where(UplynkTestPlayer.asset_id == asset.id).limit(1))
@@ -348,7 +275,7 @@ def update_asset(db: Session, ctx: AppContext, asset: UplynkAsset, changes: dict
     if changes.get("embed_player"):
         asset.embed_player_id = ids.player_id()
     if "poster" in changes:
-        store_poster(ctx, asset, changes["poster"])
+        uplynk_posters.store_poster(ctx, asset, changes["poster"])
     asset.lastmod = max(ctx.clock.now_ms(), asset.lastmod)
     if reindex_needed:
         reindex(db, asset)
@@ -362,64 +289,3 @@ def soft_delete(db: Session, ctx: AppContext, asset: UplynkAsset, at_ms: int | N
     asset.deleted = now
     asset.lastmod = now
     record_change(db, ctx, asset, "delete", now)
-
-
-# --- related rows for rendering ---------------------------------------------------------------
-
-
-def players_for(db: Session, asset_ids: list[str]) -> dict[str, list[UplynkTestPlayer]]:
-    out: dict[str, list[UplynkTestPlayer]] = {a: [] for a in asset_ids}
-    if asset_ids:
-        rows = db.scalars(select(UplynkTestPlayer).where(UplynkTestPlayer.asset_id.in_(asset_ids))
-                          .order_by(UplynkTestPlayer.created, UplynkTestPlayer.id))
-        for p in rows:
-            out[p.asset_id].append(p)
-    return out
-
-
-def media_for(db: Session, media_ids: list[str]) -> dict[str, Media]:
-    wanted = [m for m in dict.fromkeys(media_ids) if m]
-    if not wanted:
-        return {}
-    return {m.id: m for m in db.scalars(select(Media).where(Media.id.in_(wanted)))}
-
-
-# --- autoexpire -------------------------------------------------------------------------------
-
-
-def expire_due(ctx: AppContext) -> int:
-    """Soft-delete every asset whose autoexpire time has passed on the lynkflow clock (idempotent).
-
-    A tenant with a clock of its own (lynkflow/tenancy.py) has its owner's assets judged by that
-    clock, and the instance clock judges everyone else's.
-    """
-    own_clocks = owners_with_own_clock(ctx)
-    count = _expire(ctx, ctx.clock.now_ms(), exclude=set(own_clocks))
-    for owner, tenant in own_clocks.items():
-        with tenant_scope(tenant):
-            count += _expire(ctx, ctx.clock.now_ms(), owner=owner)
-    return count
-
-
-def _expire(ctx: AppContext, now: int, *, owner: str | None = None, exclude: set[str] | None = None) -> int:
-    is_due = (UplynkAsset.autoexpire > 0) & (UplynkAsset.autoexpire <= now) & UplynkAsset.deleted.is_(None)
-    if owner is not None:
-        is_due &= UplynkAsset.owner_id == owner
-    if exclude:
-        is_due &= UplynkAsset.owner_id.not_in(exclude)
-    # A look without the write lock first: this runs every second in every idle worker pool.
-    with ctx.read_session() as db:
-        if db.scalar(select(UplynkAsset.id).where(is_due).limit(1)) is None:
-            return 0
-    with ctx.session() as db:
-        due = list(db.scalars(select(UplynkAsset).where(is_due).limit(1000)))
-        for asset in due:
-            # Guarded update: on a shared database another worker pool may expire it at the same time.
-            res = db.execute(update(UplynkAsset).where(UplynkAsset.id == asset.id, UplynkAsset.deleted.is_(None))
-                             .values(deleted=now, lastmod=now).execution_options(synchronize_session=False))
-            if res.rowcount:
-                record_change(db, ctx, asset, "delete", now)
-        return len(due)
-
-
-registry.periodic(expire_due)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -25,12 +25,10 @@ from sqlalchemy.orm import Session
 from lynkflow import ids
 from lynkflow.context import AppContext
 from lynkflow.db.models import Job, Media, UplynkAsset, UplynkSlicerJob
-from lynkflow.domain import uplynk_assets  # importing it also registers the autoexpire task with the workers
-from lynkflow.jobs import queue
+from lynkflow.domain import uplynk_posters
+from lynkflow.jobs import kinds, queue
 from lynkflow.jobs.registry import Handler, JobRun, register
 
-FETCH_KIND = "uplynk.fetch"
-EXPORT_KIND = "uplynk.export"
 MAX_DOWNLOAD_BYTES = 4 * 1024**3
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -88,25 +86,29 @@ def _start_ingest(ctx: AppContext, db: Session, media: Media, job: UplynkSlicerJ
     return started.uplynk_asset_id
 
 
-def create_job(ctx: AppContext, owner: str, source: dict[str, Any], args: dict[str, Any],
+def create_job(db: Session, ctx: AppContext, owner: str, source: dict[str, Any], args: dict[str, Any],
                ingest: dict[str, Any], *, priority: int = 5) -> str:
-    """Queue a slicing job; `ingest` holds external_id, desc, meta, trim for the new asset."""
+    """Queue a slicing job; `ingest` holds external_id, desc, meta, trim for the new asset.
+
+    A local source is copied into the data dir before the first statement of the (lazy) session,
+    so the copy — up to the source size limit — holds no database lock.
+    """
     from lynkflow.domain.media import create_media_from_file
 
     url = source.get("url")
     if not isinstance(url, str) or not url.strip():
         raise SlicerError('source must be {"url": "<file path or http URL>"}')
     kind, where = classify_source(ctx, url.strip())
-    with ctx.session() as db:
+    if kind == "file":
+        assert isinstance(where, Path)
+        media = create_media_from_file(ctx, db, where, where.name)  # the copy, then the first write
         job = _new_job(db, ctx, owner, "create", source, args)
-        if kind == "file":
-            assert isinstance(where, Path)
-            media = create_media_from_file(ctx, db, where, where.name)
-            _start_ingest(ctx, db, media, job, ingest, priority)
-        else:
-            payload = {"slicer_job_id": job.id, "url": where, "ingest": _jsonable(ingest), "priority": priority}
-            job.queue_job_id = queue.enqueue(db, ctx, FETCH_KIND, payload, priority=priority).id
-        return job.id
+        _start_ingest(ctx, db, media, job, ingest, priority)
+    else:
+        job = _new_job(db, ctx, owner, "create", source, args)
+        payload = {"slicer_job_id": job.id, "url": where, "ingest": _jsonable(ingest), "priority": priority}
+        job.queue_job_id = queue.enqueue(db, ctx, kinds.UPLYNK_FETCH, payload, priority=priority).id
+    return job.id
 
 
 def _jsonable(ingest: dict[str, Any]) -> dict[str, Any]:
@@ -117,38 +119,12 @@ def _jsonable(ingest: dict[str, Any]) -> dict[str, Any]:
 
 
 def _fetch_run(ctx: AppContext, run: JobRun) -> dict[str, Any]:
-    import httpx
+    from lynkflow.media.fetch import download
 
     url = run.payload["url"]
     name = os.path.basename(urlparse(url).path) or "source.mp4"
     tmp = ctx.storage.tmp / f"fetch-{run.payload['slicer_job_id']}-{run.id}.part"
-    total = 0
-    try:
-        with httpx.stream("GET", url, follow_redirects=False, timeout=30.0) as resp:
-            if resp.status_code >= 300:
-                raise ValueError(f"fetching {url} answered HTTP {resp.status_code}"
-                                 + (" (redirects are not followed)" if 300 <= resp.status_code < 400 else ""))
-            expected = int(resp.headers.get("content-length") or 0)
-            if expected > MAX_DOWNLOAD_BYTES:
-                raise ValueError(f"source is {expected} bytes; lynkflow downloads at most {MAX_DOWNLOAD_BYTES}")
-            with open(tmp, "wb") as fh:
-                for chunk in resp.iter_bytes(1024 * 1024):
-                    if run.cancel.is_set():
-                        from lynkflow.media.errors import MediaCancelled
-
-                        raise MediaCancelled("cancelled")
-                    total += len(chunk)
-                    if total > MAX_DOWNLOAD_BYTES:
-                        raise ValueError(f"source is larger than {MAX_DOWNLOAD_BYTES} bytes")
-                    fh.write(chunk)
-                    if expected:
-                        run.report_progress(100.0 * total / expected)
-    except httpx.HTTPError as exc:
-        tmp.unlink(missing_ok=True)
-        raise ValueError(f"could not fetch {url}: {exc}") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    total = download(url, tmp, max_bytes=MAX_DOWNLOAD_BYTES, on_progress=run.report_progress, cancel=run.cancel)
     return {"path": ctx.storage.relative(tmp), "filename": name, "bytes": total}
 
 
@@ -177,34 +153,38 @@ def _slicer_job_failed(ctx: AppContext, job_id: int, payload: dict[str, Any], re
             job.finished = ctx.clock.now_ms()
 
 
-register(Handler(FETCH_KIND, _fetch_run, _fetch_finish, _slicer_job_failed, lifecycle_group="fetch"))
+register(Handler(kinds.UPLYNK_FETCH, _fetch_run, _fetch_finish, _slicer_job_failed, lifecycle_group="fetch"))
 
 
 # --- quickclip ----------------------------------------------------------------------------------
 
 
-def create_quickclip(ctx: AppContext, owner: str, beam_id: str, start_ms: int, duration_ms: int,
-                     source: dict[str, Any], args: dict[str, Any], ingest: dict[str, Any], *,
-                     poster_ts_ms: int | None = None, priority: int = 5) -> str:
-    """Queue a clip of [start, start + duration) ms of the ready asset `beam_id` as a new asset.
+@dataclass(frozen=True)
+class QuickclipSource:
+    """What a quickclip cuts from, found before the write: the beam's rendition and the poster."""
+
+    rendition: Path
+    original_name: str
+    beam_desc: str
+    poster: tuple[bytes, str] | None
+
+
+def quickclip_source(db: Session, ctx: AppContext, owner: str, beam_id: str, start_ms: int, duration_ms: int,
+                     poster_ts_ms: int | None = None) -> QuickclipSource:
+    """Check a clip of [start, start + duration) ms of the ready asset `beam_id`, and decode its
+    poster (at `poster_ts_ms`, relative to the clip start) — in a read session, so the decode holds
+    no write lock and a bad time is refused before any write.
 
     The cut is taken from the beam's highest-ray MP4 (the asset timeline that getframe shows and
     the clip times refer to), not from its original upload: an asset made with `trim` (or a clip of
-    a clip) does not start at the upload's time 0. The file is copied into a new media item and goes
-    through the ordinary ingest with `trim`, which cuts frame-accurately before encoding. `ingest`
-    holds external_id, desc (empty: "Clip of <beam desc>") and meta. With `poster_ts_ms` (relative
-    to the clip start) the poster is decoded from the beam now, so a bad time is refused before any
-    write and the poster is there as soon as the asset is.
+    a clip) does not start at the upload's time 0.
     """
-    from lynkflow.domain.media import create_media_from_file
-
     if start_ms < 0 or duration_ms <= 0:
         raise SlicerError("the clip needs start >= 0 and duration > 0 (milliseconds)")
     if poster_ts_ms is not None and not 0 <= poster_ts_ms < duration_ms:
         raise SlicerError(f"args.poster_ts {poster_ts_ms} ms is outside the clip; it is relative to the clip "
                           f"start and must be in [0, {duration_ms}) ms")
-    with ctx.read_session() as db:
-        rendition, original_name, beam_desc = _beam_rendition(ctx, db, owner, beam_id, start_ms, duration_ms)
+    rendition, original_name, beam_desc = _beam_rendition(ctx, db, owner, beam_id, start_ms, duration_ms)
     poster: tuple[bytes, str] | None = None
     if poster_ts_ms is not None:
         from lynkflow.media.errors import MediaError
@@ -214,19 +194,30 @@ def create_quickclip(ctx: AppContext, owner: str, beam_id: str, start_ms: int, d
             poster = (frame_at(rendition, (start_ms + poster_ts_ms) / 1000.0, fmt="jpeg"), "jpg")
         except MediaError as exc:  # e.g. no frame that late in a rendition slightly shorter than `duration`
             raise SlicerError(f"args.poster_ts: {exc}") from None
-    with ctx.session() as db:
-        # Checked again inside the write: the beam may have been deleted since the read above.
-        _beam_rendition(ctx, db, owner, beam_id, start_ms, duration_ms)
-        job = _new_job(db, ctx, owner, "quickclip", source, args)
-        media = create_media_from_file(ctx, db, rendition, original_name)
-        fields = {**ingest, "desc": ingest.get("desc") or f"Clip of {beam_desc}"[:1000], "source": "clip",
-                  "trim": (start_ms / 1000.0, (start_ms + duration_ms) / 1000.0)}
-        asset_id = _start_ingest(ctx, db, media, job, fields, priority)
-        if poster is not None and asset_id is not None:
-            asset = db.get(UplynkAsset, asset_id)
-            if asset is not None:
-                uplynk_assets.store_poster(ctx, asset, poster)
-        return job.id
+    return QuickclipSource(rendition, original_name, beam_desc, poster)
+
+
+def create_quickclip(db: Session, ctx: AppContext, owner: str, beam_id: str, start_ms: int, duration_ms: int,
+                     found: QuickclipSource, source: dict[str, Any], args: dict[str, Any], ingest: dict[str, Any],
+                     *, priority: int = 5) -> str:
+    """Queue the clip `quickclip_source` checked as a new asset. The rendition is copied into a new
+    media item and goes through the ordinary ingest with `trim`, which cuts frame-accurately before
+    encoding. `ingest` holds external_id, desc (empty: "Clip of <beam desc>") and meta."""
+    from lynkflow.domain.media import create_media_from_file
+
+    # The copy first (no lock yet), then the beam is checked again inside the write: it may have
+    # been deleted since `quickclip_source` read it.
+    media = create_media_from_file(ctx, db, found.rendition, found.original_name)
+    _beam_rendition(ctx, db, owner, beam_id, start_ms, duration_ms)
+    job = _new_job(db, ctx, owner, "quickclip", source, args)
+    fields = {**ingest, "desc": ingest.get("desc") or f"Clip of {found.beam_desc}"[:1000], "source": "clip",
+              "trim": (start_ms / 1000.0, (start_ms + duration_ms) / 1000.0)}
+    asset_id = _start_ingest(ctx, db, media, job, fields, priority)
+    if found.poster is not None and asset_id is not None:
+        asset = db.get(UplynkAsset, asset_id)
+        if asset is not None:
+            uplynk_posters.store_poster(ctx, asset, found.poster)
+    return job.id
 
 
 def _own_ready_asset(db: Session, owner: str, asset_id: str, param: str, verb: str) -> UplynkAsset:
@@ -263,20 +254,19 @@ def _beam_rendition(ctx: AppContext, db: Session, owner: str, beam_id: str, star
 # --- export -------------------------------------------------------------------------------------
 
 
-def create_export(ctx: AppContext, owner: str, asset_id: str, aaclc: bool) -> str:
-    with ctx.session() as db:
-        asset = _own_ready_asset(db, owner, asset_id, "asset", "exported")
-        args: dict[str, Any] = {"export_mp4": True}
-        if aaclc:
-            args["aaclc"] = "1"
-        job = _new_job(db, ctx, owner, "export", {}, args, asset_id=asset.id)
-        payload = {"slicer_job_id": job.id, "asset_id": asset.id, "owner": owner, "aaclc": aaclc}
-        job.queue_job_id = queue.enqueue(db, ctx, EXPORT_KIND, payload).id
-        return job.id
+def create_export(db: Session, ctx: AppContext, owner: str, asset_id: str, aaclc: bool) -> str:
+    asset = _own_ready_asset(db, owner, asset_id, "asset", "exported")
+    args: dict[str, Any] = {"export_mp4": True}
+    if aaclc:
+        args["aaclc"] = "1"
+    job = _new_job(db, ctx, owner, "export", {}, args, asset_id=asset.id)
+    payload = {"slicer_job_id": job.id, "asset_id": asset.id, "owner": owner, "aaclc": aaclc}
+    job.queue_job_id = queue.enqueue(db, ctx, kinds.UPLYNK_EXPORT, payload).id
+    return job.id
 
 
 def _export_run(ctx: AppContext, run: JobRun) -> dict[str, Any]:
-    from lynkflow.media.ffmpeg import run_ffmpeg
+    from lynkflow.media.clip import remux_mp4
     from lynkflow.storage.paths import safe_join
 
     with ctx.session() as db:
@@ -289,15 +279,9 @@ def _export_run(ctx: AppContext, run: JobRun) -> dict[str, Any]:
     folder = safe_join(ctx.storage.root, "uplynk", run.payload["owner"], "exports")
     folder.mkdir(parents=True, exist_ok=True)
     target = safe_join(folder, f"{run.payload['asset_id']}_{run.payload['slicer_job_id']}.mp4")
-    tmp = ctx.storage.tmp / f"export-{run.payload['slicer_job_id']}-{run.id}.mp4"
     # The highest ray, remuxed with its index up front. AAC-LC is what ingest encodes, so `aaclc`
     # needs no re-encode; HE-AAC (the real default) is not available in the bundled ffmpeg.
-    args = ["-i", str(source), "-map", "0", "-c", "copy", "-movflags", "+faststart", "-f", "mp4", str(tmp)]
-    try:
-        run_ffmpeg(args, duration=duration, on_progress=run.report_progress, cancel=run.cancel)
-        shutil.move(str(tmp), target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    remux_mp4(source, target, duration=duration, on_progress=run.report_progress, cancel=run.cancel)
     ctx.storage.publish(ctx.storage.relative(target))
     return {"export_path": ctx.storage.relative(target)}
 
@@ -312,7 +296,7 @@ def _export_finish(ctx: AppContext, job_id: int, payload: dict[str, Any], result
 
 
 
-register(Handler(EXPORT_KIND, _export_run, _export_finish, _slicer_job_failed, lifecycle_group="export"))
+register(Handler(kinds.UPLYNK_EXPORT, _export_run, _export_finish, _slicer_job_failed, lifecycle_group="export"))
 
 
 # --- read, cancel, delete -----------------------------------------------------------------------
@@ -325,6 +309,12 @@ def get_job(db: Session, owner: str, job_id: str) -> UplynkSlicerJob | None:
 def list_jobs(db: Session, owner: str, limit: int, skip: int) -> list[UplynkSlicerJob]:
     return list(db.scalars(select(UplynkSlicerJob).where(UplynkSlicerJob.owner_id == owner)
                            .order_by(UplynkSlicerJob.created.desc(), UplynkSlicerJob.id).offset(skip).limit(limit)))
+
+
+def queue_jobs_of(db: Session, jobs: list[UplynkSlicerJob]) -> dict[int, Job]:
+    """The queue job behind each slicer job (by queue job id), in one query."""
+    qids = [j.queue_job_id for j in jobs if j.queue_job_id is not None]
+    return {q.id: q for q in db.scalars(select(Job).where(Job.id.in_(qids)))} if qids else {}
 
 
 # The queue's states as a slicer job shows them (reference §5.1: waiting → assigned → done | error).
@@ -344,41 +334,46 @@ def visible_state(db: Session, job: UplynkSlicerJob) -> str:
     return derive_state(job, qj)
 
 
-def cancel_job(ctx: AppContext, owner: str, job_id: str) -> None:
-    with ctx.session() as db:
-        job = get_job(db, owner, job_id)
-        if job is None:
-            raise SlicerError(f"Job not found ({job_id})")
-        state = visible_state(db, job)
-        if state in ("done", "error", "cancelled"):
-            raise SlicerError(f"job {job_id} is already {state}; only waiting or assigned jobs can be cancelled")
-        qid = job.queue_job_id
-        job.state = "cancelled"
-        job.finished = ctx.clock.now_ms()
-        job.last_error = ""
-    if qid is not None:
+def cancel_job(db: Session, ctx: AppContext, owner: str, job_id: str) -> int | None:
+    """Mark the job cancelled; returns its queue job, which the caller asks to stop after the commit
+    (`queue.request_cancel`), so a worker never sees the request before the cancel is visible."""
+    job = get_job(db, owner, job_id)
+    if job is None:
+        raise SlicerError(f"Job not found ({job_id})")
+    state = visible_state(db, job)
+    if state in ("done", "error", "cancelled"):
+        raise SlicerError(f"job {job_id} is already {state}; only waiting or assigned jobs can be cancelled")
+    qid = job.queue_job_id
+    job.state = "cancelled"
+    job.finished = ctx.clock.now_ms()
+    job.last_error = ""
+    return qid
+
+
+def stop_queue_job(ctx: AppContext, queue_job_id: int | None) -> None:
+    """Ask the queue job of a cancelled slicer job to stop (one already finished is left alone)."""
+    if queue_job_id is not None:
         with contextlib.suppress(queue.JobError):
-            queue.request_cancel(ctx, qid)
+            queue.request_cancel(ctx, queue_job_id)
 
 
-def delete_jobs(ctx: AppContext, owner: str, job_ids: list[str]) -> list[list[str]]:
+def delete_jobs(db: Session, ctx: AppContext, owner: str, job_ids: list[str]) -> list[list[str]]:
     actions: list[list[str]] = []
-    with ctx.session() as db:
-        for jid in job_ids:
-            job = get_job(db, owner, jid)
-            if job is None:
-                actions.append([jid, "Not found"])
-                continue
-            if visible_state(db, job) == "assigned":
-                actions.append([jid, "Cannot delete an assigned job; cancel it first"])
-                continue
-            qid = job.queue_job_id
-            db.delete(job)
-            db.flush()
-            if qid is not None:
-                qj = db.get(Job, qid)
-                if qj is not None and qj.state == queue.QUEUED:
-                    qj.state = queue.CANCELLED
-                    qj.finished = ctx.clock.now_ms()
-            actions.append([jid, "deleted"])
+    for jid in job_ids:
+        job = get_job(db, owner, jid)
+        if job is None:
+            actions.append([jid, "Not found"])
+            continue
+        if visible_state(db, job) == "assigned":
+            actions.append([jid, "Cannot delete an assigned job; cancel it first"])
+            continue
+        qid = job.queue_job_id
+        db.delete(job)
+        db.flush()
+        if qid is not None:
+            qj = db.get(Job, qid)
+            if qj is not None and qj.state == queue.QUEUED:
+                qj.state = queue.CANCELLED
+                qj.finished = ctx.clock.now_ms()
+        actions.append([jid, "deleted"])
     return actions

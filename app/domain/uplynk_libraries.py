@@ -2,7 +2,7 @@
 
 A shared library's assets show up in the other owner's `asset/list` `shared_assets`. Membership is
 part of how an asset renders (`libraries`), so every change moves the asset's `lastmod` forward,
-which also invalidates the per-process render cache (app/uplynk/reads.py).
+which also invalidates the per-process render cache (app/uplynk/render.py).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from lynkflow import ids
 from lynkflow.context import AppContext
 from lynkflow.db.models import UplynkAsset, UplynkLibrary, UplynkLibraryAsset, UplynkLibraryShare, UplynkOwner
-from lynkflow.domain.uplynk_assets import AssetError
+from lynkflow.domain.uplynk_errors import AssetError
 
 
 def create_library(db: Session, ctx: AppContext, owner_id: str, desc: str) -> UplynkLibrary:
@@ -105,6 +105,12 @@ def owner_exists(db: Session, owner_id: str) -> bool:
 
 def owned_libraries(owner_id: str):  # noqa: ANN201 - a Select
     return select(UplynkLibrary).where(UplynkLibrary.owner_id == owner_id)
+
+
+def list_owned(db: Session, owner_id: str, limit: int, skip: int) -> list[UplynkLibrary]:
+    """One page of the owner's libraries, newest first."""
+    return list(db.scalars(owned_libraries(owner_id).order_by(UplynkLibrary.created.desc(), UplynkLibrary.id)
+                           .offset(skip).limit(limit)))
 
 
 def find_owned(db: Session, owner_id: str, library_ids: Sequence[str], *, lock: bool = False

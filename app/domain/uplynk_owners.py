@@ -10,12 +10,12 @@ from __future__ import annotations
 import secrets
 import string
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from lynkflow import ids
 from lynkflow.context import AppContext
-from lynkflow.db.models import UplynkApiKey, UplynkOwner
+from lynkflow.db.models import UplynkApiKey, UplynkOwner, UplynkSubowner
 
 # Secrets are never drawn from the seedable id generator: a predictable key would be no key.
 _KEY_ALPHABET = string.ascii_letters + string.digits
@@ -24,6 +24,38 @@ KEY_LENGTH = 40
 
 def new_secret() -> str:
     return "".join(secrets.choice(_KEY_ALPHABET) for _ in range(KEY_LENGTH))
+
+
+def _signing_keys_statement():  # noqa: ANN202 - a CompoundSelect
+    """The owner row, its enabled keys, then its `api` subowners' keys, as one UNION ALL: the
+    signature check reads everything it needs in one round trip."""
+    owner = bindparam("owner")
+    parts = [
+        select(literal(0).label("rank"), UplynkOwner.id.label("key_id"), literal("").label("secret"),
+               UplynkOwner.created.label("created")).where(UplynkOwner.id == owner),
+        select(literal(1), UplynkApiKey.id, UplynkApiKey.secret, UplynkApiKey.created)
+        .where(UplynkApiKey.owner_id == owner, UplynkApiKey.enabled.is_(True)),
+        select(literal(2), UplynkSubowner.id, UplynkSubowner.api_key, UplynkSubowner.created)
+        .where(UplynkSubowner.owner_id == owner, UplynkSubowner.perm_api.is_(True)),
+    ]
+    u = union_all(*parts).subquery()
+    return select(u.c.rank, u.c.key_id, u.c.secret).order_by(u.c.rank, u.c.created, u.c.key_id)
+
+
+_SIGNING_KEYS = _signing_keys_statement()
+
+
+def signing_keys(db: Session, owner_id: str) -> tuple[bool, list[tuple[str, str]]]:
+    """(owner exists, [(key id, secret), ...]): the enabled keys, oldest first, then the keys of the
+    subowners holding `api` (named `subowner:<id>`, since a subowner signs for its parent)."""
+    exists = False
+    keys: list[tuple[str, str]] = []
+    for rank, key_id, secret in db.execute(_SIGNING_KEYS, {"owner": owner_id}):
+        if rank == 0:
+            exists = True
+        else:
+            keys.append((key_id if rank == 1 else f"subowner:{key_id}", secret))
+    return exists, keys
 
 
 def lock_owner(db: Session, owner_id: str) -> UplynkOwner | None:

@@ -4,7 +4,7 @@ A subowner has a `prefix.name` username (unique across all accounts, like any lo
 password kept only as a salted scrypt hash, permissions (`slice`, `api`) and an API key. Rotating
 the key keeps the old ones listed as disabled (they never sign again); the list is capped so
 repeated rotation cannot grow a row without bound. Which keys sign for the parent account is
-decided by app/uplynk/owners.py (the current key, while `api` is held).
+decided by app/uplynk/signing_keys.py (the current key, while `api` is held).
 """
 
 from __future__ import annotations

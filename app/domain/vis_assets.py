@@ -24,7 +24,7 @@ from lynkflow.domain.vis_events import (
     VisValidation,
     get_event,
 )
-from lynkflow.jobs import queue
+from lynkflow.jobs import kinds, queue
 from lynkflow.storage.paths import UnsafePath, safe_join
 
 ASSET_STATES = ["GENERATING", "COMPLETED", "FAILED"]
@@ -33,7 +33,7 @@ GENERATING, COMPLETED, FAILED = 0, 1, 2
 SYSTEM, IMAGE, VIDEO, GIF = 0, 1, 2, 3
 PAGE_SIZE = 100
 #: Asset type → (job kind, file extension).
-JOB_KINDS = {GIF: ("vis.gif", "gif"), VIDEO: ("vis.video", "mp4"), IMAGE: ("vis.image", "jpg")}
+JOB_KINDS = {GIF: (kinds.VIS_GIF, "gif"), VIDEO: (kinds.VIS_VIDEO, "mp4"), IMAGE: (kinds.VIS_IMAGE, "jpg")}
 MAX_FILENAME = 200
 
 

@@ -202,6 +202,7 @@ class Recording:
     duration: float
     fps: float
     start_ms: int | None
+    probe: dict[str, Any] | None = None  # the file's probe (media/probe.py `Probe.to_dict()`)
 
 
 def recording_of(db: Session, ctx: AppContext, event: VisEvent) -> Recording:
@@ -227,7 +228,7 @@ def recording_of(db: Session, ctx: AppContext, event: VisEvent) -> Recording:
 
         info = probe(ctx.storage.local_file(rel)).to_dict()
     return Recording(relative=rel, duration=float(info["duration"]), fps=float(info.get("fps") or 25.0),
-                     start_ms=media.recording_start_ms if media is not None else None)
+                     start_ms=media.recording_start_ms if media is not None else None, probe=info)
 
 
 # --- ingest hooks (called by lynkflow.domain.ingest) ----------------------------------------------

@@ -51,6 +51,7 @@ _periodic: list[Callable[[AppContext], None]] = []
 HANDLER_MODULES = (
     "lynkflow.domain.ingest",
     "lynkflow.domain.uplynk_jobs",
+    "lynkflow.domain.uplynk_autoexpire",
     "lynkflow.domain.vis_jobs",
 )
 

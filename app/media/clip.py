@@ -33,7 +33,7 @@ from typing import Any
 from lynkflow.media.errors import FrameOutOfRange
 from lynkflow.media.ffmpeg import run_ffmpeg
 from lynkflow.media.frames import frame_start
-from lynkflow.media.probe import probe
+from lynkflow.media.probe import Probe, probe
 from lynkflow.storage.workfiles import tmp_beside
 
 
@@ -101,8 +101,10 @@ def make_clip(
     top_track_only: bool = False,
     on_progress: Callable[[float], None] | None = None,
     cancel: threading.Event | None = None,
+    info: Probe | None = None,
 ) -> dict[str, Any]:
-    """Write an MP4 clip of ``source`` from ``start`` to ``end`` seconds.
+    """Write an MP4 clip of ``source`` from ``start`` to ``end`` seconds. ``info`` is the source's
+    probe when the caller has it already (each probe opens and reads the file).
 
     Returns ``{"duration", "width", "height", "start_time"}`` measured on the written file.
     """
@@ -110,7 +112,8 @@ def make_clip(
     out_path = Path(out_path)
     if start < 0 or end <= start:
         raise ValueError("the clip needs 0 <= start < end")
-    info = probe(source)
+    if info is None:
+        info = probe(source)
     if start >= info.duration:
         raise FrameOutOfRange(
             f"the clip starts at {start:.3f} s but the video is only {info.duration:.3f} s long"
@@ -134,3 +137,23 @@ def make_clip(
         "height": result.height,
         "start_time": result.start_time,
     }
+
+
+def remux_mp4(
+    source: str | os.PathLike[str],
+    out_path: str | os.PathLike[str],
+    *,
+    duration: float,
+    on_progress: Callable[[float], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> None:
+    """Copy every track of an MP4 into a new MP4 with its index up front (``+faststart``), no
+    re-encode (the Uplynk export). Written to a temp file next to ``out_path``, renamed into place."""
+    out_path = Path(out_path)
+    tmp = tmp_beside(out_path)
+    args = ["-i", str(source), "-map", "0", "-c", "copy", "-movflags", "+faststart", "-f", "mp4", str(tmp)]
+    try:
+        run_ffmpeg(args, duration=duration, on_progress=on_progress, cancel=cancel)
+        os.replace(tmp, out_path)
+    finally:
+        tmp.unlink(missing_ok=True)

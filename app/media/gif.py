@@ -35,7 +35,7 @@ from PIL import Image
 from lynkflow.media.errors import FrameOutOfRange, MediaError
 from lynkflow.media.ffmpeg import run_ffmpeg
 from lynkflow.media.frames import frame_at, frame_start
-from lynkflow.media.probe import probe
+from lynkflow.media.probe import Probe, probe
 from lynkflow.storage.workfiles import tmp_beside
 
 DEFAULT_HEIGHT = 480
@@ -128,8 +128,10 @@ def make_gif(
     reverse: bool = False,
     on_progress: Callable[[float], None] | None = None,
     cancel: threading.Event | None = None,
+    info: Probe | None = None,
 ) -> dict[str, Any]:
     """Write an animated GIF of ``source`` from ``start`` to ``end`` seconds; returns its properties.
+    ``info`` is the source's probe when the caller has it already.
 
     Returns ``{"frames", "width", "height", "duration"}`` (duration in seconds, as played once).
     """
@@ -143,7 +145,8 @@ def make_gif(
         raise ValueError("the GIF needs 0 <= start < end")
     if repeats < -1:
         raise ValueError("repeats must be -1 (play once), 0 (forever) or a positive count")
-    info = probe(source)
+    if info is None:
+        info = probe(source)
     if start >= info.duration:
         raise FrameOutOfRange(
             f"the GIF starts at {start:.3f} s but the video is only {info.duration:.3f} s long"

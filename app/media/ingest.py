@@ -269,8 +269,10 @@ def ingest(
     cancel: threading.Event | None = None,
     segment_seconds: float = 4.0,
     max_rays: int | None = None,
+    info: Probe | None = None,
 ) -> IngestResult:
     """Make every rendition, HLS slices, thumbs, poster and download MP4 of ``source`` in ``out_dir``.
+    ``info`` is the source's probe when the caller has it already.
 
     ``max_rays`` limits the ladder, always keeping its highest and lowest rung. Raises BadMedia for
     unusable input, MediaCancelled on cancel, MediaError when ffmpeg fails; ``out_dir`` is then untouched.
@@ -279,7 +281,8 @@ def ingest(
     out_dir = Path(out_dir).resolve()
     if segment_seconds <= 0:
         raise ValueError("segment_seconds must be positive")
-    info = probe(source)
+    if info is None:
+        info = probe(source)
     heights = _pick_rays(ladder(info.height), max_rays)
     rays_spec = []
     for h in heights:

@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from lynkflow.db.models import Media, UplynkAsset
+from lynkflow.domain import uplynk_asset_reads as reads
 from lynkflow.openapi import PLAYBACK
 from lynkflow.storage.urls import storage_url
 
@@ -29,7 +29,7 @@ def _error(asset_id: str, why: str) -> JSONResponse:
     return JSONResponse({"error": 1, "asset": asset_id, "msg": why}, status_code=404, headers=_HEADERS)
 
 
-def assetinfo_doc(base: str, asset: UplynkAsset, media: Media | None) -> dict[str, Any]:
+def assetinfo_doc(base: str, asset: Any, media: Any | None) -> dict[str, Any]:
     """The AssetInfo document of one asset; media-derived fields only when ingest has produced them."""
     r = (media.renditions if media is not None else None) or {}
     folder = (media.output_dir or "").rstrip("/") if media is not None else ""
@@ -68,10 +68,9 @@ def assetinfo(asset_id: str, request: Request) -> JSONResponse:
     if not _HEX32.match(asset_id):
         return _error(asset_id, "asset IDs are 32 lowercase hex characters")
     ctx = request.app.state.ctx
-    with ctx.session() as db:
-        asset = db.get(UplynkAsset, asset_id)
-        if asset is None or asset.deleted is not None:
-            return _error(asset_id, f"no such asset {asset_id}")
-        media = db.get(Media, asset.media_id) if asset.media_id else None
-        doc = assetinfo_doc(ctx.public_base(str(request.base_url)), asset, media)
-    return JSONResponse(doc, headers=_HEADERS)
+    with ctx.read_session() as db:
+        asset = reads.live_by_id(db, asset_id)
+        media = reads.media_of(db, asset) if asset is not None else None
+    if asset is None:
+        return _error(asset_id, f"no such asset {asset_id}")
+    return JSONResponse(assetinfo_doc(ctx.public_base(str(request.base_url)), asset, media), headers=_HEADERS)

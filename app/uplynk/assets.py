@@ -4,17 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, func, or_
+from sqlalchemy.orm import Session
 
 from lynkflow.db.like import ESCAPE, escape_like
 from lynkflow.db.models import UplynkAsset
+from lynkflow.domain import uplynk_asset_reads as reads
 from lynkflow.domain import uplynk_assets as dom
+from lynkflow.domain import uplynk_changes, uplynk_posters
 from lynkflow.uplynk import query as q
-from lynkflow.uplynk import query_sql, reads
-from lynkflow.uplynk.api import api2, as_str, require
+from lynkflow.uplynk import query_sql
 from lynkflow.uplynk.errors import Api2Error
-from lynkflow.uplynk.params import ParamError, parse_bool, parse_flag01, parse_int, parse_meta, parse_str_list
-from lynkflow.uplynk.render import asset_dicts
+from lynkflow.uplynk.params import (
+    ParamError,
+    as_str,
+    parse_bool,
+    parse_flag01,
+    parse_int,
+    parse_meta,
+    parse_str_list,
+    require,
+)
+from lynkflow.uplynk.render import render_assets, render_one_by_id
 from lynkflow.uplynk.transport import Api2Call
 
 MAX_GET = 1000
@@ -37,8 +48,7 @@ ORDER_COLUMNS: dict[str, Any] = {
 # --- get ----------------------------------------------------------------------------------------
 
 
-@api2("asset/get")
-def asset_get(call: Api2Call) -> dict[str, Any]:
+def get(call: Api2Call, db: Session) -> dict[str, Any]:
     p = call.params
     given = [k for k in ("id", "external_id", "ids", "external_ids") if p.get(k) not in (None, "", [])]
     if not given:
@@ -52,25 +62,20 @@ def asset_get(call: Api2Call) -> dict[str, Any]:
     if len(wanted) > MAX_GET:
         raise Api2Error(f"at most {MAX_GET} assets may be retrieved per request (got {len(wanted)})")
     if key == "id":
-        row = reads.one_by_id(call.ctx, call.owner, wanted[0])
-        if row is not None:  # the hot path: one asset by ID, one query (none more when cached)
-            return {"asset": reads.render(call.ctx, None, call.public_base, [row])[0]}
-    with call.ctx.engine.connect() as conn:
-        if key in ("id", "ids"):
-            found = reads.rows_by_ids(conn, call.owner, wanted)
-            missing = [w for w in wanted if w not in found]
-            if missing:
-                # "any of your libraries": assets shared with this owner are readable by ID too.
-                shared = conn.execute(reads.shared_select(call.owner).where(UplynkAsset.id.in_(missing)))
-                found.update({a.id: a for a in shared})
-        else:
-            found = reads.rows_by_external_ids(conn, call.owner, wanted)
-        rows = [found[w] for w in wanted if w in found]
-        if not rows:
-            label = key.rstrip("s")
-            raise Api2Error(f"Asset(s) not found ({label} {', '.join(wanted[:5])}"
-                            f"{'…' if len(wanted) > 5 else ''})")
-        docs = reads.render(call.ctx, conn, call.public_base, rows)
+        doc = render_one_by_id(call.ctx, db, call.owner, wanted[0], call.public_base)
+        if doc is not None:  # the hot path: one asset by ID, one statement (none more when cached)
+            return {"asset": doc}
+        found = reads.shared_by_ids(db, call.owner, wanted)  # not the caller's own: it was just looked up
+    elif key == "ids":
+        found = reads.rows_by_ids(db, call.owner, wanted)
+    else:
+        found = reads.rows_by_external_ids(db, call.owner, wanted)
+    rows = [found[w] for w in wanted if w in found]
+    if not rows:
+        label = key.rstrip("s")
+        raise Api2Error(f"Asset(s) not found ({label} {', '.join(wanted[:5])}"
+                        f"{'…' if len(wanted) > 5 else ''})")
+    docs = render_assets(call.ctx, db, call.public_base, rows)
     return {"asset": docs[0]} if single else {"assets": docs}
 
 
@@ -115,22 +120,16 @@ def _search_cond(text: str) -> ColumnElement[bool]:
                func.lower(UplynkAsset.external_id).like(like, escape=ESCAPE))
 
 
-def _page(conn, base_stmt, query: q.Query | None, order, limit: int, skip: int) -> list:  # noqa: ANN001
+def _page(db: Session, base_stmt, query: q.Query | None, order, limit: int, skip: int) -> list:  # noqa: ANN001
     stmt = base_stmt
     if query is not None and query.criteria:
-        stmt = stmt.where(query_sql.where_clause(query, conn))
+        stmt = stmt.where(query_sql.where_clause(query, db.connection()))
     stmt = stmt.order_by(*order)
     if query is None or not query_sql.needs_confirmation(query):
-        # Sort and page on IDs only, then read the page's full rows: the sorter never carries
-        # every candidate's whole row (meta and all).
-        ids = conn.execute(stmt.with_only_columns(UplynkAsset.id).offset(skip).limit(limit)).scalars().all()
-        if not ids:
-            return []
-        by_id = {r.id: r for r in conn.execute(select(reads.A).where(reads.A.c.id.in_(ids)))}
-        return [by_id[i] for i in ids if i in by_id]
+        return reads.page(db, stmt, limit, skip)
     out: list = []
     skipped = 0
-    for a in conn.execute(stmt.limit(MAX_CONFIRM_CANDIDATES)):
+    for a in db.execute(stmt.limit(MAX_CONFIRM_CANDIDATES)):
         if q.matches(query, desc=a.desc, asset_id=a.id, external_id=a.external_id, meta=a.meta or {},
                      source=a.source):
             if skipped < skip:
@@ -142,8 +141,7 @@ def _page(conn, base_stmt, query: q.Query | None, order, limit: int, skip: int) 
     return out
 
 
-@api2("asset/list")
-def asset_list(call: Api2Call) -> dict[str, Any]:
+def list_(call: Api2Call, db: Session) -> dict[str, Any]:
     p = call.params
     limit = parse_int(p["limit"], "limit", low=1, high=100) if p.get("limit") not in (None, "") else 100
     skip = parse_int(p["skip"], "skip", low=0) if p.get("skip") not in (None, "") else 0
@@ -153,25 +151,23 @@ def asset_list(call: Api2Call) -> dict[str, Any]:
     if p.get("query") not in (None, ""):
         query = q.parse(as_str(p["query"], "query", max_len=q.MAX_QUERY_CHARS))
     search = p.get("search")
-    own = reads.live_select(call.owner)
-    shared = reads.shared_select(call.owner)
+    own = reads.live_assets(call.owner)
+    shared = reads.shared_assets(call.owner)
     if search not in (None, ""):
         cond = _search_cond(as_str(search, "search", max_len=1000))
         own, shared = own.where(cond), shared.where(cond)
-    with call.ctx.engine.connect() as conn:
-        rows = _page(conn, own, query, order, limit, skip)
-        result: dict[str, Any] = {"assets": reads.render(call.ctx, conn, call.public_base, rows)}
-        if not ignore_shared:
-            shared_rows = _page(conn, shared, query, order, limit, skip)
-            result["shared_assets"] = reads.render(call.ctx, conn, call.public_base, shared_rows)
+    rows = _page(db, own, query, order, limit, skip)
+    result: dict[str, Any] = {"assets": render_assets(call.ctx, db, call.public_base, rows)}
+    if not ignore_shared:
+        shared_rows = _page(db, shared, query, order, limit, skip)
+        result["shared_assets"] = render_assets(call.ctx, db, call.public_base, shared_rows)
     return result
 
 
 # --- update -------------------------------------------------------------------------------------
 
 
-@api2("asset/update", threaded=True)
-def asset_update(call: Api2Call) -> dict[str, Any]:
+def update(call: Api2Call, db: Session) -> dict[str, Any]:
     p = call.params
     asset_id = p.get("id")
     ext = p.get("external_id")
@@ -194,30 +190,27 @@ def asset_update(call: Api2Call) -> dict[str, Any]:
         changes["embed_player"] = True
     if "poster_img" in p:
         value = p["poster_img"]
-        changes["poster"] = dom.prepare_poster("" if value is None else value)
-    with call.ctx.session() as db:
-        if asset_id not in (None, ""):
-            aid = as_str(asset_id, "id", max_len=64)
-            asset = dom.find_by_ids(db, call.owner, [aid]).get(aid)
-            if asset is None:
-                raise Api2Error(f"Asset not found (id {aid})")
-            if ext is not None:
-                changes["external_id"] = as_str(ext, "external_id", max_len=200).strip()
-        else:
-            e = as_str(ext, "external_id", max_len=200)
-            asset = dom.find_by_external_ids(db, call.owner, [e]).get(e)
-            if asset is None:
-                raise Api2Error(f"Asset not found (external_id {e})")
-        dom.update_asset(db, call.ctx, asset, changes)
-        doc = asset_dicts(db, call.public_base, [asset])[0]
-    return {"asset": doc}
+        changes["poster"] = uplynk_posters.prepare_poster("" if value is None else value)
+    if asset_id not in (None, ""):
+        aid = as_str(asset_id, "id", max_len=64)
+        asset = dom.find_by_ids(db, call.owner, [aid]).get(aid)
+        if asset is None:
+            raise Api2Error(f"Asset not found (id {aid})")
+        if ext is not None:
+            changes["external_id"] = as_str(ext, "external_id", max_len=200).strip()
+    else:
+        e = as_str(ext, "external_id", max_len=200)
+        asset = dom.find_by_external_ids(db, call.owner, [e]).get(e)
+        if asset is None:
+            raise Api2Error(f"Asset not found (external_id {e})")
+    dom.update_asset(db, call.ctx, asset, changes)
+    return {"asset": render_assets(call.ctx, db, call.public_base, [asset])[0]}
 
 
 # --- delete -------------------------------------------------------------------------------------
 
 
-@api2("asset/delete", threaded=True)
-def asset_delete(call: Api2Call) -> dict[str, Any]:
+def delete(call: Api2Call, db: Session) -> dict[str, Any]:
     p = call.params
     ids_ = parse_str_list(p["ids"], "ids") if p.get("ids") not in (None, "", []) else []
     exts = parse_str_list(p["external_ids"], "external_ids") if p.get("external_ids") not in (None, "", []) else []
@@ -225,28 +218,24 @@ def asset_delete(call: Api2Call) -> dict[str, Any]:
         raise Api2Error("give ids and/or external_ids of the assets to delete")
     if len(ids_) + len(exts) > MAX_GET:
         raise Api2Error(f"at most {MAX_GET} assets may be deleted per request")
-    with call.ctx.session() as db:
-        targets: dict[str, UplynkAsset] = {}
-        targets.update(dom.find_by_ids(db, call.owner, ids_))
-        # Every live asset carrying a requested external ID goes (duplicates are possible).
-        if exts:
-            for a in db.scalars(dom.live_assets(call.owner).where(UplynkAsset.external_id.in_(exts))):
-                targets[a.id] = a
-        if not targets:
-            raise Api2Error("Asset(s) not found")
-        now = call.ctx.clock.now_ms()
-        deleted = []
-        for a in targets.values():
-            dom.soft_delete(db, call.ctx, a, now)
-            deleted.append({"external_id": a.external_id, "id": a.id})
+    targets: dict[str, UplynkAsset] = {}
+    targets.update(dom.find_by_ids(db, call.owner, ids_))
+    # Every live asset carrying a requested external ID goes (duplicates are possible).
+    targets.update({a.id: a for a in dom.all_by_external_ids(db, call.owner, exts)})
+    if not targets:
+        raise Api2Error("Asset(s) not found")
+    now = call.ctx.clock.now_ms()
+    deleted = []
+    for a in targets.values():
+        dom.soft_delete(db, call.ctx, a, now)
+        deleted.append({"external_id": a.external_id, "id": a.id})
     return {"deleted": deleted}
 
 
 # --- changes ------------------------------------------------------------------------------------
 
 
-@api2("asset/changes")
-def asset_changes(call: Api2Call) -> dict[str, Any]:
+def changes(call: Api2Call, db: Session) -> dict[str, Any]:
     p = call.params
     start = parse_int(require(p, "start"), "start", low=0)
     # `start` is the only documented parameter. Some clients also send `end`; like any unknown
@@ -254,12 +243,9 @@ def asset_changes(call: Api2Call) -> dict[str, Any]:
     end = call.ctx.clock.now_ms()
     if start > end:
         return {"changes": [], "assets": {}, "start": start, "end": end}
-    with call.ctx.read_session() as db:
-        rows, batch_end = dom.changes_since(db, call.owner, start, end, CHANGES_CAP)
-    asset_ids = list(dict.fromkeys(r.asset_id for r in rows))
-    with call.ctx.engine.connect() as conn:
-        assets = conn.execute(select(reads.A).where(reads.A.c.id.in_(asset_ids))).all() if asset_ids else []
-        docs = reads.render(call.ctx, conn, call.public_base, assets, include_deleted=True)
+    rows, batch_end = uplynk_changes.changes_since(db, call.owner, start, end, CHANGES_CAP)
+    assets = reads.rows_in_order(db, list(dict.fromkeys(r.asset_id for r in rows)))
+    docs = render_assets(call.ctx, db, call.public_base, assets, include_deleted=True)
     return {
         "changes": [[r.at_ms, r.action, r.asset_id] for r in rows],
         "assets": {d["id"]: d for d in docs},

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from lynkflow import openapi
 from lynkflow.openapi import API2_SECURITY, UPLYNK
 from lynkflow.uplynk.frames import MAX_THUMB_RANGE_MS
-from lynkflow.uplynk.libraries import ASSETS_LIMIT_MAX, LIST_LIMIT, MAX_DESC, MAX_IDS
+from lynkflow.uplynk.library import ASSETS_LIMIT_MAX, LIST_LIMIT, MAX_DESC, MAX_IDS
 
 StrList = list[str] | str  # a list, one string, or a comma-separated string (clients send all three)
 _OPEN = ConfigDict(extra="allow")  # "new members may be added at any time" (reference §1.1)

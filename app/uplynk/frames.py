@@ -11,48 +11,49 @@ import base64
 from pathlib import Path
 from typing import Any
 
-from lynkflow.db.models import Media, UplynkAsset
+from sqlalchemy.orm import Session
+
+from lynkflow.db.models import UplynkAsset
+from lynkflow.domain import uplynk_asset_reads as reads
 from lynkflow.domain import uplynk_assets as dom
 from lynkflow.media.errors import FrameOutOfRange
 from lynkflow.storage.paths import UnsafePath
-from lynkflow.uplynk.api import api2, as_str, require
 from lynkflow.uplynk.errors import Api2Error
-from lynkflow.uplynk.params import parse_time_ms
+from lynkflow.uplynk.params import as_str, parse_time_ms, require
 from lynkflow.uplynk.transport import Api2Call
 
 MAX_THUMB_RANGE_MS = 1000
 
 
-def _asset(call: Api2Call, *, allow_external: bool) -> tuple[UplynkAsset, Path, Path, float]:
+def _asset(call: Api2Call, db: Session, *, allow_external: bool) -> tuple[UplynkAsset, Path, Path, float]:
     """The asset, its highest and lowest ray MP4s and its duration; refuses unready assets clearly."""
     p = call.params
-    with call.ctx.session() as db:
-        if p.get("id") not in (None, ""):
-            aid = as_str(p["id"], "id", max_len=64)
-            asset = dom.find_by_ids(db, call.owner, [aid]).get(aid)
-            label = f"id {aid}"
-        elif allow_external and p.get("external_id") not in (None, ""):
-            ext = as_str(p["external_id"], "external_id", max_len=200)
-            asset = dom.find_by_external_ids(db, call.owner, [ext]).get(ext)
-            label = f"external_id {ext}"
-        else:
-            raise Api2Error("missing required parameter id" + (" (or external_id)" if allow_external else ""))
-        if asset is None:
-            raise Api2Error(f"Asset not found ({label})")
-        if asset.state != "ready":
-            raise Api2Error(f"asset {asset.id} is {asset.state}, not ready; frames exist once slicing is done")
-        media = db.get(Media, asset.media_id) if asset.media_id else None
-        if media is None or not media.output_dir or not (media.renditions or {}).get("rays"):
-            raise Api2Error(f"asset {asset.id} has no video renditions")
-        rays = media.renditions["rays"]
-        storage = call.ctx.storage
-        try:
-            # Fetched into the local cache when the media lives in an object store.
-            highest = storage.local_file(f"{media.output_dir}/{rays[0]['mp4']}")
-            lowest = storage.local_file(f"{media.output_dir}/{rays[-1]['mp4']}")
-        except (FileNotFoundError, UnsafePath):
-            raise Api2Error(f"asset {asset.id} video renditions are missing from storage") from None
-        return asset, highest, lowest, float(asset.duration)
+    if p.get("id") not in (None, ""):
+        aid = as_str(p["id"], "id", max_len=64)
+        asset = dom.find_by_ids(db, call.owner, [aid]).get(aid)
+        label = f"id {aid}"
+    elif allow_external and p.get("external_id") not in (None, ""):
+        ext = as_str(p["external_id"], "external_id", max_len=200)
+        asset = dom.find_by_external_ids(db, call.owner, [ext]).get(ext)
+        label = f"external_id {ext}"
+    else:
+        raise Api2Error("missing required parameter id" + (" (or external_id)" if allow_external else ""))
+    if asset is None:
+        raise Api2Error(f"Asset not found ({label})")
+    if asset.state != "ready":
+        raise Api2Error(f"asset {asset.id} is {asset.state}, not ready; frames exist once slicing is done")
+    media = reads.media_of(db, asset)
+    if media is None or not media.output_dir or not (media.renditions or {}).get("rays"):
+        raise Api2Error(f"asset {asset.id} has no video renditions")
+    rays = media.renditions["rays"]
+    storage = call.ctx.storage
+    try:
+        # Fetched into the local cache when the media lives in an object store.
+        highest = storage.local_file(f"{media.output_dir}/{rays[0]['mp4']}")
+        lowest = storage.local_file(f"{media.output_dir}/{rays[-1]['mp4']}")
+    except (FileNotFoundError, UnsafePath):
+        raise Api2Error(f"asset {asset.id} video renditions are missing from storage") from None
+    return asset, highest, lowest, float(asset.duration)
 
 
 def _check_inside(name: str, ms: int, duration: float) -> None:
@@ -61,10 +62,9 @@ def _check_inside(name: str, ms: int, duration: float) -> None:
                         f"(valid times are 0 to {max(0, int(duration * 1000) - 1)} ms)")
 
 
-@api2("asset/getframe", threaded=True)
-def asset_getframe(call: Api2Call) -> dict[str, Any]:
+def getframe(call: Api2Call, db: Session) -> dict[str, Any]:
     ts = parse_time_ms(require(call.params, "ts"), "ts")
-    _asset_row, highest, _lowest, duration = _asset(call, allow_external=False)
+    _asset_row, highest, _lowest, duration = _asset(call, db, allow_external=False)
     _check_inside("ts", ts, duration)
     try:
         from lynkflow.media import frames  # PyAV loads on first use, not at start-up
@@ -75,8 +75,7 @@ def asset_getframe(call: Api2Call) -> dict[str, Any]:
     return {"img": base64.b64encode(png).decode()}
 
 
-@api2("asset/getthumbs", threaded=True)
-def asset_getthumbs(call: Api2Call) -> dict[str, Any]:
+def getthumbs(call: Api2Call, db: Session) -> dict[str, Any]:
     p = call.params
     start = parse_time_ms(require(p, "start"), "start")
     stop = parse_time_ms(p["stop"], "stop") if p.get("stop") not in (None, "") else start + MAX_THUMB_RANGE_MS
@@ -85,7 +84,7 @@ def asset_getthumbs(call: Api2Call) -> dict[str, Any]:
     if stop - start > MAX_THUMB_RANGE_MS:
         raise Api2Error(f"the range from start to stop is {stop - start} ms; it may be at most "
                         f"{MAX_THUMB_RANGE_MS} ms (1 second)")
-    _asset_row, _highest, lowest, duration = _asset(call, allow_external=True)
+    _asset_row, _highest, lowest, duration = _asset(call, db, allow_external=True)
     _check_inside("start", start, duration)
     try:
         from lynkflow.media import frames

@@ -157,3 +157,21 @@ def parse_trim(value: Any) -> tuple[float, float] | None:
     if end <= start:
         raise ParamError("args.trim end must be after its start")
     return start / 1000.0, end / 1000.0
+
+
+def require(params: dict[str, Any], name: str) -> Any:
+    """The value of a required parameter; absent or empty is refused by name."""
+    value = params.get(name)
+    if value is None or value == "":
+        raise ParamError(f"missing required parameter {name}")
+    return value
+
+
+def as_str(value: Any, name: str, *, max_len: int = limits.MAX_PATH_CHARS) -> str:
+    """A string parameter (numbers are taken as their text), at most `max_len` characters."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ParamError(f"{name} must be a string")
+    text = str(value)
+    if len(text) > max_len:
+        raise ParamError(f"{name} must be at most {max_len} characters")
+    return text

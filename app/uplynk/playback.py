@@ -14,35 +14,36 @@ does not exist, 409 for an asset that is not ready yet, 403 for a missing or inv
 `require_drm` is enforced on the master-playlist URLs (single, ext, multiple, segment): a `require_drm=1` asset needs a
 signed token in the query (app/uplynk/playback_tokens.py), else HTTP 403 with the reason; the generated
 variant playlists and the /storage files stay open (documented in parity).
+
+Each route reads the assets it plays in one read session (no write lock), through the domain
+(app/domain/uplynk_asset_reads.py); the playlist text is built by the pure app/uplynk/hls.py.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
-from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from lynkflow import limits
-from lynkflow.db.models import Media, UplynkAsset
+from lynkflow.domain import uplynk_asset_reads as reads
 from lynkflow.media.ingest import playlist_segments
 from lynkflow.openapi import PLAYBACK
 from lynkflow.storage.paths import UnsafePath
 from lynkflow.storage.urls import storage_url
+from lynkflow.uplynk import hls
 from lynkflow.uplynk.playback_tokens import check_playback_token, check_token_for
 
 router = APIRouter(tags=[PLAYBACK])
 
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
-_M3U8 = "application/vnd.apple.mpegurl"
 _HEADERS = {"Access-Control-Allow-Origin": "*", "Cache-Control": "no-cache"}
-# A quoted attribute value may contain commas (CODECS="avc1…,mp4a…"), so split with a pattern.
-_ATTR = re.compile(r'([A-Z0-9-]+)=("[^"]*"|[^,]*)')
 
 MULTIPLE_MAX_SECONDS = 16 * 3600  # "total under 16 h" (reference §6.1)
 MULTIPLE_MAX_ASSETS = 100  # lynkflow's own cap so one URL cannot make an unbounded query
@@ -70,34 +71,26 @@ def _index(text: str, what: str) -> int:
     return int(text)
 
 
-def _not_found(why: str) -> Response:
-    return Refusal(404, why).response()
-
-
-def _m3u8(lines: list[str]) -> Response:
-    return Response("\n".join(lines) + "\n", media_type=_M3U8, headers=_HEADERS)
+def _m3u8(text: str) -> Response:
+    return Response(text, media_type=hls.MEDIA_TYPE, headers=_HEADERS)
 
 
 @dataclass
 class Playable:
-    """A ready asset with its ingest outputs: rays (highest first), their master-playlist attributes."""
+    """A ready asset (a row) with its ingest outputs: the master playlist and its variants."""
 
-    asset: UplynkAsset
-    media: Media
+    asset: Any
+    media: Any
     master_text: str
-    variants: list[tuple[str, str]]  # (#EXT-X-STREAM-INF attribute text, ray playlist path), ray order
+    rendition: hls.Rendition
 
     @property
     def folder(self) -> str:
         return (self.media.output_dir or "").rstrip("/")
 
-    @property
-    def rays(self) -> list[dict]:
-        return list((self.media.renditions or {}).get("rays") or [])
-
-    def segments(self, ctx, base: str, ray: int) -> list[tuple[str, float]]:  # noqa: ANN001
+    def segments(self, ctx: Any, base: str, ray: int) -> list[tuple[str, float]]:
         """(absolute segment URL, duration) of one ray, read from its playlist in storage."""
-        rel = self.variants[ray][1]
+        rel = self.rendition.variants[ray][1]
         try:
             path = ctx.storage.local_file(f"{self.folder}/{rel}")
             pairs = playlist_segments(path)
@@ -107,30 +100,23 @@ class Playable:
         return [(storage_url(base, f"{self.folder}/{ray_dir}/{uri}"), dur) for uri, dur in pairs]
 
 
-def _load(ctx, asset: UplynkAsset | None, *, not_ready_status: int = 404) -> Playable:  # noqa: ANN001
+def _load(ctx: Any, db: Session, asset: Any | None, *, not_ready_status: int = 404) -> Playable:
     if asset is None:
         raise Refusal(404, "no such asset")
     if asset.state != "ready":
         raise Refusal(not_ready_status, f"asset {asset.id} is {asset.state}; playback starts once it is ready")
-    with ctx.session() as db:
-        media = db.get(Media, asset.media_id) if asset.media_id else None
+    media = reads.media_of(db, asset)
     if media is None or not media.output_dir or not (media.renditions or {}).get("master_playlist"):
         raise Refusal(404, f"asset {asset.id} has no playlists")
     try:
         text = ctx.storage.local_file(f"{media.output_dir}/{media.renditions['master_playlist']}").read_text()
     except (UnsafePath, OSError) as exc:
         raise Refusal(404, f"asset {asset.id} playlist is missing from storage") from exc
-    variants: list[tuple[str, str]] = []
-    pending: str | None = None
-    for line in text.splitlines():
-        if line.startswith("#EXT-X-STREAM-INF:"):
-            pending = line[len("#EXT-X-STREAM-INF:"):]
-        elif line and not line.startswith("#") and pending is not None:
-            variants.append((pending, line))
-            pending = None
+    variants = hls.variants(text)
     if not variants:
         raise Refusal(404, f"asset {asset.id} has no playlists")
-    return Playable(asset, media, text, variants)
+    rays = list((media.renditions or {}).get("rays") or [])
+    return Playable(asset, media, text, hls.Rendition(variants, rays, float(asset.duration or 0.0)))
 
 
 def _raw_query(request: Request) -> str:
@@ -138,7 +124,7 @@ def _raw_query(request: Request) -> str:
     return request.scope.get("query_string", b"").decode("latin-1")
 
 
-def _guard(request: Request, asset: UplynkAsset | None) -> None:
+def _guard(request: Request, asset: Any | None) -> None:
     """403 unless the asset plays without a token or the URL carries a valid one."""
     if asset is not None:
         why = check_playback_token(request.app.state.ctx, asset, _raw_query(request))
@@ -156,70 +142,35 @@ def _guard_many(request: Request, plays: list[Playable]) -> None:
             raise Refusal(403, why)
 
 
-def _master(request: Request, asset: UplynkAsset | None) -> Response:
-    ctx = request.app.state.ctx
-    try:
-        _guard(request, asset)
-        play = _load(ctx, asset)
-    except Refusal as r:
-        return r.response()
-    base = ctx.public_base(str(request.base_url))
-    lines = []
-    for line in play.master_text.splitlines():
-        if line and not line.startswith("#"):
-            line = storage_url(base, f"{play.folder}/{line}")
-        lines.append(line)
-    return _m3u8(lines)
+def _base(request: Request) -> str:
+    return request.app.state.ctx.public_base(str(request.base_url))
 
 
-def _live(db, *conds):  # noqa: ANN001, ANN202
-    return db.scalar(select(UplynkAsset).where(UplynkAsset.deleted.is_(None), *conds)
-                     .order_by(UplynkAsset.created.desc(), UplynkAsset.id).limit(1))
+def _by_external(db: Session, owner: str, external_id: str) -> Any | None:
+    return reads.newest_by_external_id(db, owner.lower(), external_id)
 
 
-def _by_external(ctx, owner: str, external_id: str) -> UplynkAsset | None:  # noqa: ANN001
-    with ctx.session() as db:
-        return _live(db, UplynkAsset.owner_id == owner.lower(), UplynkAsset.external_id == external_id)
-
-
-def _by_id(ctx, asset_id: str) -> UplynkAsset:  # noqa: ANN001
+def _by_id(db: Session, asset_id: str) -> Any:
     if not _HEX32.match(asset_id):
         raise Refusal(404, f"asset ID {asset_id!r} is not 32 lowercase hex characters")
-    with ctx.session() as db:
-        asset = _live(db, UplynkAsset.id == asset_id)
+    asset = reads.live_by_id(db, asset_id)
     if asset is None:
         raise Refusal(404, f"no such asset {asset_id}")
     return asset
 
 
-# --- media playlists built from several sources -----------------------------------------------------
-
-def _media_playlist(parts: list[list[tuple[str, float]]]) -> Response:
-    """A VOD media playlist of the given segment runs, a discontinuity between runs."""
-    durations = [d for run in parts for _, d in run]
-    lines = ["#EXTM3U", "#EXT-X-VERSION:6", f"#EXT-X-TARGETDURATION:{max(1, math.ceil(max(durations, default=1)))}",
-             "#EXT-X-MEDIA-SEQUENCE:0", "#EXT-X-PLAYLIST-TYPE:VOD", "#EXT-X-INDEPENDENT-SEGMENTS"]
-    for i, run in enumerate(parts):
-        if i:
-            # Timestamps restart and the resolution/codecs may change at each asset boundary.
-            lines.append("#EXT-X-DISCONTINUITY")
-        for url, dur in run:
-            lines += [f"#EXTINF:{dur:.6f},", url]
-    lines.append("#EXT-X-ENDLIST")
-    return _m3u8(lines)
-
-
-def _attrs(text: str) -> dict[str, str]:
-    return {k: v for k, v in _ATTR.findall(text)}
-
-
-def _closest_ray(play: Playable, height: int) -> int:
-    """The ray whose height is closest to ``height``; on a tie the higher one (rays are highest first)."""
-    rays = play.rays
-    if not rays:
-        return 0
-    return min(range(len(play.variants)), key=lambda i: abs(int(rays[i].get("height", 0)) - height)
-               if i < len(rays) else math.inf)
+def _master(request: Request, find: Any) -> Response:
+    """The master playlist ingest wrote for the asset `find(db)` names, its URIs made absolute."""
+    ctx = request.app.state.ctx
+    try:
+        with ctx.read_session() as db:
+            asset = find(db)
+            _guard(request, asset)
+            play = _load(ctx, db, asset)
+    except Refusal as r:
+        return r.response()
+    base = _base(request)
+    return _m3u8(hls.rewrite_uris(play.master_text, lambda uri: storage_url(base, f"{play.folder}/{uri}")))
 
 
 # --- multiple -------------------------------------------------------------------------------------
@@ -238,13 +189,13 @@ def _split(listing: str, what: str) -> list[str]:
     return items
 
 
-def _multiple_assets(ctx, ids: str) -> list[Playable]:  # noqa: ANN001
+def _multiple_assets(ctx: Any, db: Session, ids: str) -> list[Playable]:
     """Resolve and check a comma-separated list of asset IDs (the canonical form of both URL kinds)."""
-    assets = [_by_id(ctx, x) for x in _split(ids, "asset ID")]
-    return _check_multiple(ctx, assets)
+    assets = [_by_id(db, x) for x in _split(ids, "asset ID")]
+    return _check_multiple(ctx, db, assets)
 
 
-def _check_multiple(ctx, assets: list[UplynkAsset]) -> list[Playable]:  # noqa: ANN001
+def _check_multiple(ctx: Any, db: Session, assets: list[Any]) -> list[Playable]:
     owners = {a.owner_id for a in assets}
     if len(owners) > 1:
         raise Refusal(400, "the assets belong to different owners; multiple.m3u8 needs one owner's assets")
@@ -260,52 +211,27 @@ def _check_multiple(ctx, assets: list[UplynkAsset]) -> list[Playable]:  # noqa: 
     total = sum(a.duration or 0.0 for a in assets)
     if total >= MULTIPLE_MAX_SECONDS:
         raise Refusal(400, f"the assets last {total / 3600:.2f} h together; multiple.m3u8 needs under 16 h")
-    return [_load(ctx, a, not_ready_status=409) for a in assets]
+    return [_load(ctx, db, a, not_ready_status=409) for a in assets]
 
 
 def _multiple_master(request: Request, plays: list[Playable]) -> Response:
-    first = plays[0]
     ids = ",".join(p.asset.id for p in plays)
-    base = request.app.state.ctx.public_base(str(request.base_url))
-    lines = ["#EXTM3U", "#EXT-X-VERSION:6", "#EXT-X-INDEPENDENT-SEGMENTS"]
-    for n, (attr_text, _) in enumerate(first.variants):
-        height = int(first.rays[n]["height"]) if n < len(first.rays) else 0
-        chosen = [_attrs(p.variants[_closest_ray(p, height)][0]) for p in plays]
-        out = dict(_attrs(attr_text))
-        # BANDWIDTH is a peak, so the largest of the pieces; AVERAGE-BANDWIDTH weighted by duration.
-        out["BANDWIDTH"] = str(max(int(c.get("BANDWIDTH", 0) or 0) for c in chosen))
-        weights = [(p.asset.duration or 0.0) for p in plays]
-        if all("AVERAGE-BANDWIDTH" in c for c in chosen) and sum(weights) > 0:
-            avg = sum(int(c["AVERAGE-BANDWIDTH"]) * w for c, w in zip(chosen, weights, strict=True)) / sum(weights)
-            out["AVERAGE-BANDWIDTH"] = str(int(avg))
-        else:
-            out.pop("AVERAGE-BANDWIDTH", None)
-        # CODECS must name every codec in the variant: the union, or nothing when a piece does not say.
-        if all("CODECS" in c for c in chosen):
-            codecs: list[str] = []
-            for c in chosen:
-                for codec in c["CODECS"].strip('"').split(","):
-                    if codec not in codecs:
-                        codecs.append(codec)
-            out["CODECS"] = '"' + ",".join(codecs) + '"'
-        else:
-            out.pop("CODECS", None)
-        lines.append("#EXT-X-STREAM-INF:" + ",".join(f"{k}={v}" for k, v in out.items()))
-        lines.append(f"{base}/multiple/{ids}/ray{n}.m3u8")
-    return _m3u8(lines)
+    base = _base(request)
+    return _m3u8(hls.multiple_master([p.rendition for p in plays], lambda n: f"{base}/multiple/{ids}/ray{n}.m3u8"))
 
 
 @router.get("/ext/{owner}/{external_ids}/multiple.m3u8", include_in_schema=True)
 def play_multiple_external(owner: str, external_ids: str, request: Request) -> Response:
     ctx = request.app.state.ctx
     try:
-        assets = []
-        for eid in _split(external_ids, "external ID"):
-            asset = _by_external(ctx, owner, eid)
-            if asset is None:
-                raise Refusal(404, f"owner {owner} has no asset with external ID {eid!r}")
-            assets.append(asset)
-        plays = _check_multiple(ctx, assets)
+        with ctx.read_session() as db:
+            assets = []
+            for eid in _split(external_ids, "external ID"):
+                asset = _by_external(db, owner, eid)
+                if asset is None:
+                    raise Refusal(404, f"owner {owner} has no asset with external ID {eid!r}")
+                assets.append(asset)
+            plays = _check_multiple(ctx, db, assets)
         _guard_many(request, plays)
         return _multiple_master(request, plays)
     except Refusal as r:
@@ -314,8 +240,10 @@ def play_multiple_external(owner: str, external_ids: str, request: Request) -> R
 
 @router.get("/{ids}/multiple.m3u8", include_in_schema=True)
 def play_multiple(ids: str, request: Request) -> Response:
+    ctx = request.app.state.ctx
     try:
-        plays = _multiple_assets(request.app.state.ctx, ids)
+        with ctx.read_session() as db:
+            plays = _multiple_assets(ctx, db, ids)
         _guard_many(request, plays)
         return _multiple_master(request, plays)
     except Refusal as r:
@@ -328,33 +256,35 @@ def play_multiple_ray(ids: str, n: str, request: Request) -> Response:
     ctx = request.app.state.ctx
     try:
         ray = _index(n, "the ray number")
-        plays = _multiple_assets(ctx, ids)
-        first = plays[0]
+        with ctx.read_session() as db:
+            plays = _multiple_assets(ctx, db, ids)
+        first = plays[0].rendition
         if ray >= len(first.variants):
             raise Refusal(404, f"ray {ray} does not exist; these assets play rays 0 to {len(first.variants) - 1}")
-        height = int(first.rays[ray]["height"]) if ray < len(first.rays) else 0
-        base = ctx.public_base(str(request.base_url))
-        return _media_playlist([p.segments(ctx, base, _closest_ray(p, height)) for p in plays])
+        height = hls.ray_height(first, ray)
+        base = _base(request)
+        return _m3u8(hls.media_playlist([p.segments(ctx, base, hls.closest_ray(p.rendition, height))
+                                         for p in plays]))
     except Refusal as r:
         return r.response()
 
 
 # --- segment --------------------------------------------------------------------------------------
 
-def _segment_master(request: Request, text: str, asset: UplynkAsset | None) -> Response:
+def _segment_master(request: Request, text: str, find: Any) -> Response:
     ctx = request.app.state.ctx
     try:
-        n = _index(text, "the slice number")
-        _guard(request, asset)
-        play = _load(ctx, asset)
+        with ctx.read_session() as db:
+            asset = find(db)
+            n = _index(text, "the slice number")
+            _guard(request, asset)
+            play = _load(ctx, db, asset)
         _check_slice(play, n)
     except Refusal as r:
         return r.response()
-    base = ctx.public_base(str(request.base_url))
-    lines = ["#EXTM3U", "#EXT-X-VERSION:6", "#EXT-X-INDEPENDENT-SEGMENTS"]
-    for r, (attr_text, _) in enumerate(play.variants):
-        lines += [f"#EXT-X-STREAM-INF:{attr_text}", f"{base}/segment/{n}/{quote(play.asset.id)}/ray{r}.m3u8"]
-    return _m3u8(lines)
+    base = _base(request)
+    return _m3u8(hls.variant_master(play.rendition.variants,
+                                    lambda r: f"{base}/segment/{n}/{quote(play.asset.id)}/ray{r}.m3u8"))
 
 
 def _check_slice(play: Playable, n: int) -> None:
@@ -365,16 +295,12 @@ def _check_slice(play: Playable, n: int) -> None:
 
 @router.get("/segment/{n}/ext/{owner}/{external_id}.m3u8", include_in_schema=True)
 def play_segment_external(n: str, owner: str, external_id: str, request: Request) -> Response:
-    return _segment_master(request, n, _by_external(request.app.state.ctx, owner, external_id))
+    return _segment_master(request, n, lambda db: _by_external(db, owner, external_id))
 
 
 @router.get("/segment/{n}/{asset_id}.m3u8", include_in_schema=True)
 def play_segment(n: str, asset_id: str, request: Request) -> Response:
-    try:
-        asset = _by_id(request.app.state.ctx, asset_id)
-    except Refusal as r:
-        return r.response()
-    return _segment_master(request, n, asset)
+    return _segment_master(request, n, lambda db: _by_id(db, asset_id))
 
 
 @router.get("/segment/{n}/{asset_id}/ray{r}.m3u8", include_in_schema=True)
@@ -383,14 +309,16 @@ def play_segment_ray(n: str, asset_id: str, r: str, request: Request) -> Respons
     ctx = request.app.state.ctx
     try:
         slice_n, ray = _index(n, "the slice number"), _index(r, "the ray number")
-        play = _load(ctx, _by_id(ctx, asset_id))
+        with ctx.read_session() as db:
+            play = _load(ctx, db, _by_id(db, asset_id))
         _check_slice(play, slice_n)
-        if ray >= len(play.variants):
-            raise Refusal(404, f"asset {asset_id} has rays 0 to {len(play.variants) - 1}; there is no ray {ray}")
-        segments = play.segments(ctx, ctx.public_base(str(request.base_url)), ray)
+        if ray >= len(play.rendition.variants):
+            raise Refusal(404, f"asset {asset_id} has rays 0 to {len(play.rendition.variants) - 1}; "
+                          f"there is no ray {ray}")
+        segments = play.segments(ctx, _base(request), ray)
         if slice_n >= len(segments):
             raise Refusal(404, f"asset {asset_id} ray {ray} has no slice {slice_n}")
-        return _media_playlist([[segments[slice_n]]])
+        return _m3u8(hls.media_playlist([[segments[slice_n]]]))
     except Refusal as refusal:
         return refusal.response()
 
@@ -399,14 +327,11 @@ def play_segment_ray(n: str, asset_id: str, r: str, request: Request) -> Respons
 
 @router.get("/ext/{owner}/{external_id}.m3u8", include_in_schema=True)
 def play_external(owner: str, external_id: str, request: Request) -> Response:
-    return _master(request, _by_external(request.app.state.ctx, owner, external_id))
+    return _master(request, lambda db: _by_external(db, owner, external_id))
 
 
 @router.get("/{asset_id}.m3u8", include_in_schema=True)
 def play_asset(asset_id: str, request: Request) -> Response:
     if not _HEX32.match(asset_id):
-        return _not_found("asset IDs are 32 lowercase hex characters")
-    ctx = request.app.state.ctx
-    with ctx.session() as db:
-        asset = _live(db, UplynkAsset.id == asset_id)
-    return _master(request, asset)
+        return Refusal(404, "asset IDs are 32 lowercase hex characters").response()
+    return _master(request, lambda db: reads.live_by_id(db, asset_id))

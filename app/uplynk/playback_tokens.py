@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
-from lynkflow.uplynk.owners import lookup
+from lynkflow.uplynk.signing_keys import lookup
 
 TOKEN_VERSION = "1"
 # How long the URL a test/embed player page is given stays valid. The browser fetches the master

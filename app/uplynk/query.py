@@ -28,7 +28,6 @@ from typing import Any
 
 from lynkflow.domain.uplynk_assets import field_words, words
 
-SCOPES = ("name", "id", "external", "meta", "source")
 SOURCES = ("clip", "event", "file", "live", "rts")
 MAX_QUERY_CHARS = 2000
 MAX_TERMS = 50

@@ -1,20 +1,31 @@
-"""The api2 shapes: the asset dictionary (reference §2) and the cloud-slicer job dictionary (§5.1).
+"""The api2 shapes: the asset dictionary (reference §2) and the cloud-slicer job dictionary (§5.1),
+and the per-process cache of rendered assets.
 
 URLs point at this lynkflow (`ctx.public_base`): players under /player5/, files under /storage/.
+
+Rendered asset dictionaries are cached per process under the asset's id, last change and base URL,
+and kept only while the whole row read now equals the row they were made from: every request
+still reads the row, so a cached rendering is only reused for the exact row the database holds
+now, also when another process made the change. Changes that live outside the row (test players,
+library membership) move the asset's `lastmod` forward by at least 1 ms, so they change the row too.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lynkflow.db.models import Job, Media, UplynkAsset, UplynkSlicerJob, UplynkTestPlayer
-from lynkflow.domain import uplynk_assets as assets_domain
-from lynkflow.domain import uplynk_libraries
-from lynkflow.domain.uplynk_jobs import derive_state
+from lynkflow.domain import uplynk_asset_reads as reads
+from lynkflow.domain.uplynk_assets import ERROR_STATE
+from lynkflow.domain.uplynk_jobs import derive_state, queue_jobs_of
 from lynkflow.storage.urls import storage_url
+
+CACHE_MAX = 20_000
 
 
 def player_url(base: str, player_id: str) -> str:
@@ -76,22 +87,84 @@ def asset_dict(base: str, a: UplynkAsset, players: list[UplynkTestPlayer], libra
     doc.update(_media_urls(base, media))
     if a.poster_path:
         doc["poster_url"] = storage_url(base, a.poster_path)
-    if a.state == assets_domain.ERROR_STATE and a.error:
+    if a.state == ERROR_STATE and a.error:
         doc["error"] = a.error
     if include_deleted and a.deleted:
         doc["deleted"] = a.deleted
     return doc
 
 
-def asset_dicts(db: Session, base: str, rows: list[UplynkAsset], *, include_deleted: bool = False
-                ) -> list[dict[str, Any]]:
-    """Render many assets with three batched look-ups (players, libraries, media), not three per asset."""
-    ids_ = [a.id for a in rows]
-    players = assets_domain.players_for(db, ids_)
-    libs = uplynk_libraries.libraries_for(db, ids_)
-    media = assets_domain.media_for(db, [a.media_id for a in rows if a.media_id])
-    return [asset_dict(base, a, players[a.id], libs[a.id], media.get(a.media_id or ""),
-                       include_deleted=include_deleted) for a in rows]
+class _RenderCache:
+    """id, lastmod, base, include_deleted -> (the row's values, the rendering); LRU-bounded."""
+
+    def __init__(self, size: int = CACHE_MAX) -> None:
+        self._items: OrderedDict[tuple, tuple[tuple, dict[str, Any]]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._size = size
+
+    def get(self, key: tuple, values: tuple) -> dict[str, Any] | None:
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is None or hit[0] != values:  # the same lastmod, yet another row: a stale entry
+                return None
+            self._items.move_to_end(key)
+            return hit[1]
+
+    def put(self, key: tuple, values: tuple, doc: dict[str, Any]) -> None:
+        with self._lock:
+            self._items[key] = (values, doc)
+            if len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+def _cache(ctx: Any) -> _RenderCache:
+    return ctx.caches.get(_RenderCache, _RenderCache)
+
+
+def _one_by_id(ctx: Any) -> reads.OneByIdLookup:
+    return ctx.services.get(reads.OneByIdLookup, lambda: reads.OneByIdLookup(ctx.engine))
+
+
+def render_one_by_id(ctx: Any, db: Session, owner: str, asset_id: str, base: str) -> dict[str, Any] | None:
+    """The hot path of asset/get: one autocommit statement, and the rendering from the cache when
+    the row is unchanged (`db`, lazy, is used only on a cache miss). None if not found."""
+    row = _one_by_id(ctx)(owner, asset_id)
+    if row is None:
+        return None
+    doc = _cache(ctx).get((row.id, row.lastmod, base, False), row)
+    if doc is None:
+        return render_assets(ctx, db, base, [row])[0]
+    return dict(doc)
+
+
+def render_assets(ctx: Any, db: Session, base: str, rows: Iterable[Any], *, include_deleted: bool = False
+                  ) -> list[dict[str, Any]]:
+    """Asset dictionaries for rows (Core rows or ORM objects); related rows are loaded only for the
+    ones not in the cache. Callers may add to a document: each is a shallow copy."""
+    rows = list(rows)
+    cache = _cache(ctx)
+    out: list[dict[str, Any] | None] = []
+    missing: list[tuple[int, Any, tuple | None, tuple]] = []
+    for i, r in enumerate(rows):
+        key = (r.id, r.lastmod, base, include_deleted)
+        # ORM objects (just written by this call) are rendered fresh and not cached.
+        values = None if isinstance(r, UplynkAsset) else tuple(r)
+        doc = cache.get(key, values) if values is not None else None
+        out.append(doc)
+        if doc is None:
+            missing.append((i, r, values, key))
+    if missing:
+        related = reads.related(db, [r for _, r, _, _ in missing])
+        for i, r, values, key in missing:
+            doc = asset_dict(base, r, *related.of(r), include_deleted=include_deleted)
+            if values is not None:
+                cache.put(key, values, doc)
+            out[i] = doc
+    return [dict(d) for d in out if d is not None]
 
 
 # --- jobs -------------------------------------------------------------------------------------
@@ -133,6 +206,5 @@ def job_dict(base: str, job: UplynkSlicerJob, queue_job: Job | None) -> dict[str
 
 
 def job_dicts(db: Session, base: str, jobs: list[UplynkSlicerJob]) -> list[dict[str, Any]]:
-    qids = [j.queue_job_id for j in jobs if j.queue_job_id is not None]
-    queue_jobs = {q.id: q for q in db.scalars(select(Job).where(Job.id.in_(qids)))} if qids else {}
+    queue_jobs = queue_jobs_of(db, jobs)
     return [job_dict(base, j, queue_jobs.get(j.queue_job_id or -1)) for j in jobs]

@@ -16,10 +16,10 @@ import base64
 import binascii
 import hashlib
 import hmac
+import json
 import re
 import zlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from lynkflow import jsondoc, limits
@@ -48,16 +48,6 @@ class SignatureError(ValueError):
 VERDICTS = ("valid", "unchecked", "mismatch-accepted", "missing-msg", "missing-sig", "bad-msg",
             "missing-owner", "unknown-owner", "missing-timestamp", "bad-timestamp", "stale-timestamp",
             "future-timestamp", "no-enabled-key", "bad-signature", "replayed")
-
-
-@dataclass
-class Decoded:
-    """A decoded `msg`: the JSON object and the owner/timestamp fields checked for shape."""
-
-    params: dict[str, Any]
-    owner: str
-    timestamp: int | None
-    problems: list[str] = field(default_factory=list)
 
 
 def _b64decode(msg: str) -> bytes:
@@ -158,7 +148,15 @@ def check_skew(ts: int, now_s: float, skew_s: int) -> None:
 
 
 def compute_sig(msg: str, key: str) -> str:
+    """The `sig` of a `msg`: hex HMAC-SHA256 of the exact msg string, keyed with the API key."""
     return hmac.new(key.encode(), msg.encode(), hashlib.sha256).hexdigest()
+
+
+def pack_msg(doc: dict[str, Any], *, level: int = 9, indent: int | None = None) -> str:
+    """The `msg` of a JSON document, as the official sample client builds it: base64(zlib(JSON)).
+    `indent` changes only whitespace (a way to make two msgs of one meaning differ)."""
+    text = json.dumps(doc) if indent is None else json.dumps(doc, indent=indent)
+    return base64.b64encode(zlib.compress(text.encode(), level)).decode()
 
 
 def canonical_msg(msg: str) -> str:
@@ -192,17 +190,12 @@ def sig_matches(msg: str, sig: str, keys: Iterable[str]) -> bool:
     return ok
 
 
-def check_sig_shape(sig: str) -> None:
-    if not _HEX64.match(normalise_sig(sig)):
-        raise SignatureError("sig must be the 64-character hex HMAC-SHA256 of msg, keyed with your API key")
-
-
 def explain(ctx: Any, msg: str, sig: str) -> dict[str, Any]:
     """For the control plane: the decoded JSON, the expected signature per enabled key, every refusal.
 
     Reads the owner's keys from the database; reports problems instead of raising.
     """
-    from lynkflow.uplynk.owners import enabled_keys, owner_exists
+    from lynkflow.uplynk.signing_keys import enabled_keys, owner_exists
 
     report: dict[str, Any] = {"decoded": None, "owner": None, "expected": [], "sig_received": sig,
                               "sig_valid": False, "problems": []}

@@ -21,12 +21,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from lynkflow.db.models import UplynkSubowner
 from lynkflow.domain import uplynk_subowners as dom
-from lynkflow.uplynk import owners
-from lynkflow.uplynk.api import api2, as_str
+from lynkflow.uplynk import signing_keys
 from lynkflow.uplynk.errors import Api2Error
-from lynkflow.uplynk.params import parse_bool, parse_str_list
+from lynkflow.uplynk.params import as_str, parse_bool, parse_str_list
 from lynkflow.uplynk.transport import Api2Call
 
 MAX_USERNAME = 100
@@ -89,62 +90,57 @@ def _subowner_id(p: dict[str, Any]) -> str:
     return as_str(value, "id", max_len=64).strip().lower()
 
 
-def _own(db: Any, call: Api2Call, sub_id: str, *, lock: bool = False) -> UplynkSubowner:
+def _own(db: Session, call: Api2Call, sub_id: str, *, lock: bool = False) -> UplynkSubowner:
     sub = dom.find_owned(db, call.owner, sub_id, lock=lock)
     if sub is None:
         raise Api2Error(f"Subowner not found (id {sub_id}): give the id of one of your subowners (subowners/list)")
     return sub
 
 
-@api2("subowners/create", threaded=True)
-def subowners_create(call: Api2Call) -> dict[str, Any]:
+def _forget_keys_after_commit(call: Api2Call) -> None:
+    """The parent's cached signing keys go after the commit, so no reader re-caches the old ones."""
+    call.after_commit.append(lambda: signing_keys.forget_owner(call.ctx, call.owner))
+
+
+def create(call: Api2Call, db: Session) -> dict[str, Any]:
     p = call.params
     username = _username(p)
     password = _password(p, required=True)
     assert password is not None
     permissions = _permissions(p) or []
     try:
-        with call.ctx.session() as db:
-            out = subowner_dict(dom.create(db, call.ctx, call.owner, username, password, permissions))
+        out = subowner_dict(dom.create(db, call.ctx, call.owner, username, password, permissions))
     except dom.SubownerError as exc:
         raise Api2Error(str(exc)) from None
-    owners.forget_owner(call.ctx, call.owner)  # after the commit: an `api` subowner signs at once
+    _forget_keys_after_commit(call)  # an `api` subowner signs at once
     return out
 
 
-@api2("subowners/get")
-def subowners_get(call: Api2Call) -> dict[str, Any]:
+def get(call: Api2Call, db: Session) -> dict[str, Any]:
     sub_id = _subowner_id(call.params)
-    with call.ctx.read_session() as db:
-        return subowner_dict(_own(db, call, sub_id))
+    return subowner_dict(_own(db, call, sub_id))
 
 
-@api2("subowners/list")
-def subowners_list(call: Api2Call) -> dict[str, Any]:
-    with call.ctx.read_session() as db:
-        return {"subowners": [subowner_dict(s) for s in dom.list_owned(db, call.owner)]}
+def list_(call: Api2Call, db: Session) -> dict[str, Any]:
+    return {"subowners": [subowner_dict(s) for s in dom.list_owned(db, call.owner)]}
 
 
-@api2("subowners/update", threaded=True)
-def subowners_update(call: Api2Call) -> dict[str, Any]:
+def update(call: Api2Call, db: Session) -> dict[str, Any]:
     p = call.params
     sub_id = _subowner_id(p)
     # Everything is parsed before anything is written, so a bad parameter changes nothing.
     password = _password(p, required=False)
     permissions = _permissions(p)
     new_key = parse_bool(p["newkey"], "newkey") if p.get("newkey") not in (None, "") else False
-    with call.ctx.session() as db:
-        sub = _own(db, call, sub_id, lock=True)
-        dom.update(db, call.ctx, sub, password=password, permissions=permissions, new_key=new_key)
-        out = subowner_dict(sub)
-    owners.forget_owner(call.ctx, call.owner)  # after the commit: a dropped `api` or old key is refused at once
+    sub = _own(db, call, sub_id, lock=True)
+    dom.update(db, call.ctx, sub, password=password, permissions=permissions, new_key=new_key)
+    out = subowner_dict(sub)
+    _forget_keys_after_commit(call)  # a dropped `api` or old key is refused at once
     return out
 
 
-@api2("subowners/delete", threaded=True)
-def subowners_delete(call: Api2Call) -> dict[str, Any]:
+def delete(call: Api2Call, db: Session) -> dict[str, Any]:
     sub_id = _subowner_id(call.params)
-    with call.ctx.session() as db:
-        dom.delete(db, _own(db, call, sub_id, lock=True))
-    owners.forget_owner(call.ctx, call.owner)
+    dom.delete(db, _own(db, call, sub_id, lock=True))
+    _forget_keys_after_commit(call)
     return {"id": sub_id}

@@ -11,7 +11,8 @@ decoding, owner, timestamp, signature, replay. It records what it decoded and th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -22,10 +23,10 @@ from starlette.exceptions import HTTPException
 from lynkflow import limits
 from lynkflow.config import SignatureMode
 from lynkflow.context import AppContext
+from lynkflow.domain.uplynk_replay import ReplayGuard
 from lynkflow.logging import get_logger
-from lynkflow.uplynk import owners, signature
+from lynkflow.uplynk import signature, signing_keys
 from lynkflow.uplynk.errors import Api2Error
-from lynkflow.uplynk.replay import ReplayGuard
 from lynkflow.uplynk.signature import SignatureError
 
 log = get_logger("uplynk.signature")
@@ -46,6 +47,10 @@ class Api2Call:
     # The signed pair as received: lets an operation tell which key signed it (owners/api-key/*).
     msg: str = ""
     sig: str | None = None
+    # Run by the dispatcher after the operation's transaction commits (app/uplynk/dispatch.py).
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+    # What the operation's `prepare` step found (app/uplynk/dispatch.py `Op.prepare`).
+    prepared: Any = None
 
     @property
     def public_base(self) -> str:
@@ -122,7 +127,7 @@ async def authenticate(request: Request) -> Api2Call:
         if mode != SignatureMode.off:
             ts = signature.timestamp_of(doc)
             signature.check_skew(ts, ctx.clock.now(), ctx.settings.timestamp_skew)
-        exists, keys = owners.lookup(ctx, owner)
+        exists, keys = signing_keys.lookup(ctx, owner)
         if not exists:
             raise SignatureError(f"unknown _owner {owner!r}: no such user ID", "unknown-owner")
     except SignatureError as exc:
@@ -135,7 +140,7 @@ async def authenticate(request: Request) -> Api2Call:
         valid = signature.sig_matches(msg, sig, [s for _, s in keys])
         if not valid:
             # A key added a moment ago may not be in the cache yet.
-            keys = owners.enabled_keys(ctx, owner, fresh=True)
+            keys = signing_keys.enabled_keys(ctx, owner, fresh=True)
             valid = signature.sig_matches(msg, sig, [s for _, s in keys])
         if valid:
             verdict = "valid"

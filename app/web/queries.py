@@ -27,6 +27,7 @@ from lynkflow.db.models import (
     VisEvent,
     VisVuflow,
 )
+from lynkflow.domain import uplynk_asset_reads
 from lynkflow.domain.vis_assets import SYSTEM as SYSTEM_ASSET
 from lynkflow.domain.vis_events import VOD_THUMB_NAME
 from lynkflow.storage.paths import UnsafePath, safe_join
@@ -146,27 +147,9 @@ def assets_page(db: Session, owner_id: str, number: int, *, deleted: bool = Fals
     count = select(func.count()).select_from(UplynkAsset).where(*where)
     page = _paged(db, query, count, number, size)
     assets: list[UplynkAsset] = page.items
-    media = _media_by_id(db, [a.media_id for a in assets if a.media_id])
-    players = _players_by_asset(db, [a.id for a in assets])
-    page.items = [asset_view(a, media.get(a.media_id or ""), players.get(a.id)) for a in assets]
+    related = uplynk_asset_reads.related(db, assets, libraries=False)
+    page.items = [asset_view(a, related.media_of(a), related.players_of(a)) for a in assets]
     return page
-
-
-def _media_by_id(db: Session, media_ids: list[str]) -> dict[str, Media]:
-    wanted = list(dict.fromkeys(media_ids))
-    if not wanted:
-        return {}
-    return {m.id: m for m in db.scalars(select(Media).where(Media.id.in_(wanted)))}
-
-
-def _players_by_asset(db: Session, asset_ids: list[str]) -> dict[str, list[UplynkTestPlayer]]:
-    out: dict[str, list[UplynkTestPlayer]] = {}
-    if asset_ids:
-        rows = db.scalars(select(UplynkTestPlayer).where(UplynkTestPlayer.asset_id.in_(asset_ids))
-                          .order_by(UplynkTestPlayer.created, UplynkTestPlayer.id))
-        for p in rows:
-            out.setdefault(p.asset_id, []).append(p)
-    return out
 
 
 @dataclass
@@ -192,9 +175,8 @@ def resolve_player(db: Session, player_id: str) -> PlayerTarget | None:
         asset = db.get(UplynkAsset, player_id.lower())  # asset ids are lowercase hex; player ids are not
     if asset is None:
         return None
-    media = db.get(Media, asset.media_id) if asset.media_id else None
-    players = _players_by_asset(db, [asset.id]).get(asset.id, [])
-    return PlayerTarget(asset_view(asset, media, players, all_thumbs=True), kind)
+    related = uplynk_asset_reads.related(db, [asset], libraries=False)
+    return PlayerTarget(asset_view(asset, related.media_of(asset), related.players_of(asset), all_thumbs=True), kind)
 
 
 # --- VIS events and assets -----------------------------------------------------------------

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.uplynk.conftest import Api2, make_asset
+from tests.conftest import UplynkCaller
+from tests.uplynk.conftest import make_asset
 
 
 @pytest.fixture
@@ -20,7 +21,7 @@ def tenants(client) -> tuple[dict[str, Any], dict[str, Any]]:
 def world(client, tenants) -> dict[str, Any]:
     """Tenant A with an asset, a library holding it, a subowner, a slicer job, a VIS event and vuflow."""
     a, _ = tenants
-    api_a = Api2(client, a["uplynk"]["owner"], a["uplynk"]["apiKey"])
+    api_a = UplynkCaller(client, a["uplynk"]["owner"], a["uplynk"]["apiKey"])
     ctx = client.app.state.ctx
     asset = make_asset(ctx, owner=a["uplynk"]["owner"], desc="A's asset", external_id="a-ext")
     library = api_a.ok("library/create", desc="A's library")["library"]["id"]
@@ -40,7 +41,7 @@ def world(client, tenants) -> dict[str, Any]:
 
 def test_api2_operations_of_b_never_reach_a(client, tenants, world):
     _, b = tenants
-    api_b = Api2(client, b["uplynk"]["owner"], b["uplynk"]["apiKey"])
+    api_b = UplynkCaller(client, b["uplynk"]["owner"], b["uplynk"]["apiKey"])
     assert api_b.ok("asset/list")["assets"] == []
     assert api_b.ok("asset/list", search="asset")["assets"] == []
     assert api_b.ok("asset/changes", start=0)["changes"] == []
@@ -69,7 +70,7 @@ def test_api2_operations_of_b_never_reach_a(client, tenants, world):
     assert api_b.ok("cloudslicer/jobs/list")["jobs"] == []
     api_b("cloudslicer/jobs/delete", ids=[world["job"]])
     # A still has everything.
-    api_a = Api2(client, tenants[0]["uplynk"]["owner"], tenants[0]["uplynk"]["apiKey"])
+    api_a = UplynkCaller(client, tenants[0]["uplynk"]["owner"], tenants[0]["uplynk"]["apiKey"])
     assert api_a.ok("asset/get", id=world["asset"])["asset"]["desc"] == "A's asset"
     assert api_a.ok("cloudslicer/jobs/get", id=world["job"])["job"]["id"] == world["job"]
     assert api_a.ok("subowners/get", id=world["subowner"])["id"] == world["subowner"]
@@ -104,14 +105,14 @@ def test_vis_routes_of_b_never_reach_a(client, tenants, world):
 
 def test_resetting_one_tenant_leaves_the_other_whole(client, tenants, world):
     a, b = tenants
-    api_b = Api2(client, b["uplynk"]["owner"], b["uplynk"]["apiKey"])
+    api_b = UplynkCaller(client, b["uplynk"]["owner"], b["uplynk"]["apiKey"])
     mine = make_asset(client.app.state.ctx, owner=b["uplynk"]["owner"], desc="B's")
     removed = client.post(f"/_lynkflow/tenants/{a['id']}/reset").json()["removed"]
     # Its asset and the one its slicer job made, its library, its subowner.
     assert removed["uplynk"]["assets"] == 2 and removed["uplynk"]["libraries"] == 1
     assert removed["uplynk"]["slicerJobs"] == 1 and removed["uplynk"]["subowners"] == 1
     assert removed["vis"]["events"] == 1
-    api_a = Api2(client, a["uplynk"]["owner"], a["uplynk"]["apiKey"])
+    api_a = UplynkCaller(client, a["uplynk"]["owner"], a["uplynk"]["apiKey"])
     assert api_a.ok("asset/list")["assets"] == [] and api_a.ok("subowners/list")["subowners"] == []
     assert [f["id"] for f in client.get("/api/vuflow/", headers={"API-KEY": a["vis"]["apiKey"]}).json()] == \
         [a["vis"]["vuflowId"]]  # its default vuflow stays

@@ -114,7 +114,7 @@ def test_vis_bounds_come_from_the_parser_constants(spec) -> None:
 
 
 def test_every_api2_operation_carries_the_signed_pair_and_its_decoded_parameters(spec) -> None:
-    from lynkflow.uplynk.api import OPERATIONS
+    from lynkflow.uplynk.urls import URLS as OPERATIONS
 
     ops = operations(spec, "/api2/")
     assert len(ops) == 2 * len(OPERATIONS)

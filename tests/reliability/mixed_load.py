@@ -18,19 +18,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import itertools
-import json
 import random
 import time
-import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
-from lynkflow.testing.signing import sign
+from lynkflow.testing.signing import Signer
 from lynkflow.uplynk.errors import INTERNAL_ERROR_HEADER
 
 WORDS = ["news", "sports", "drama", "comedy", "kids", "music", "docs", "film", "live", "talk"]
@@ -56,20 +52,6 @@ class Tally:
         return (f"{self.requests} requests in {self.seconds:.1f} s ({rate:.0f}/s); statuses {dict(self.statuses)}; "
                 f"transport errors {dict(self.transport_errors)}; server errors {len(self.server_errors)} "
                 f"{self.server_errors[:5]}; api2 refusals {dict(self.api2_refusals)}; kinds {dict(self.by_kind)}")
-
-
-class Signed:
-    """Distinct signed pairs: a counter in the envelope (`_nonce`, not a parameter) varies each msg."""
-
-    def __init__(self, owner: str, api_key: str) -> None:
-        self.owner = owner
-        self.api_key = api_key
-        self._nonce = itertools.count()
-
-    def __call__(self, params: dict[str, Any]) -> dict[str, str]:
-        doc = {**params, "_owner": self.owner, "_timestamp": int(time.time()), "_nonce": next(self._nonce)}
-        msg = base64.b64encode(zlib.compress(json.dumps(doc).encode(), 6)).decode()
-        return {"msg": msg, "sig": sign(msg, self.api_key)}
 
 
 def seed_assets(ctx: Any, owner: str, count: int) -> list[str]:
@@ -98,7 +80,7 @@ async def run_load(base_url: str, *, owner: str, api_key: str, vis_key: str, ass
                    event_ids: list[str], seconds: float, concurrency: int = 64, timeout: float = 30.0,
                    write_every: int = 10) -> Tally:
     tally = Tally()
-    signed = Signed(owner, api_key)
+    signed = Signer(owner, api_key)  # each msg distinct: the server refuses replays
     vis = {"API-KEY": vis_key}
     deadline = time.monotonic() + seconds
     rng = random.Random(12)

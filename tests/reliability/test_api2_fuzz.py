@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from lynkflow.testing.signing import Signer
 from lynkflow.uplynk import routes as _routes  # noqa: F401 - registers every operation
-from lynkflow.uplynk.api import OPERATIONS
+from lynkflow.uplynk.urls import URLS as OPERATIONS
 from tests.reliability.hostile import EXAMPLES, Tally, api2_call, is_internal_error, json_values, plausible
 
 API2_FIELDS = ["id", "ids", "external_id", "external_ids", "query", "search", "order", "limit", "skip", "ts",
@@ -30,7 +30,7 @@ _PARAM_READ = re.compile(r"""(?:\bp\[|\bp\.get\(|require\(p,\s*)"(\w+)"|"(\w+)" 
 
 def _fields_of(op: str) -> list[str]:
     """The parameter names the operation's module reads, so random values land where they are used."""
-    source = inspect.getsource(sys.modules[OPERATIONS[op][0].__module__])
+    source = inspect.getsource(sys.modules[OPERATIONS[op].fn.__module__])
     return sorted({a or b for a, b in _PARAM_READ.findall(source)}) or API2_FIELDS
 
 

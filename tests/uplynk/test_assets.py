@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 from sqlalchemy import inspect
 
-from tests.conftest import wait_for, wait_housekeeping
-from tests.uplynk.conftest import Api2, make_asset, other_owner
+from tests.conftest import UplynkCaller, wait_for, wait_housekeeping
+from tests.uplynk.conftest import make_asset, other_owner
 
 DOC_FIELDS = {"orig_filename", "rays", "require_drm", "require_studio_drm", "slices", "autoexpire", "break_offsets",
               "created", "job_type", "libraries", "test_player_url", "test_players", "state", "duration",
@@ -149,7 +149,7 @@ def test_shared_library_assets(api, client) -> None:
     assert "shared_assets" not in api.ok("asset/list", ignore_shared_libraries=True)
     assert api.ok("asset/get", id=theirs)["asset"]["id"] == theirs  # readable by ID through the share
     # The other owner sees it as their own asset.
-    them = Api2(client, other, "other-key")
+    them = UplynkCaller(client, other, "other-key")
     assert {a["id"] for a in them.ok("asset/list")["assets"]} == {theirs, hidden}
 
 
@@ -223,7 +223,7 @@ def test_poster_too_big(api, asset_factory) -> None:
 def test_autoexpire_deletes_when_the_clock_passes(make_client) -> None:
     client = make_client(inproc_workers=1, housekeeping_interval=0.02)
     s = client.app.state.ctx.settings
-    api = Api2(client, s.uplynk_owner, s.uplynk_api_key)
+    api = UplynkCaller(client, s.uplynk_owner, s.uplynk_api_key)
     ctx = client.app.state.ctx
     ctx.clock.freeze()
     aid = make_asset(ctx, desc="ephemeral")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.uplynk.conftest import Api2, make_asset, other_owner
+from tests.conftest import UplynkCaller
+from tests.uplynk.conftest import make_asset, other_owner
 
 
 def _library_rows(ctx) -> list:
@@ -179,7 +180,7 @@ def test_share_extension(api, client) -> None:
 
 def _invalid_signature_answer(client, owner: str) -> str:
     """What a request signed with a key the owner never had gets."""
-    return Api2(client, owner, "never-a-key").err("asset/list")
+    return UplynkCaller(client, owner, "never-a-key").err("asset/list")
 
 
 def test_new_key_works_at_once_and_disabled_key_is_refused_at_once(api, client) -> None:
@@ -190,7 +191,7 @@ def test_new_key_works_at_once_and_disabled_key_is_refused_at_once(api, client) 
     added = api.ok("owners/api-key/add")
     assert set(added) == {"new_api_key", "new_key_id", "error"}
     assert len(added["new_key_id"]) == 32 and len(added["new_api_key"]) == 40
-    new = Api2(client, api.owner, added["new_api_key"])
+    new = UplynkCaller(client, api.owner, added["new_api_key"])
     new.ok("asset/list")  # signs at once
     api.ok("asset/list")  # the old key still works
 
@@ -229,7 +230,7 @@ def test_last_enabled_key_cannot_be_disabled_or_deleted(api, client) -> None:
     added = api.ok("owners/api-key/add")
     api.ok("owners/api-key/delete", key_to_delete=default_id)
     assert _invalid_signature_answer(client, api.owner) == api.err("asset/list")
-    new = Api2(client, api.owner, added["new_api_key"])
+    new = UplynkCaller(client, api.owner, added["new_api_key"])
     assert "last enabled key" in new.err("owners/api-key/toggle", key_to_toggle=added["new_key_id"], is_enabled=0)
     # Enabling the only key (already enabled) is harmless.
     assert new.ok("owners/api-key/toggle", key_to_toggle=added["new_key_id"], is_enabled=1)["is_enabled"] is True

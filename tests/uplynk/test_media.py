@@ -15,18 +15,17 @@ import pytest
 from PIL import Image
 
 from lynkflow.fixtures.framecode import read_frame_number_bytes
-from tests.conftest import wait_for
-from tests.uplynk.conftest import Api2
+from tests.conftest import UplynkCaller, wait_for
 
 pytestmark = pytest.mark.slow
 
 
-def _api(client) -> Api2:
+def _api(client) -> UplynkCaller:
     s = client.app.state.ctx.settings
-    return Api2(client, s.uplynk_owner, s.uplynk_api_key)
+    return UplynkCaller(client, s.uplynk_owner, s.uplynk_api_key)
 
 
-def _job_done(api: Api2, job_id: str, timeout: float = 90) -> dict:
+def _job_done(api: UplynkCaller, job_id: str, timeout: float = 90) -> dict:
     states = []
 
     def check():

@@ -11,8 +11,8 @@ import av
 import pytest
 
 from lynkflow.fixtures.framecode import read_frame_number, read_frame_number_bytes
-from tests.conftest import LiveServer, wait_for
-from tests.uplynk.conftest import Api2, other_owner
+from tests.conftest import LiveServer, UplynkCaller, wait_for
+from tests.uplynk.conftest import other_owner
 
 M3U8 = "application/vnd.apple.mpegurl"
 
@@ -33,7 +33,7 @@ def _first_frame(client, segment_url: str) -> tuple[int, int]:
         return read_frame_number(frame.to_image()), frame.height
 
 
-def _ingest(api: Api2, clips: dict[str, str]) -> dict[str, str]:
+def _ingest(api: UplynkCaller, clips: dict[str, str]) -> dict[str, str]:
     """Slice each clip (external ID → media file name); wait for all; external ID → asset ID."""
     jobs = {eid: api.ok("cloudslicer/jobs/create", source={"url": name}, args={"external_id": eid})["job"]["id"]
             for eid, name in clips.items()}
@@ -56,7 +56,7 @@ def test_multiple_segment_and_assetinfo_over_real_media(make_client, synth_clips
     client = make_client(inproc_workers=1)
     ctx = client.app.state.ctx
     s = ctx.settings
-    api = Api2(client, s.uplynk_owner, s.uplynk_api_key)
+    api = UplynkCaller(client, s.uplynk_owner, s.uplynk_api_key)
     media_dir = s.resolved_media_dir
     media_dir.mkdir(parents=True, exist_ok=True)
     shutil.copy(synth_clips["bars_640x360_25.mp4"], media_dir / "a.mp4")  # 10 s, 25 fps, rays 360 + 234

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.uplynk.conftest import Api2
+from tests.conftest import UplynkCaller
 
 
-def _signed(api: Api2, path: str, method: str, **params) -> dict:
+def _signed(api: UplynkCaller, path: str, method: str, **params) -> dict:
     data = api.pair(params)
     resp = api.http.get(path, params=data) if method == "GET" else api.http.post(path, data=data)
     assert resp.status_code == 200, resp.text

@@ -9,18 +9,18 @@ import shutil
 import pytest
 
 from lynkflow.fixtures.framecode import read_frame_number_bytes
-from tests.conftest import SYNTH_CACHE, wait_for
-from tests.uplynk.conftest import Api2, make_asset, other_owner
+from tests.conftest import SYNTH_CACHE, UplynkCaller, wait_for
+from tests.uplynk.conftest import make_asset, other_owner
 
 FPS = 25
 
 
-def _api(client) -> Api2:
+def _api(client) -> UplynkCaller:
     s = client.app.state.ctx.settings
-    return Api2(client, s.uplynk_owner, s.uplynk_api_key)
+    return UplynkCaller(client, s.uplynk_owner, s.uplynk_api_key)
 
 
-def _job_done(api: Api2, job_id: str, timeout: float = 90) -> dict:
+def _job_done(api: UplynkCaller, job_id: str, timeout: float = 90) -> dict:
     def check():
         job = api.ok("cloudslicer/jobs/get", id=job_id)["job"]
         return job if job["state"] in ("done", "error", "cancelled") else None
@@ -30,7 +30,7 @@ def _job_done(api: Api2, job_id: str, timeout: float = 90) -> dict:
     return job
 
 
-def _frame(api: Api2, asset_id: str, ts: int) -> int:
+def _frame(api: UplynkCaller, asset_id: str, ts: int) -> int:
     return read_frame_number_bytes(base64.b64decode(api.ok("asset/getframe", id=asset_id, ts=ts)["img"]))
 
 
@@ -77,7 +77,7 @@ def test_quickclip_cuts_a_new_asset_frame_accurately(make_client) -> None:
     assert _frame(api, beam, 2000) == 2 * FPS  # the beam is untouched
 
 
-def _refusal_assets(api: Api2, client) -> dict[str, str]:
+def _refusal_assets(api: UplynkCaller, client) -> dict[str, str]:
     ctx = client.app.state.ctx
     deleted = make_asset(ctx, desc="gone", duration=10.0)
     api.ok("asset/delete", ids=[deleted])

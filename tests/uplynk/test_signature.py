@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import func, select
 
 from lynkflow.db.models import ControlReplay
+from lynkflow.domain.uplynk_replay import PRUNE_EVERY, ReplayGuard
 from lynkflow.testing.signing import sign
 from lynkflow.uplynk import signature as sg
-from lynkflow.uplynk.replay import PRUNE_EVERY, ReplayGuard
 
 OWNER = "6e6f2d736c696365722d6f776e657231"
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.uplynk.conftest import Api2, other_owner
+from tests.conftest import UplynkCaller
+from tests.uplynk.conftest import other_owner
 
 FIELDS = {"username", "permissions", "api_key", "all_api_keys", "id", "error"}
 
@@ -19,9 +20,9 @@ def _rows(client) -> list:
         return list(db.scalars(select(UplynkSubowner)))
 
 
-def _as_sub(client, api: Api2, sub: dict) -> Api2:
+def _as_sub(client, api: UplynkCaller, sub: dict) -> UplynkCaller:
     """Sign as the subowner: the parent's user ID, the subowner's own key."""
-    return Api2(client, api.owner, sub["api_key"])
+    return UplynkCaller(client, api.owner, sub["api_key"])
 
 
 def test_create_get_list_update_delete(api, client) -> None:
@@ -75,7 +76,7 @@ def test_create_get_list_update_delete(api, client) -> None:
 
 
 def test_subowner_key_signs_for_the_parent_until_api_is_removed_or_it_is_deleted(api, client) -> None:
-    wrong = Api2(client, api.owner, "never-a-key").err("asset/list")
+    wrong = UplynkCaller(client, api.owner, "never-a-key").err("asset/list")
     assert wrong.startswith("invalid signature")
     sub = api.ok("subowners/create", username="acme.robot", password="pw", permissions="api")
     as_sub = _as_sub(client, api, sub)
@@ -89,7 +90,7 @@ def test_subowner_key_signs_for_the_parent_until_api_is_removed_or_it_is_deleted
     assert child["id"] in [s["id"] for s in api.ok("subowners/list")["subowners"]]
     # Its key is not a key of another account.
     other = other_owner(client)
-    assert Api2(client, other.owner, sub["api_key"]).err("asset/list") == wrong.replace(api.owner, other.owner)
+    assert UplynkCaller(client, other.owner, sub["api_key"]).err("asset/list") == wrong.replace(api.owner, other.owner)
 
     # Removing `api` stops it on the very next request; giving it back restores it.
     api.ok("subowners/update", id=sub["id"], permissions="slice")

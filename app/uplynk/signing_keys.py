@@ -1,12 +1,13 @@
-"""Owners and their enabled API keys, with a small per-process cache for the signature check.
+"""The keys that may sign for an owner, with a small per-process cache for the signature check.
 
-Every signed request needs the owner's enabled keys. Reading them from the database on each call
-would cost as much as the call itself, so they are cached for `KEY_CACHE_SECONDS`; a signature that
-fails against the cached keys is re-checked against fresh ones before it is refused, so a key added
-a moment ago works at once. A key changed through api2 (owners/api-key/*), subowners/* or a reset
-publishes a new key generation in the shared control-plane state (lynkflow/shared.py); every process
-drops its cache when it sees a new generation, so a disabled or deleted key stops working at once in
-every process. (A change made straight in the database is seen within the cache lifetime.)
+Every signed request needs the owner's enabled keys. Reading them from the database (one query,
+app/domain/uplynk_owners.py `signing_keys`) on each call would cost as much as the call itself, so
+they are cached for `KEY_CACHE_SECONDS`; a signature that fails against the cached keys is re-
+checked against fresh ones before it is refused, so a key added a moment ago works at once. A key
+changed through api2 (owners/api-key/*), subowners/* or a reset publishes a new key generation in
+the shared control-plane state (lynkflow/shared.py); every process drops its cache when it sees a
+new generation, so a disabled or deleted key stops working at once in every process. (A change made
+straight in the database is seen within the cache lifetime.)
 
 A subowner signs for its parent account (`_owner` = the parent's user ID) with its own current key, so
 that key is one more enabled key of the parent while the subowner holds the `api` permission. Its
@@ -20,9 +21,7 @@ import time
 import uuid
 from typing import Any
 
-from sqlalchemy import select
-
-from lynkflow.db.models import UplynkApiKey, UplynkOwner, UplynkSubowner
+from lynkflow.domain import uplynk_owners
 
 KEY_CACHE_SECONDS = 1.0
 
@@ -56,18 +55,7 @@ def _cache(ctx: Any) -> KeyCache:
 
 def _load(ctx: Any, owner: str) -> tuple[bool, list[tuple[str, str]]]:
     with ctx.read_session() as db:
-        exists = db.get(UplynkOwner, owner) is not None
-        rows = db.execute(
-            select(UplynkApiKey.id, UplynkApiKey.secret)
-            .where(UplynkApiKey.owner_id == owner, UplynkApiKey.enabled.is_(True))
-            .order_by(UplynkApiKey.created, UplynkApiKey.id)
-        ).all()
-        subs = db.execute(
-            select(UplynkSubowner.id, UplynkSubowner.api_key)
-            .where(UplynkSubowner.owner_id == owner, UplynkSubowner.perm_api.is_(True))
-            .order_by(UplynkSubowner.created, UplynkSubowner.id)
-        ).all()
-    return exists, [(r[0], r[1]) for r in rows] + [(f"subowner:{r[0]}", r[1]) for r in subs]
+        return uplynk_owners.signing_keys(db, owner)
 
 
 def lookup(ctx: Any, owner: str, *, fresh: bool = False) -> tuple[bool, list[tuple[str, str]]]:

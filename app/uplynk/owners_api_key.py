@@ -2,7 +2,7 @@
 
 Keys are named by their id (`new_key_id`), never by the secret. An owner cannot lock itself out:
 disabling or deleting its last enabled key is refused. Each change drops the owner's entry in the
-per-process key cache (app/uplynk/owners.py) after the commit, so a new key signs at once and a
+per-process key cache (app/uplynk/signing_keys.py) after the commit, so a new key signs at once and a
 disabled or deleted one is refused at once.
 """
 
@@ -14,10 +14,9 @@ from sqlalchemy.orm import Session
 
 from lynkflow.db.models import UplynkApiKey
 from lynkflow.domain import uplynk_owners as dom
-from lynkflow.uplynk import owners, signature
-from lynkflow.uplynk.api import api2, as_str
+from lynkflow.uplynk import signature, signing_keys
 from lynkflow.uplynk.errors import Api2Error
-from lynkflow.uplynk.params import parse_bool
+from lynkflow.uplynk.params import as_str, parse_bool
 from lynkflow.uplynk.transport import Api2Call
 
 
@@ -38,6 +37,11 @@ def _key(db: Session, call: Api2Call, name: str) -> UplynkApiKey:
     return key
 
 
+def _forget_keys_after_commit(call: Api2Call) -> None:
+    """The owner's cached signing keys go after the commit, so no reader re-caches the old ones."""
+    call.after_commit.append(lambda: signing_keys.forget_owner(call.ctx, call.owner))
+
+
 def _refuse_lockout(db: Session, call: Api2Call, key: UplynkApiKey, action: str) -> None:
     if not dom.is_last_enabled(db, key):
         return
@@ -46,40 +50,34 @@ def _refuse_lockout(db: Session, call: Api2Call, key: UplynkApiKey, action: str)
                     "could be signed afterwards; add a key first (owners/api-key/add)")
 
 
-@api2("owners/api-key/add", threaded=True)
-def api_key_add(call: Api2Call) -> dict[str, Any]:
-    with call.ctx.session() as db:
-        dom.lock_owner(db, call.owner)
-        key = dom.add_key(db, call.ctx, call.owner)
-        out = {"new_api_key": key.secret, "new_key_id": key.id}
-    owners.forget_owner(call.ctx, call.owner)  # after the commit: the next request reads the new key
+def add(call: Api2Call, db: Session) -> dict[str, Any]:
+    dom.lock_owner(db, call.owner)
+    key = dom.add_key(db, call.ctx, call.owner)
+    out = {"new_api_key": key.secret, "new_key_id": key.id}
+    _forget_keys_after_commit(call)  # the next request reads the new key
     return out
 
 
-@api2("owners/api-key/toggle", threaded=True)
-def api_key_toggle(call: Api2Call) -> dict[str, Any]:
+def toggle(call: Api2Call, db: Session) -> dict[str, Any]:
     p = call.params
     if p.get("is_enabled") is None or p.get("is_enabled") == "":
         raise Api2Error("missing required parameter is_enabled (1 to enable the key, 0 to disable it)")
     enabled = parse_bool(p["is_enabled"], "is_enabled")
-    with call.ctx.session() as db:
-        dom.lock_owner(db, call.owner)
-        key = _key(db, call, "key_to_toggle")
-        if not enabled:
-            _refuse_lockout(db, call, key, "disable")
-        dom.set_enabled(db, key, enabled)
-        out = {"key_id": key.id, "is_enabled": enabled}
-    owners.forget_owner(call.ctx, call.owner)
+    dom.lock_owner(db, call.owner)
+    key = _key(db, call, "key_to_toggle")
+    if not enabled:
+        _refuse_lockout(db, call, key, "disable")
+    dom.set_enabled(db, key, enabled)
+    out = {"key_id": key.id, "is_enabled": enabled}
+    _forget_keys_after_commit(call)
     return out
 
 
-@api2("owners/api-key/delete", threaded=True)
-def api_key_delete(call: Api2Call) -> dict[str, Any]:
-    with call.ctx.session() as db:
-        dom.lock_owner(db, call.owner)
-        key = _key(db, call, "key_to_delete")
-        _refuse_lockout(db, call, key, "delete")
-        key_id = key.id
-        dom.delete_key(db, key)
-    owners.forget_owner(call.ctx, call.owner)
+def delete(call: Api2Call, db: Session) -> dict[str, Any]:
+    dom.lock_owner(db, call.owner)
+    key = _key(db, call, "key_to_delete")
+    _refuse_lockout(db, call, key, "delete")
+    key_id = key.id
+    dom.delete_key(db, key)
+    _forget_keys_after_commit(call)
     return {"deleted_key_id": key_id}

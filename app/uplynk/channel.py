@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from lynkflow.uplynk.api import api2
+from sqlalchemy.orm import Session
+
 from lynkflow.uplynk.transport import Api2Call
 
 
-@api2("channel/list")
-def channel_list(call: Api2Call) -> dict[str, Any]:
+def list_(call: Api2Call, db: Session) -> dict[str, Any]:
     return {"channels": []}

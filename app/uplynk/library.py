@@ -9,18 +9,19 @@ unknown id would, so ids of other accounts cannot be probed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lynkflow.db.models import UplynkAsset, UplynkLibrary, UplynkLibraryAsset
+from lynkflow.db.models import UplynkLibrary
+from lynkflow.domain import uplynk_asset_reads as reads
 from lynkflow.domain import uplynk_assets as assets_dom
 from lynkflow.domain import uplynk_libraries as dom
-from lynkflow.uplynk import reads
-from lynkflow.uplynk.api import api2, as_str
+from lynkflow.domain.uplynk_changes import record_change
 from lynkflow.uplynk.errors import Api2Error
-from lynkflow.uplynk.params import parse_int, parse_str_list
+from lynkflow.uplynk.params import as_str, parse_int, parse_str_list
+from lynkflow.uplynk.render import render_assets
 from lynkflow.uplynk.transport import Api2Call
 
 MAX_IDS = 1000
@@ -98,15 +99,14 @@ def _own_assets(db: Session, call: Api2Call, wanted: list[str]) -> None:
 
 def _record_membership_change(db: Session, call: Api2Call, changed: list[str]) -> None:
     # `libraries` is part of the asset's rendering, so asset/changes reports it like any update.
-    for a in db.scalars(select(UplynkAsset).where(UplynkAsset.id.in_(changed))):
-        assets_dom.record_change(db, call.ctx, a, "update")
+    for a in assets_dom.by_ids(db, changed):
+        record_change(db, call.ctx, a, "update")
 
 
 # --- read -----------------------------------------------------------------------------------------
 
 
-@api2("library/get")
-def library_get(call: Api2Call) -> dict[str, Any]:
+def get(call: Api2Call, db: Session) -> dict[str, Any]:
     p = call.params
     has_id, has_ids = p.get("id") not in (None, ""), p.get("ids") not in (None, "", [])
     if has_id and has_ids:
@@ -116,90 +116,70 @@ def library_get(call: Api2Call) -> dict[str, Any]:
     wanted = [_library_id(p)] if has_id else list(dict.fromkeys(parse_str_list(p["ids"], "ids")))
     if len(wanted) > MAX_IDS:
         raise Api2Error(f"at most {MAX_IDS} libraries per request (got {len(wanted)})")
-    with call.ctx.read_session() as db:
-        found = dom.find_owned(db, call.owner, wanted)
-        libs = [found[w] for w in wanted if w in found]
-        if not libs:
-            raise Api2Error(f"Library(ies) not found (id {', '.join(wanted[:5])}{'…' if len(wanted) > 5 else ''})")
-        docs = _dicts(db, libs)
+    found = dom.find_owned(db, call.owner, wanted)
+    libs = [found[w] for w in wanted if w in found]
+    if not libs:
+        raise Api2Error(f"Library(ies) not found (id {', '.join(wanted[:5])}{'…' if len(wanted) > 5 else ''})")
+    docs = _dicts(db, libs)
     return {"library": docs[0]} if has_id else {"libraries": docs}
 
 
-@api2("library/list")
-def library_list(call: Api2Call) -> dict[str, Any]:
+def list_(call: Api2Call, db: Session) -> dict[str, Any]:
     limit, skip = _paging(call.params, LIST_LIMIT)
-    with call.ctx.read_session() as db:
-        libs = list(db.scalars(dom.owned_libraries(call.owner)
-                               .order_by(UplynkLibrary.created.desc(), UplynkLibrary.id).offset(skip).limit(limit)))
-        return {"libraries": _dicts(db, libs)}
+    libs = dom.list_owned(db, call.owner, limit, skip)
+    return {"libraries": _dicts(db, libs)}
 
 
-@api2("library/assets")
-def library_assets(call: Api2Call) -> dict[str, Any]:
+def assets(call: Api2Call, db: Session) -> dict[str, Any]:
     p = call.params
     library_id = _library_id(p)
     limit, skip = _paging(p, ASSETS_LIMIT_MAX)
-    with call.ctx.read_session() as db:
-        _own_library(db, call, library_id)
-    members = select(UplynkLibraryAsset.asset_id).where(UplynkLibraryAsset.library_id == library_id)
-    stmt = (select(reads.A).where(reads.A.c.id.in_(members), reads.A.c.deleted.is_(None))
-            .order_by(reads.A.c.created.desc(), reads.A.c.id).offset(skip).limit(limit))
-    with call.ctx.engine.connect() as conn:
-        rows = conn.execute(stmt).all()
-        return {"assets": reads.render(call.ctx, conn, call.public_base, rows)}
+    _own_library(db, call, library_id)
+    rows = reads.library_page(db, library_id, limit, skip)
+    return {"assets": render_assets(call.ctx, db, call.public_base, rows)}
 
 
 # --- write ----------------------------------------------------------------------------------------
 
 
-@api2("library/update", threaded=True)
-def library_update(call: Api2Call) -> dict[str, Any]:
+def update(call: Api2Call, db: Session) -> dict[str, Any]:
     library_id = _library_id(call.params)
     desc = _desc(call.params)
-    with call.ctx.session() as db:
-        lib = _own_library(db, call, library_id, lock=True)
-        dom.rename_library(db, call.ctx, lib, desc)
-        return {"library": _dicts(db, [lib])[0]}
+    lib = _own_library(db, call, library_id, lock=True)
+    dom.rename_library(db, call.ctx, lib, desc)
+    return {"library": _dicts(db, [lib])[0]}
 
 
-@api2("library/add", threaded=True)
-def library_add(call: Api2Call) -> dict[str, Any]:
+def _change_membership(call: Api2Call, db: Session, change: Callable[..., list[str]], key: str) -> dict[str, Any]:
+    """library/add and library/remove: every asset is checked before `change` writes anything."""
     library_id = _library_id(call.params)
     wanted = _asset_ids(call.params)
-    with call.ctx.session() as db:
-        lib = _own_library(db, call, library_id, lock=True)
-        _own_assets(db, call, wanted)
-        added = dom.add_to_library(db, call.ctx, library_id, wanted)
-        _record_membership_change(db, call, added)
-        return {"library": _dicts(db, [lib])[0], "added": added}
+    lib = _own_library(db, call, library_id, lock=True)
+    _own_assets(db, call, wanted)
+    changed = change(db, call.ctx, library_id, wanted)
+    _record_membership_change(db, call, changed)
+    return {"library": _dicts(db, [lib])[0], key: changed}
 
 
-@api2("library/remove", threaded=True)
-def library_remove(call: Api2Call) -> dict[str, Any]:
-    library_id = _library_id(call.params)
-    wanted = _asset_ids(call.params)
-    with call.ctx.session() as db:
-        lib = _own_library(db, call, library_id, lock=True)
-        _own_assets(db, call, wanted)
-        removed = dom.remove_from_library(db, call.ctx, library_id, wanted)
-        _record_membership_change(db, call, removed)
-        return {"library": _dicts(db, [lib])[0], "removed": removed}
+def add(call: Api2Call, db: Session) -> dict[str, Any]:
+    return _change_membership(call, db, dom.add_to_library, "added")
+
+
+def remove(call: Api2Call, db: Session) -> dict[str, Any]:
+    return _change_membership(call, db, dom.remove_from_library, "removed")
 
 
 # --- lynkflow extensions --------------------------------------------------------------------------
 
 
-@api2("library/create", threaded=True)
-def library_create(call: Api2Call) -> dict[str, Any]:
+def create(call: Api2Call, db: Session) -> dict[str, Any]:
     """lynkflow extension (the real service creates libraries only through v4)."""
     desc = _desc(call.params)
-    with call.ctx.session() as db:
-        lib = dom.create_library(db, call.ctx, call.owner, desc)
-        return {"library": library_dict(lib, 0)}
+    lib = dom.create_library(db, call.ctx, call.owner, desc)
+    return {"library": library_dict(lib, 0)}
 
 
-@api2("library/share", threaded=True)
-def library_share(call: Api2Call) -> dict[str, Any]:
+def share(call: Api2Call, db: Session) -> dict[str, Any]:
     """lynkflow extension: share the caller's library with another owner (its assets then appear in
     that owner's asset/list `shared_assets` and are readable there by id)."""
     p = call.params
@@ -208,12 +188,11 @@ def library_share(call: Api2Call) -> dict[str, Any]:
     if other is None or other == "":
         raise Api2Error("missing required parameter owner (the user ID to share the library with)")
     other = as_str(other, "owner", max_len=64).strip().lower()
-    with call.ctx.session() as db:
-        # Ownership first: another owner's library is "not found", whatever else is wrong.
-        lib = _own_library(db, call, library_id, lock=True)
-        if other == call.owner:
-            raise Api2Error("a library cannot be shared with its own owner; give another owner's user ID")
-        if not dom.owner_exists(db, other):
-            raise Api2Error(f"unknown owner {other!r}: no such user ID to share with")
-        dom.share_library(db, library_id, other)
-        return {"library": _dicts(db, [lib])[0], "shared_with": dom.shared_with(db, library_id)}
+    # Ownership first: another owner's library is "not found", whatever else is wrong.
+    lib = _own_library(db, call, library_id, lock=True)
+    if other == call.owner:
+        raise Api2Error("a library cannot be shared with its own owner; give another owner's user ID")
+    if not dom.owner_exists(db, other):
+        raise Api2Error(f"unknown owner {other!r}: no such user ID to share with")
+    dom.share_library(db, library_id, other)
+    return {"library": _dicts(db, [lib])[0], "shared_with": dom.shared_with(db, library_id)}

@@ -14,6 +14,7 @@ import itertools
 
 from sqlalchemy import Engine, delete
 
+from lynkflow.db.engine import autocommit_cursor
 from lynkflow.db.models import ControlReplay
 
 # One insert in this many also prunes expired rows (cheap: the expiry is indexed).
@@ -31,8 +32,8 @@ def replay_key(msg: str, sig: str) -> str:
 
 
 class ReplayGuard:
-    """Each check is one statement in autocommit on a pooled DB-API connection: no ORM, no
-    explicit transaction, so it costs one round trip (it runs on every signed request)."""
+    """Each check is one autocommit statement (`autocommit_cursor`): no ORM, no explicit
+    transaction, so it costs one round trip (it runs on every signed request)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -46,26 +47,11 @@ class ReplayGuard:
         """Remember the pair; True if it was already remembered and its window has not ended."""
         params = (replay_key(msg, sig), now_ms + window_ms, now_ms)
         prune = next(self._inserts) % PRUNE_EVERY == 0
-        raw = self.engine.raw_connection()
-        driver = raw.driver_connection
-        # SQLite connections are in autocommit already (lynkflow/db/engine.py); PostgreSQL's are
-        # switched for this one statement, which then commits by itself.
-        autocommit = self._postgres and not driver.autocommit
-        try:
-            if autocommit:
-                driver.autocommit = True
-            cur = raw.cursor()
-            try:
-                cur.execute(self._remember, params)
-                remembered = cur.rowcount
-                if prune:
-                    cur.execute(self._prune, (now_ms,))
-            finally:
-                cur.close()
-        finally:
-            if autocommit:
-                driver.autocommit = False
-            raw.close()
+        with autocommit_cursor(self.engine) as cur:
+            cur.execute(self._remember, params)
+            remembered = cur.rowcount
+            if prune:
+                cur.execute(self._prune, (now_ms,))
         return remembered == 0
 
     def clear(self) -> None:

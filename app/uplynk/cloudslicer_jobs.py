@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+
+from sqlalchemy.orm import Session
 
 from lynkflow import jsondoc
 from lynkflow.domain import uplynk_jobs as jobs
 from lynkflow.domain.uplynk_jobs import SlicerError
-from lynkflow.uplynk.api import api2, as_str, require
 from lynkflow.uplynk.errors import Api2Error
 from lynkflow.uplynk.params import (
     ParamError,
+    as_str,
     parse_bool,
     parse_int,
     parse_kv_meta,
     parse_str_list,
     parse_time_ms,
     parse_trim,
+    require,
 )
 from lynkflow.uplynk.render import job_dicts
 from lynkflow.uplynk.transport import Api2Call
@@ -37,12 +41,12 @@ def _dict_param(value: Any, name: str) -> dict[str, Any]:
     return value
 
 
-def _render_one(call: Api2Call, job_id: str) -> dict[str, Any]:
-    with call.ctx.read_session() as db:
-        job = jobs.get_job(db, call.owner, job_id)
-        if job is None:
-            raise Api2Error(f"Job not found ({job_id})")
-        return job_dicts(db, call.public_base, [job])[0]
+def _render_one(call: Api2Call, db: Session, job_id: str) -> dict[str, Any]:
+    db.flush()  # a job created or changed by this call is read back through the same session
+    job = jobs.get_job(db, call.owner, job_id)
+    if job is None:
+        raise Api2Error(f"Job not found ({job_id})")
+    return job_dicts(db, call.public_base, [job])[0]
 
 
 def _asset_fields(args: dict[str, Any]) -> dict[str, Any]:
@@ -80,8 +84,7 @@ def _quickclip_trim(source: dict[str, Any]) -> tuple[int, int]:
     return start, duration
 
 
-@api2("cloudslicer/jobs/create", threaded=True)
-def jobs_create(call: Api2Call) -> dict[str, Any]:
+def create(call: Api2Call, db: Session) -> dict[str, Any]:
     p = call.params
     source = p.get("source")
     if isinstance(source, str) and not source.lstrip().startswith("{"):
@@ -93,14 +96,29 @@ def jobs_create(call: Api2Call) -> dict[str, Any]:
     ingest = {**_asset_fields(args), "trim": parse_trim(args.get("trim"))}
     priority = _priority(p)
     try:
-        job_id = jobs.create_job(call.ctx, call.owner, source, args, ingest, priority=priority)
+        job_id = jobs.create_job(db, call.ctx, call.owner, source, args, ingest, priority=priority)
     except SlicerError as exc:
         raise Api2Error(str(exc)) from None
-    return {"job": _render_one(call, job_id)}
+    return {"job": _render_one(call, db, job_id)}
 
 
-@api2("cloudslicer/jobs/quickclip", threaded=True)
-def jobs_quickclip(call: Api2Call) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Quickclip:
+    """A quickclip request, parsed; `found` is what the read step found (beam rendition, poster)."""
+
+    source: dict[str, Any]
+    args: dict[str, Any]
+    start: int
+    duration: int
+    beam_id: str
+    fields: dict[str, Any]
+    priority: int
+    found: jobs.QuickclipSource
+
+
+def quickclip_source(call: Api2Call, db: Session) -> _Quickclip:
+    """The read step of quickclip (before the write session): every parameter, then the beam and
+    the poster frame, so nothing is written for a request that will be refused."""
     p = call.params
     source = _dict_param(p.get("source"), "source")
     start, duration = _quickclip_trim(source)
@@ -111,55 +129,61 @@ def jobs_quickclip(call: Api2Call) -> dict[str, Any]:
     poster_raw = args.get("poster_ts")
     poster_ts = None if poster_raw in (None, "") else parse_time_ms(poster_raw, "args.poster_ts")
     fields = _asset_fields(args)
+    priority = _priority(p)
     try:
-        job_id = jobs.create_quickclip(call.ctx, call.owner, beam_id, start, duration, source, args, fields,
-                                       poster_ts_ms=poster_ts, priority=_priority(p))
+        found = jobs.quickclip_source(db, call.ctx, call.owner, beam_id, start, duration, poster_ts)
     except SlicerError as exc:
         raise Api2Error(str(exc)) from None
-    return {"job": _render_one(call, job_id)}
+    return _Quickclip(source, args, start, duration, beam_id, fields, priority, found)
 
 
-@api2("cloudslicer/jobs/get")
-def jobs_get(call: Api2Call) -> dict[str, Any]:
+def quickclip(call: Api2Call, db: Session) -> dict[str, Any]:
+    q: _Quickclip = call.prepared
+    try:
+        job_id = jobs.create_quickclip(db, call.ctx, call.owner, q.beam_id, q.start, q.duration, q.found, q.source,
+                                       q.args, q.fields, priority=q.priority)
+    except SlicerError as exc:
+        raise Api2Error(str(exc)) from None
+    return {"job": _render_one(call, db, job_id)}
+
+
+def get(call: Api2Call, db: Session) -> dict[str, Any]:
     job_id = as_str(require(call.params, "id"), "id", max_len=64)
-    return {"job": _render_one(call, job_id)}
+    return {"job": _render_one(call, db, job_id)}
 
 
-@api2("cloudslicer/jobs/list")
-def jobs_list(call: Api2Call) -> dict[str, Any]:
+def list_(call: Api2Call, db: Session) -> dict[str, Any]:
     p = call.params
     limit = parse_int(p["limit"], "limit", low=1, high=1000) if p.get("limit") not in (None, "") else 100
     skip = parse_int(p["skip"], "skip", low=0) if p.get("skip") not in (None, "") else 0
-    with call.ctx.read_session() as db:
-        rows = jobs.list_jobs(db, call.owner, limit, skip)
-        return {"jobs": job_dicts(db, call.public_base, rows)}
+    rows = jobs.list_jobs(db, call.owner, limit, skip)
+    return {"jobs": job_dicts(db, call.public_base, rows)}
 
 
-@api2("cloudslicer/jobs/cancel", threaded=True)
-def jobs_cancel(call: Api2Call) -> dict[str, Any]:
+def cancel(call: Api2Call, db: Session) -> dict[str, Any]:
     job_id = as_str(require(call.params, "id"), "id", max_len=64)
     try:
-        jobs.cancel_job(call.ctx, call.owner, job_id)
+        queue_job_id = jobs.cancel_job(db, call.ctx, call.owner, job_id)
     except SlicerError as exc:
         raise Api2Error(str(exc)) from None
-    return {"job": _render_one(call, job_id)}
+    # After the commit: the worker that sees the request then also sees the job as cancelled.
+    call.after_commit.append(lambda: jobs.stop_queue_job(call.ctx, queue_job_id))
+    return {"job": _render_one(call, db, job_id)}
 
 
-@api2("cloudslicer/jobs/delete", threaded=True)
-def jobs_delete(call: Api2Call) -> dict[str, Any]:
+def delete(call: Api2Call, db: Session) -> dict[str, Any]:
     ids_ = parse_str_list(require(call.params, "ids"), "ids")
     if not ids_:
         raise Api2Error("missing required parameter ids")
-    return {"actions": jobs.delete_jobs(call.ctx, call.owner, ids_)}
+    return {"actions": jobs.delete_jobs(db, call.ctx, call.owner, ids_)}
 
 
-@api2("cloudslicer/jobs/create_export", threaded=True)
-def jobs_create_export(call: Api2Call) -> dict[str, Any]:
+def create_export(call: Api2Call, db: Session) -> dict[str, Any]:
     p = call.params
     asset_id = as_str(require(p, "asset"), "asset", max_len=64)
     aaclc = parse_bool(p.get("aaclc", False), "aaclc")
     try:
-        job_id = jobs.create_export(call.ctx, call.owner, asset_id, aaclc)
+        job_id = jobs.create_export(db, call.ctx, call.owner, asset_id, aaclc)
     except SlicerError as exc:
         raise Api2Error(str(exc)) from None
-    return {"job": _render_one(call, job_id)}
+    return {"job": _render_one(call, db, job_id)}

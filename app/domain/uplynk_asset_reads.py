@@ -1,0 +1,191 @@
+"""Reading Uplynk assets: the Core queries of the api2 read path and the one loader of the rows an
+asset's rendering needs (test players, libraries, media). No HTTP in here.
+
+Reads are the hot path (`asset/get` must keep up with a trivial route), so they use SQLAlchemy Core
+rows, which carry the same attributes as ORM objects but cost a fraction. `related` accepts a
+Session or a Connection and ORM objects or Core rows alike, so api2 rendering, playback and the
+dashboard share it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import namedtuple
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import JSON, ColumnElement, Connection, Engine, Row, Select, bindparam, select
+from sqlalchemy.orm import Session
+
+from lynkflow.db.engine import autocommit_cursor
+from lynkflow.db.models import Media, UplynkAsset, UplynkLibraryAsset, UplynkLibraryShare, UplynkTestPlayer
+
+A = UplynkAsset.__table__
+Db = Session | Connection
+
+
+def is_live_of(owner_id: str) -> tuple[ColumnElement[bool], ...]:
+    """"A live asset of this owner": the one place it is written (Core and ORM selects use it)."""
+    return A.c.owner_id == owner_id, A.c.deleted.is_(None)
+
+
+def live_assets(owner_id: str) -> Select:
+    """The owner's live (not deleted) assets, as Core rows; `.where(...)` narrows it."""
+    return select(A).where(*is_live_of(owner_id))
+
+
+def shared_assets(owner_id: str) -> Select:
+    """Other owners' live assets in libraries shared with `owner_id` (each asset once)."""
+    shared_ids = (select(UplynkLibraryAsset.asset_id)
+                  .join(UplynkLibraryShare, UplynkLibraryShare.library_id == UplynkLibraryAsset.library_id)
+                  .where(UplynkLibraryShare.owner_id == owner_id))
+    return select(A).where(A.c.id.in_(shared_ids), A.c.deleted.is_(None), A.c.owner_id != owner_id)
+
+
+def library_page(db: Db, library_id: str, limit: int, skip: int) -> list[Row]:
+    """One page of the live assets of one library, newest first."""
+    members = select(UplynkLibraryAsset.asset_id).where(UplynkLibraryAsset.library_id == library_id)
+    return list(db.execute(select(A).where(A.c.id.in_(members), A.c.deleted.is_(None))
+                           .order_by(A.c.created.desc(), A.c.id).offset(skip).limit(limit)))
+
+
+# Built once: the hot single-asset lookup skips statement construction and cache-key work.
+_ONE_BY_ID = select(A).where(A.c.owner_id == bindparam("owner"), A.c.deleted.is_(None), A.c.id == bindparam("id"))
+
+
+class OneByIdLookup:
+    """`_ONE_BY_ID` compiled once for the engine's dialect and run as one autocommit statement.
+
+    The single-asset lookup is the hottest query of the api2 face; going around the Connection
+    layer (transaction events, result processing) halves its cost. JSON columns come back as text
+    from SQLite and are decoded here, as SQLAlchemy would.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        compiled = _ONE_BY_ID.compile(dialect=engine.dialect)
+        self.sql = str(compiled)
+        self.positional = list(compiled.positiontup or [])
+        self.row_type = namedtuple("AssetRow", [c.name for c in A.c])  # type: ignore[misc]
+        self.json_at = [i for i, c in enumerate(A.c) if isinstance(c.type, JSON)]
+        self.engine = engine
+
+    def __call__(self, owner: str, asset_id: str) -> Any | None:
+        params: Any = {"owner": owner, "id": asset_id}
+        if self.positional:
+            params = tuple(params[name] for name in self.positional)
+        with autocommit_cursor(self.engine) as cur:
+            cur.execute(self.sql, params)
+            row = cur.fetchone()
+        if row is None:
+            return None
+        values = list(row)
+        for i in self.json_at:
+            if isinstance(values[i], (str, bytes)):
+                values[i] = json.loads(values[i])
+        return self.row_type(*values)
+
+
+def rows_by_ids(db: Db, owner_id: str, ids: Sequence[str]) -> dict[str, Row]:
+    """id → live asset row of the owner, or else of another owner who shares it with this one
+    ("any of your libraries": shared assets are readable by ID)."""
+    if not ids:
+        return {}
+    found = {r.id: r for r in db.execute(live_assets(owner_id).where(A.c.id.in_(list(ids))))}
+    missing = [i for i in ids if i not in found]
+    if missing:
+        found.update(shared_by_ids(db, owner_id, missing))
+    return found
+
+
+def shared_by_ids(db: Db, owner_id: str, ids: Sequence[str]) -> dict[str, Row]:
+    """id → live asset row of another owner, shared with this one through a library."""
+    return {r.id: r for r in db.execute(shared_assets(owner_id).where(A.c.id.in_(list(ids))))}
+
+
+def rows_by_external_ids(db: Db, owner_id: str, exts: Sequence[str]) -> dict[str, Row]:
+    """With duplicate external IDs, the most recently created asset wins ("arbitrary" in the docs)."""
+    if not exts:
+        return {}
+    rows = db.execute(live_assets(owner_id).where(A.c.external_id.in_(list(exts)))
+                      .order_by(A.c.created, A.c.id)).all()
+    return {r.external_id: r for r in rows}
+
+
+def live_by_id(db: Db, asset_id: str) -> Row | None:
+    """A live asset by id, whoever owns it (playback URLs carry no owner)."""
+    return db.execute(select(A).where(A.c.id == asset_id, A.c.deleted.is_(None))).first()
+
+
+def newest_by_external_id(db: Db, owner_id: str, external_id: str) -> Row | None:
+    """The owner's most recently created live asset with this external id (duplicates are possible)."""
+    return db.execute(live_assets(owner_id).where(A.c.external_id == external_id)
+                      .order_by(A.c.created.desc(), A.c.id).limit(1)).first()
+
+
+def rows_in_order(db: Db, ids: Sequence[str]) -> list[Row]:
+    """The rows of `ids` (deleted ones too), in the order given; unknown ids are left out."""
+    if not ids:
+        return []
+    by_id = {r.id: r for r in db.execute(select(A).where(A.c.id.in_(list(ids))))}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def page(db: Db, stmt: Select, limit: int, skip: int) -> list[Row]:
+    """One page of an ordered asset query: sort and page on IDs only, then read the page's full rows,
+    so the sorter never carries every candidate's whole row (meta and all)."""
+    ids = db.execute(stmt.with_only_columns(A.c.id).offset(skip).limit(limit)).scalars().all()
+    return rows_in_order(db, ids)
+
+
+# --- the one loader of what a rendering needs --------------------------------------------------
+
+
+@dataclass
+class Related:
+    """The rows an asset's rendering needs beyond its own row, for a batch of assets."""
+
+    players: dict[str, list[Any]]  # asset id -> test players, oldest first
+    libraries: dict[str, list[str]]  # asset id -> library ids, sorted
+    media: dict[str, Any]  # media id -> media row
+
+    def players_of(self, asset: Any) -> list[Any]:
+        return self.players.get(asset.id, [])
+
+    def media_of(self, asset: Any) -> Any | None:
+        return self.media.get(asset.media_id or "")
+
+    def of(self, asset: Any) -> tuple[list[Any], list[str], Any | None]:
+        """(players, library ids, media) of one asset: the related arguments of the api2 rendering."""
+        return self.players_of(asset), self.libraries.get(asset.id, []), self.media_of(asset)
+
+
+def related(db: Db, assets: Iterable[Any], *, libraries: bool = True) -> Related:
+    """Players, libraries (unless not wanted) and media of many assets with one batched query per
+    kind, never one per asset. api2 rendering, playback and the dashboard all load through here."""
+    assets = list(assets)
+    ids = list(dict.fromkeys(a.id for a in assets))
+    players: dict[str, list[Any]] = {a: [] for a in ids}
+    libs: dict[str, list[str]] = {a: [] for a in ids}
+    media: dict[str, Any] = {}
+    if not ids:
+        return Related(players, libs, media)
+    for p in db.execute(select(UplynkTestPlayer.__table__).where(UplynkTestPlayer.asset_id.in_(ids))
+                        .order_by(UplynkTestPlayer.created, UplynkTestPlayer.id)):
+        players[p.asset_id].append(p)
+    if libraries:
+        for asset_id, lib in db.execute(select(UplynkLibraryAsset.asset_id, UplynkLibraryAsset.library_id)
+                                        .where(UplynkLibraryAsset.asset_id.in_(ids))
+                                        .order_by(UplynkLibraryAsset.library_id)):
+            libs[asset_id].append(lib)
+    media_ids = list({a.media_id for a in assets if a.media_id})
+    if media_ids:
+        media = {m.id: m for m in db.execute(select(Media.__table__).where(Media.id.in_(media_ids)))}
+    return Related(players, libs, media)
+
+
+def media_of(db: Db, asset: Any) -> Any | None:
+    """The media row of one asset (its ingest outputs), or None before ingest has made one."""
+    if not asset.media_id:
+        return None
+    return db.execute(select(Media.__table__).where(Media.id == asset.media_id)).first()

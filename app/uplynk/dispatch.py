@@ -1,0 +1,127 @@
+"""The api2 call pipeline: authenticate, open the session the operation's table entry asks for, run
+the operation, commit, render `{..., "error": 0}` — or the api2 error shape for any refusal.
+
+The dispatcher owns the unit of work: an operation gets `(call, db)` and never commits. A `READ`
+operation gets a read session (on SQLite a deferred BEGIN: no write lock); a `WRITE` operation gets a
+write session, committed after the operation returns and rolled back if it raises. Sessions are
+lazy, so work an operation does before its first query (copying a source file, decoding a poster)
+holds no lock. Actions that must follow the commit (dropping cached keys, asking a running job
+to stop) are queued with `call.after_commit`.
+
+Where the operation runs: every operation that touches the database runs in the thread pool, so a
+wait for SQLite's write lock or a slow query never stalls the event loop. The one exception is
+`asset/get`, the hot path: by ID it is one autocommit statement (plus a cache hit for the
+rendering), measured cheaper inline than the thread hop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from lynkflow.domain.uplynk_errors import AssetError
+from lynkflow.logging import get_logger
+from lynkflow.media.errors import MediaError
+from lynkflow.storage.diskfull import NO_SPACE, is_disk_full
+from lynkflow.storage.paths import UnsafePath
+from lynkflow.uplynk.errors import Api2Error, error_response
+from lynkflow.uplynk.params import ParamError
+from lynkflow.uplynk.query import QueryError
+from lynkflow.uplynk.transport import Api2Call, authenticate
+
+log = get_logger("uplynk")
+
+Operation = Callable[[Api2Call, Session], dict[str, Any]]
+
+_CLIENT_ERRORS = (Api2Error, ParamError, QueryError, AssetError, UnsafePath)
+
+
+class Access(Enum):
+    READ = "read"
+    WRITE = "write"
+
+
+@dataclass(frozen=True)
+class Op:
+    """One row of the URL table: the operation, the session it gets, and where it runs.
+
+    `prepare`, when set, runs first in a read session of its own; what it returns is
+    `call.prepared` for `fn`. It is for work that must not hold the write lock: checks whose
+    answer feeds media work (a frame decoded for a poster) before the write.
+    """
+
+    fn: Operation
+    access: Access
+    threaded: bool = True
+    prepare: Callable[[Api2Call, Session], Any] | None = None
+
+
+def read(fn: Operation, *, inline: bool = False) -> Op:
+    return Op(fn, Access.READ, threaded=not inline)
+
+
+def write(fn: Operation, *, prepare: Callable[[Api2Call, Session], Any] | None = None) -> Op:
+    return Op(fn, Access.WRITE, prepare=prepare)
+
+
+def _message(exc: Exception) -> str:
+    return exc.msg if isinstance(exc, Api2Error) else str(exc)
+
+
+def run(call: Api2Call, op: Op) -> dict[str, Any]:
+    """The unit of work of one call: the session, the operation, the commit, then the after-commit actions."""
+    ctx = call.ctx
+    if op.prepare is not None:
+        with ctx.read_session() as db:
+            call.prepared = op.prepare(call, db)
+    scope = ctx.session() if op.access is Access.WRITE else ctx.read_session()
+    with scope as db:
+        result = op.fn(call, db)
+    for action in call.after_commit:
+        action()
+    return result
+
+
+def make_endpoint(name: str, op: Op) -> Callable[[Request], Any]:
+    async def endpoint(request: Request) -> JSONResponse:
+        try:
+            call = await authenticate(request)
+            result = await run_in_threadpool(run, call, op) if op.threaded else run(call, op)
+        except _CLIENT_ERRORS as exc:
+            return journaled_error(request, _message(exc))
+        except MediaError as exc:
+            return journaled_error(request, str(exc))
+        except Exception as exc:  # noqa: BLE001 - the api2 shape even for our own bugs, and a log line
+            if is_disk_full(exc):
+                log.warning("api2 operation refused: disk full", extra={"fields": {"operation": name}})
+                return journaled_error(request, NO_SPACE)
+            log.exception("api2 operation failed", extra={"fields": {"operation": name}})
+            return journaled_error(request, f"internal error in {name}; see the lynkflow log", internal=True)
+        result["error"] = 0
+        note_answer(request, 0)
+        return JSONResponse(result)
+
+    endpoint.__name__ = "api2_" + name.replace("/", "_").replace("-", "_")
+    return endpoint
+
+
+def note_answer(request: Request, error: int, msg: str | None = None) -> None:
+    """Tell the request journal what api2 answered (`error`, and `msg` on a refusal)."""
+    face = getattr(request.state, "journal", None)
+    if not isinstance(face, dict):
+        face = request.state.journal = {"api": "uplynk"}
+    face["error"] = error
+    if msg is not None:
+        face["msg"] = msg
+
+
+def journaled_error(request: Request, msg: str, *, internal: bool = False) -> JSONResponse:
+    note_answer(request, 1, msg)
+    return error_response(msg, internal=internal)
