@@ -445,8 +445,7 @@ def asset_list(request: Request, key: Key) -> list[dict[str, Any]]:
     page_index = _q_int(q, "pageIndex", 0, 0, 10_000_000)
     _q_bool(q, "noCache")  # accepted: lynkflow has no cache to bypass
     with _ctx(request).session() as db:
-        r = Renderer(db, request)
-        return [r.asset(a) for a in vis_assets.list_assets(db, key, f, page_index)]
+        return Renderer(db, request).assets(vis_assets.list_assets(db, key, f, page_index))
 
 
 @route("/asset/", "DELETE", **docs.ASSET_DELETE_MANY)
