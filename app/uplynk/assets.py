@@ -114,10 +114,11 @@ def _search_cond(text: str) -> ColumnElement[bool]:
                func.lower(UplynkAsset.external_id).like(like, escape="\\"))
 
 
-def _page(conn, base_stmt, query: q.Query | None, order, limit: int, skip: int) -> list:  # noqa: ANN001
+def _page(conn, base_stmt, query: q.Query | None, cond, order, limit: int, skip: int) -> list:  # noqa: ANN001
+    """`cond`: the query's SQL condition, built once for both pages (its index probes are not per owner)."""
     stmt = base_stmt
-    if query is not None and query.criteria:
-        stmt = stmt.where(query_sql.where_clause(query, conn))
+    if cond is not None:
+        stmt = stmt.where(cond)
     stmt = stmt.order_by(*order)
     if query is None or not query_sql.needs_confirmation(query):
         # Sort and page on IDs only, then read the page's full rows: the sorter never carries
@@ -158,10 +159,11 @@ def asset_list(call: Api2Call) -> dict[str, Any]:
         cond = _search_cond(as_str(search, "search", max_len=1000))
         own, shared = own.where(cond), shared.where(cond)
     with call.ctx.engine.connect() as conn:
-        rows = _page(conn, own, query, order, limit, skip)
+        cond = query_sql.where_clause(query, conn) if query is not None and query.criteria else None
+        rows = _page(conn, own, query, cond, order, limit, skip)
         result: dict[str, Any] = {"assets": reads.render(call.ctx, conn, call.public_base, rows)}
         if not ignore_shared:
-            shared_rows = _page(conn, shared, query, order, limit, skip)
+            shared_rows = _page(conn, shared, query, cond, order, limit, skip)
             result["shared_assets"] = reads.render(call.ctx, conn, call.public_base, shared_rows)
     return result
 

@@ -37,9 +37,11 @@ async def json_body(request: Request) -> Any:
     if not raw.strip():
         return None
     try:
-        return jsondoc.loads(raw, what="The request body", long_text_fields=limits.VIS_LARGE_TEXT_FIELDS)
+        doc = jsondoc.loads(raw, what="The request body", long_text_fields=limits.VIS_LARGE_TEXT_FIELDS)
     except jsondoc.DocumentError as exc:
         raise bad_request(exc.message, exc.kind, **({"field": exc.field} if exc.field else {})) from None
+    request.state.journal_body = doc  # the journal records this parse instead of parsing the body again
+    return doc
 
 
 Key = Annotated[str, Depends(api_key)]
@@ -105,7 +107,7 @@ def health(request: Request) -> JSONResponse:
 
 
 @route("/health/version", "GET", **docs.HEALTH_VERSION)
-def health_version() -> dict[str, str]:
+async def health_version() -> dict[str, str]:  # constant: no thread-pool hop
     return {"client": "lynkflow", "machineName": socket.gethostname(), "assemblyVersion": __version__,
             "fileVersion": __version__, "productVersion": __version__}
 

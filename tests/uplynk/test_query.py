@@ -65,6 +65,19 @@ TABLE = [
     ("source: file, -blue", {"A1", "A7"}),
     ("nothing-matches-this", set()),
     ("100% literal_under", set()),
+    # Phrases through the index's word pairs: exact pairs, longer phrases, wildcards, exclusions.
+    ('"convention basketball"', set()),  # both words common, never in this order
+    ('"2022 basketball convention"', {"A2"}),
+    ('"basketball convention 2023"', {"A1"}),
+    ('"basketball convention recap 2023"', set()),
+    ('"bas* convention"', {"A1", "A2"}),
+    ('"blue *"', {"A4", "A5", "A8"}),
+    ('-"sky casket"', ALL - {"A4"}),
+    ('-"2022 basketball convention"', ALL - {"A2"}),
+    ('+"blue sky" -"purple blue"', {"A4"}),
+    ('meta:"another value"', {"A1"}),
+    ('"blue marlin", external: marlin*', {"A8"}),
+    ('"at nine" "blue sky"', {"A4", "A6"}),
 ]
 
 
