@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -148,6 +149,8 @@ def lynkflow_system(seconds: float, rev: str | None = None) -> System:
 
     def launch(tmp: Path, port: int) -> tuple[list[str], Path, dict[str, str]]:
         data = tmp / f"lynkflow-{port}"
+        if data.exists():  # a port used again by a later round: start from an empty data dir again
+            shutil.rmtree(data)
         env = {**env_without_lynkflow(), "LYNKFLOW_DATA_DIR": str(data), "LYNKFLOW_INPROC_WORKERS": "0"}
         if pythonpath:
             env["PYTHONPATH"] = pythonpath
@@ -233,7 +236,8 @@ def moto_system() -> System:
 def measure(system: System, tmp: Path, seconds: float, rnd: int) -> None:
     port = free_port()
     cmd, cwd, env = system.launch(tmp, port)
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = (tmp / f"{system.name.split()[0]}-{port}.log").open("wb")
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         base = f"http://127.0.0.1:{port}"
         system.results["start"].append(wait_for_200(proc, base + system.ready_path))
@@ -253,8 +257,13 @@ def measure(system: System, tmp: Path, seconds: float, rnd: int) -> None:
             system.results["read"].append(r.rps)
             errors += r.errors
         system.results["errors"].append(errors)
+    except Exception:
+        log.flush()
+        print(Path(log.name).read_text(errors="replace")[-3000:], file=sys.stderr)
+        raise
     finally:
         stop(proc)
+        log.close()
 
 
 def med(xs: list[float]) -> float:
