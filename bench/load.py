@@ -80,12 +80,12 @@ def seed(settings, rng: random.Random) -> tuple[list[str], str]:  # noqa: ANN001
     return asset_ids, key
 
 
-def request_table(settings, asset_ids: list[str], vis_key: str, n: int, rng: random.Random
-                  ) -> list[tuple[str, str, str | None, dict[str, str]]]:  # noqa: ANN001
+def request_table(settings, asset_ids: list[str], vis_key: str, n: int, rng: random.Random,  # noqa: ANN001
+                  mix: dict[str, int]) -> list[tuple[str, str, str | None, dict[str, str]]]:
     owner, secret = settings.uplynk_owner, settings.uplynk_api_key
-    kinds = [k for k, weight in MIX.items() for _ in range(weight)]
+    kinds = [k for k, weight in mix.items() for _ in range(weight)]
     plan = [rng.choice(kinds) for _ in range(n)]
-    count = {k: plan.count(k) for k in MIX}
+    count = {k: plan.count(k) for k in MIX}  # kinds outside the mix count 0
     gets = iter([b for i in range(count["asset/get"])
                  for b in signed_bodies(owner, secret, {"id": asset_ids[i % len(asset_ids)]}, 1, tag=f"g{i}-")])
     lists = iter(signed_bodies(owner, secret, {"query": "news", "limit": 20}, count["asset/list"], tag="l"))
@@ -126,7 +126,8 @@ def throwaway_postgres(url: str) -> tuple[str, Callable[[], None]]:
     return url.rsplit("/", 1)[0] + "/" + name, drop
 
 
-def run_one(label: str, database_url: str | None, seconds: float, connections: int, tmp: Path) -> None:
+def run_one(label: str, database_url: str | None, seconds: float, connections: int, tmp: Path,
+            mix: dict[str, int]) -> None:
     from lynkflow.config import Settings
 
     data = tmp / f"data-{label}"
@@ -145,8 +146,9 @@ def run_one(label: str, database_url: str | None, seconds: float, connections: i
         settings = Settings(**kw)
         rng = random.Random(14)
         asset_ids, vis_key = seed(settings, rng)
-        table = request_table(settings, asset_ids, vis_key, int(REQUESTS_PER_SECOND_BUDGET * (seconds + 2)), rng)
-        warm = request_table(settings, asset_ids, vis_key, 3000, random.Random(15))
+        table = request_table(settings, asset_ids, vis_key, int(REQUESTS_PER_SECOND_BUDGET * (seconds + 2)), rng,
+                              mix)
+        warm = request_table(settings, asset_ids, vis_key, 3000, random.Random(15), mix)
         lua, warm_lua = tmp / f"load-{label}.lua", tmp / f"warm-{label}.lua"
         write_lua(lua, table)
         write_lua(warm_lua, warm)
@@ -164,17 +166,20 @@ def main() -> int:
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--database-url", default=None, help="a PostgreSQL URL: also run on a throwaway database there")
     ap.add_argument("--skip-sqlite", action="store_true")
+    ap.add_argument("--only", choices=list(MIX), help="one kind of request alone, instead of the mix")
     args = ap.parse_args()
-    print(f"mixed load: wrk -t2 -c{args.connections} {args.seconds:g} s; {ASSETS} assets; mix "
-          + ", ".join(f"{v}% {k}" for k, v in MIX.items()) + "  (goals: ≥ 1,500 req/s, p99 ≤ 100 ms, 0 errors)")
+    mix = {args.only: 1} if args.only else MIX
+    print(f"load: wrk -t2 -c{args.connections} {args.seconds:g} s; {ASSETS} assets; "
+          + ", ".join(f"{v * 100 // sum(mix.values())}% {k}" for k, v in mix.items())
+          + "  (goals: ≥ 1,500 req/s, p99 ≤ 100 ms, 0 errors)")
     with tempfile.TemporaryDirectory(prefix="lynkflow-bench-load-") as t:
         tmp = Path(t)
         if not args.skip_sqlite:
-            run_one("SQLite", None, args.seconds, args.connections, tmp)
+            run_one("SQLite", None, args.seconds, args.connections, tmp, mix)
         if args.database_url:
             url, drop = throwaway_postgres(args.database_url)
             try:
-                run_one("PostgreSQL", url, args.seconds, args.connections, tmp)
+                run_one("PostgreSQL", url, args.seconds, args.connections, tmp, mix)
             finally:
                 drop()
     return 0
