@@ -78,15 +78,21 @@ def _pair_exact(term: Term) -> bool:
     return len(term.words) == 2 and len(_pairs(term)) == 1 and pair_is_exact(*term.words)
 
 
-def _has_term(scope: str, term: Term, skip: str | None = None) -> ColumnElement[bool]:
-    """`skip` (a word, or a pair's term: those hold a space, words never do) is already guaranteed."""
+def _parts(scope: str, term: Term) -> list[tuple[bool, str]]:
+    """The necessary parts of a term as (is a pair, text): a phrase's pairs and its unpaired words,
+    or a term's words. A pair's text holds a space and a word never does, so texts never clash."""
     if term.is_phrase and scope != "source":
         pairs = _pairs(term)
         paired = {w for pair in pairs for w in pair}
-        conds = [_has_pair(scope, pair_term(a, b)) for a, b in pairs if pair_term(a, b) != skip]
-        conds += [_has_word(scope, w) for w in dict.fromkeys(term.words) if w not in paired and w != skip]
-    else:
-        conds = [_has_word(scope, w) for w in dict.fromkeys(term.words) if w != skip]
+        return ([(True, pair_term(a, b)) for a, b in pairs]
+                + [(False, w) for w in dict.fromkeys(term.words) if w not in paired])
+    return [(False, w) for w in dict.fromkeys(term.words)]
+
+
+def _has_term(scope: str, term: Term, skip: str | None = None) -> ColumnElement[bool]:
+    """`skip`: the part the driver already guarantees, not tested twice."""
+    conds = [(_has_pair if is_pair else _has_word)(scope, text) for is_pair, text in _parts(scope, term)
+             if text != skip]
     return and_(*conds) if conds else ~false()
 
 
@@ -121,16 +127,11 @@ def _pair_ids(scope: str, pair: str) -> Select:
 
 
 def _term_sets(scope: str, term: Term) -> list[tuple[Select, str]]:
-    """(asset-id set, what it guarantees) for each necessary part of a term: its pairs and other words."""
-    if term.is_phrase and scope != "source":
-        pairs = _pairs(term)
-        paired = {w for pair in pairs for w in pair}
-        out = [(_pair_ids(scope, pair_term(a, b)), pair_term(a, b)) for a, b in pairs]
-        return out + [(_word_ids(scope, w), w) for w in dict.fromkeys(term.words) if w not in paired]
-    return [(_word_ids(scope, w), w) for w in dict.fromkeys(term.words)]
+    """(asset-id set, the part it guarantees) for each necessary part of a term."""
+    return [((_pair_ids if is_pair else _word_ids)(scope, text), text) for is_pair, text in _parts(scope, term)]
 
 
-Skip = tuple[int, int, str] | None  # (criterion index, term index, word) the driver guarantees
+Skip = tuple[int, int, str] | None  # (criterion index, term index, part) the driver guarantees
 
 
 def _must_sets(query: Query) -> list[tuple[list[Select], Skip]]:
@@ -139,7 +140,7 @@ def _must_sets(query: Query) -> list[tuple[list[Select], Skip]]:
     for ci, c in enumerate(query.criteria):
         index = {id(t): i for i, t in enumerate(c.terms)}
         singles = c.required if c.required else (c.optional if len(c.optional) == 1 else [])
-        # A required term is necessary, and so is a lone plain term: so is each of its words.
+        # A required term is necessary, and so is a lone plain term: so is each of its parts.
         for t in singles:
             out.extend(([ids], (ci, index[id(t)], part)) for ids, part in _term_sets(c.scope, t))
         if len(c.optional) > 1 and not c.required:
