@@ -151,9 +151,6 @@ end
 request = function()
   k = k + step
   local r = reqs[(k % #reqs) + 1]
-  if r[3] == nil then
-    return wrk.format(r[1], r[2])
-  end
   return wrk.format(r[1], r[2], r[4], r[3])
 end
 response = function(status, headers, body)
