@@ -6,7 +6,7 @@ STAMP := $(VENV)/.stamp-install
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: setup run test test-sqlite test-postgres fuzz lint openapi bench clean
+.PHONY: setup run test test-sqlite test-postgres fuzz lint openapi bench bench-peers bench-load clean
 
 # Re-install whenever pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -50,6 +50,14 @@ bench: setup
 	$(BIN)/python bench/media.py
 	$(BIN)/python bench/uplynk.py
 	$(BIN)/python bench/job_start.py
+
+# lynkflow next to a bare FastAPI app, Stoplight Prism (npm) and moto's server (PyPI), ~6 min.
+bench-peers: setup
+	$(BIN)/python bench/peers.py
+
+# The mixed load at concurrency 64: SQLite, then PostgreSQL when LYNKFLOW_BENCH_POSTGRES_URL is set.
+bench-load: setup
+	$(BIN)/python bench/load.py $${LYNKFLOW_BENCH_POSTGRES_URL:+--database-url $$LYNKFLOW_BENCH_POSTGRES_URL}
 
 clean:
 	rm -rf var .cache .pytest_cache build dist *.egg-info  # a stale build/ would go into the next wheel

@@ -14,9 +14,13 @@ from lynkflow.seeding import seed_progress
 router = APIRouter(prefix="/_lynkflow")
 
 
+_HEALTH = {"status": "ok", "version": __version__}
+
+
 @router.get("/health", **docs.HEALTH)
-def health() -> dict:
-    return {"status": "ok", "version": __version__}
+async def health() -> dict:
+    # `async`: a sync route would hop to the thread pool on every call, for a constant answer.
+    return _HEALTH
 
 
 @router.get("/ready", **docs.READY)

@@ -42,6 +42,9 @@ _INTERNAL_HEADER = INTERNAL_ERROR_HEADER.lower().encode()
 
 # VIS JSON bodies are recorded up to this size; bigger ones are noted as truncated.
 MAX_JOURNAL_BODY = 64 * 1024
+# Control-plane routes that read no shared state: no version read (a database round trip) for them.
+_STATELESS = frozenset({"/_lynkflow/health"})
+
 class DroppedConnection(ConnectionResetError):
     """Raised where there is no network connection to drop (in-process test clients)."""
 
@@ -87,7 +90,7 @@ class ControlMiddleware:
         api = classify(path)
         ctx = self.ctx
         if api is None:
-            if path.startswith("/_lynkflow/"):
+            if path.startswith("/_lynkflow/") and path not in _STATELESS:
                 ctx.shared.refresh()  # the control plane shows and changes the shared state
             await self.app(scope, receive, send)
             return
@@ -194,11 +197,11 @@ class ControlMiddleware:
         except BaseException:
             entry["internalError"] = True
             if capture:
-                entry["body"] = _decode_body(body_parts, body_size[0])
+                entry["body"] = _journal_body(body_parts, body_size[0], state)
             self._record(journal, entry, started, status_box[0] or 500, entry["fault"], state)
             raise
         if capture:
-            entry["body"] = _decode_body(body_parts, body_size[0])
+            entry["body"] = _journal_body(body_parts, body_size[0], state)
         self._record(journal, entry, started, status_box[0], entry["fault"], state)
 
     @staticmethod
@@ -214,6 +217,13 @@ class ControlMiddleware:
                 if key != "api":
                     entry[key] = value
         journal.record(entry)
+
+
+def _journal_body(parts: list[bytes], size: int, state: dict[str, Any]) -> Any:
+    """The recorded body: the route's own parse when it made one (a body is parsed once), else ours."""
+    if size <= MAX_JOURNAL_BODY and "journal_body" in state:
+        return state["journal_body"]
+    return _decode_body(parts, size)
 
 
 def _decode_body(parts: list[bytes], size: int) -> Any:

@@ -36,7 +36,7 @@ def migrations_dir() -> Path:
 
 
 # The newest revision in migrations/versions (tests/foundation/test_migrations.py checks it).
-SCHEMA_HEAD = "0006_tenants"
+SCHEMA_HEAD = "0007_search_pairs"
 
 
 def alembic_config(url: str) -> Config:

@@ -35,6 +35,7 @@ from lynkflow.domain import uplynk_posters
 from lynkflow.domain.uplynk_asset_reads import is_live_of
 from lynkflow.domain.uplynk_changes import record_change
 from lynkflow.domain.uplynk_errors import AssetError
+from lynkflow.domain.uplynk_search import pair_rows
 from lynkflow.storage.paths import safe_join
 
 ERROR_STATE = "error"
@@ -78,13 +79,15 @@ def field_words(desc: str, asset_id: str, external_id: str, meta: dict[str, Any]
 
 
 def term_rows(asset_id: str, desc: str, external_id: str, meta: dict[str, Any] | None) -> list[dict[str, str]]:
+    """The asset's index rows: one per (field, word), and one per adjacent word pair (uplynk_search)."""
     seen: set[tuple[str, str]] = set()
-    for f, seq in field_words(desc, asset_id, external_id, meta):
+    fields = field_words(desc, asset_id, external_id, meta)
+    for f, seq in fields:
         for w in seq:
             seen.add((f, w))
             if len(seen) >= MAX_TERMS_PER_ASSET:
                 break
-    return [{"asset_id": asset_id, "field": f, "term": t} for f, t in sorted(seen)]
+    return [{"asset_id": asset_id, "field": f, "term": t} for f, t in sorted(seen)] + pair_rows(asset_id, fields)
 
 
 def reindex(db: Session, asset: UplynkAsset) -> None:

@@ -120,10 +120,11 @@ def _search_cond(text: str) -> ColumnElement[bool]:
                func.lower(UplynkAsset.external_id).like(like, escape=ESCAPE))
 
 
-def _page(db: Session, base_stmt, query: q.Query | None, order, limit: int, skip: int) -> list:  # noqa: ANN001
+def _page(db: Session, base_stmt, query: q.Query | None, cond, order, limit: int, skip: int) -> list:  # noqa: ANN001
+    """`cond`: the query's SQL condition, built once for both pages (its index probes are not per owner)."""
     stmt = base_stmt
-    if query is not None and query.criteria:
-        stmt = stmt.where(query_sql.where_clause(query, db.connection()))
+    if cond is not None:
+        stmt = stmt.where(cond)
     stmt = stmt.order_by(*order)
     if query is None or not query_sql.needs_confirmation(query):
         return reads.page(db, stmt, limit, skip)
@@ -156,10 +157,11 @@ def list_(call: Api2Call, db: Session) -> dict[str, Any]:
     if search not in (None, ""):
         cond = _search_cond(as_str(search, "search", max_len=1000))
         own, shared = own.where(cond), shared.where(cond)
-    rows = _page(db, own, query, order, limit, skip)
+    cond = query_sql.where_clause(query, db.connection()) if query is not None and query.criteria else None
+    rows = _page(db, own, query, cond, order, limit, skip)
     result: dict[str, Any] = {"assets": render_assets(call.ctx, db, call.public_base, rows)}
     if not ignore_shared:
-        shared_rows = _page(db, shared, query, order, limit, skip)
+        shared_rows = _page(db, shared, query, cond, order, limit, skip)
         result["shared_assets"] = render_assets(call.ctx, db, call.public_base, shared_rows)
     return result
 

@@ -8,8 +8,11 @@ term, or the union of a criterion's plain terms) that is smallest, found by coun
 candidate set's first `PROBE_LIMIT` rows. So a query touches about as many rows as its rarest
 necessary term has, not as many as there are assets: 100k assets cost about what 10k do.
 
-The SQL is exact except for phrases, which it treats as "all these words present"; callers then
-confirm candidates with `lynkflow.uplynk.query.matches` (see `needs_confirmation`).
+A phrase is matched through the index's word-pair rows (lynkflow.domain.uplynk_search): every
+adjacent pair of plain words must be present as a pair, and each word not in such a pair (a
+wildcard, or a word next to one) as a word. That is exact for a two-word phrase of plain words;
+any other phrase narrows the candidates to the few assets holding all its pairs, which callers then
+confirm with `lynkflow.uplynk.query.matches` (see `needs_confirmation`).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from sqlalchemy import ColumnElement, Connection, Select, and_, exists, false, f
 
 from lynkflow.db.like import ESCAPE, escape_like
 from lynkflow.db.models import UplynkAsset, UplynkAssetTerm
+from lynkflow.domain.uplynk_search import pair_field, pair_is_exact, pair_term
 from lynkflow.uplynk.query import Criterion, Query, Term, scope_fields
 
 T = UplynkAssetTerm
@@ -51,8 +55,41 @@ def _has_word(scope: str, pattern: str) -> ColumnElement[bool]:
     return exists().where(T.asset_id == A.c.id, _field_cond(scope), _word_cond(T.term, pattern))
 
 
+def _pair_field_cond(scope: str) -> ColumnElement[bool]:
+    fields = [pair_field(f) for f in scope_fields(scope)]
+    return T.field == fields[0] if len(fields) == 1 else T.field.in_(fields)
+
+
+def _has_pair(scope: str, pair: str) -> ColumnElement[bool]:
+    return exists().where(T.asset_id == A.c.id, _pair_field_cond(scope), T.term == pair)
+
+
+def _pairs(term: Term) -> list[tuple[str, str]]:
+    """The adjacent pairs of plain words of a phrase: the ones the index holds as pair rows."""
+    return list(dict.fromkeys((a, b) for a, b in zip(term.words, term.words[1:], strict=False)
+                              if "*" not in a and "*" not in b))
+
+
+def _pair_exact(term: Term) -> bool:
+    """Whether the SQL answers this phrase exactly: two plain words whose pair is stored whole."""
+    return len(term.words) == 2 and len(_pairs(term)) == 1 and pair_is_exact(*term.words)
+
+
+def _parts(scope: str, term: Term) -> list[tuple[bool, str]]:
+    """The necessary parts of a term as (is a pair, text): a phrase's pairs and its unpaired words,
+    or a term's words. A pair's text holds a space and a word never does, so texts never clash."""
+    if term.is_phrase and scope != "source":
+        pairs = _pairs(term)
+        paired = {w for pair in pairs for w in pair}
+        return ([(True, pair_term(a, b)) for a, b in pairs]
+                + [(False, w) for w in dict.fromkeys(term.words) if w not in paired])
+    return [(False, w) for w in dict.fromkeys(term.words)]
+
+
 def _has_term(scope: str, term: Term, skip: str | None = None) -> ColumnElement[bool]:
-    conds = [_has_word(scope, w) for w in dict.fromkeys(term.words) if w != skip]
+    """`skip`: the part the driver already guarantees, not tested twice."""
+    conds = [(_has_pair if is_pair else _has_word)(scope, text) for is_pair, text in _parts(scope, term)
+             if text != skip]
     return and_(*conds) if conds else ~false()
 
 
@@ -67,8 +104,8 @@ def _criterion_cond(c: Criterion, skip: tuple[int, str] | None = None) -> Column
     if c.optional and not c.required:
         conds.append(or_(*[_has_term(c.scope, t, sk(index[id(t)])) for t in c.optional]))
     for t in c.excluded:
-        # Excluding "all words of a phrase" would drop too much; phrases are excluded on confirmation.
-        if not t.is_phrase:
+        # Excluding "all pairs of a longer phrase" would drop too much: those are excluded on confirmation.
+        if not t.is_phrase or _pair_exact(t):
             conds.append(not_(_has_term(c.scope, t)))
     return and_(*conds) if conds else ~false()
 
@@ -82,7 +119,16 @@ def _word_ids(scope: str, pattern: str) -> Select:
     return select(T.asset_id).where(_field_cond(scope), _word_cond(T.term, pattern))
 
 
-Skip = tuple[int, int, str] | None  # (criterion index, term index, word) the driver guarantees
+def _pair_ids(scope: str, pair: str) -> Select:
+    return select(T.asset_id).where(_pair_field_cond(scope), T.term == pair)
+
+
+def _term_sets(scope: str, term: Term) -> list[tuple[Select, str]]:
+    """(asset-id set, the part it guarantees) for each necessary part of a term."""
+    return [((_pair_ids if is_pair else _word_ids)(scope, text), text) for is_pair, text in _parts(scope, term)]
+
+
+Skip = tuple[int, int, str] | None  # (criterion index, term index, part) the driver guarantees
 
 
 def _must_sets(query: Query) -> list[tuple[list[Select], Skip]]:
@@ -91,12 +137,12 @@ def _must_sets(query: Query) -> list[tuple[list[Select], Skip]]:
     for ci, c in enumerate(query.criteria):
         index = {id(t): i for i, t in enumerate(c.terms)}
         singles = c.required if c.required else (c.optional if len(c.optional) == 1 else [])
-        # A required term is necessary, and so is a lone plain term: so is each of its words.
+        # A required term is necessary, and so is a lone plain term: so is each of its parts.
         for t in singles:
-            out.extend(([_word_ids(c.scope, w)], (ci, index[id(t)], w)) for w in dict.fromkeys(t.words))
+            out.extend(([ids], (ci, index[id(t)], part)) for ids, part in _term_sets(c.scope, t))
         if len(c.optional) > 1 and not c.required:
-            # Any plain term will do; a phrase contributes its longest word (all its words must be present).
-            out.append(([_word_ids(c.scope, max(t.words, key=len)) for t in c.optional], None))
+            # Any plain term will do; a phrase contributes one necessary part (a pair if it has one).
+            out.append(([_term_sets(c.scope, t)[0][0] for t in c.optional], None))
     return out
 
 
@@ -127,4 +173,5 @@ def where_clause(query: Query, conn: Connection | None = None) -> ColumnElement[
 
 
 def needs_confirmation(query: Query) -> bool:
-    return query.has_phrases
+    """Whether the SQL may return non-matches: phrases it cannot answer exactly from pair rows."""
+    return any(t.is_phrase and not _pair_exact(t) for c in query.criteria for t in c.terms)

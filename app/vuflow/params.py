@@ -29,9 +29,11 @@ async def json_body(request: Request) -> Any:
     if not raw.strip():
         return None
     try:
-        return jsondoc.loads(raw, what="The request body", long_text_fields=limits.VIS_LARGE_TEXT_FIELDS)
+        doc = jsondoc.loads(raw, what="The request body", long_text_fields=limits.VIS_LARGE_TEXT_FIELDS)
     except jsondoc.DocumentError as exc:
         raise bad_request(exc.message, exc.kind, **({"field": exc.field} if exc.field else {})) from None
+    request.state.journal_body = doc  # the journal records this parse instead of parsing the body again
+    return doc
 
 
 def query(request: Request) -> dict[str, str]:

@@ -70,7 +70,7 @@ def health(request: Request) -> JSONResponse:
 
 
 @route("/health/version", "GET", **docs.HEALTH_VERSION)
-def health_version() -> dict[str, str]:
+async def health_version() -> dict[str, str]:  # constant: no thread-pool hop
     return {"client": "lynkflow", "machineName": socket.gethostname(), "assemblyVersion": __version__,
             "fileVersion": __version__, "productVersion": __version__}
 
@@ -324,8 +324,7 @@ def asset_list(request: Request, db: ReadDb, key: Key) -> list[dict[str, Any]]:
     f = params.asset_filter(q, with_extensions=True)
     page_index = params.q_int(q, "pageIndex", 0, 0, 10_000_000)
     params.q_bool(q, "noCache")  # accepted: lynkflow has no cache to bypass
-    r = Renderer(db, request)
-    return [r.asset(a) for a in vis_assets.list_assets(db, key, f, page_index)]
+    return Renderer(db, request).assets(vis_assets.list_assets(db, key, f, page_index))
 
 
 @route("/asset/", "DELETE", **docs.ASSET_DELETE_MANY)

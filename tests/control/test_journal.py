@@ -42,6 +42,29 @@ def test_vis_entry_has_the_json_body(client, vis_headers):
     assert entries[1]["status"] == 401 and entries[1]["body"] is None
 
 
+def test_vis_json_body_is_parsed_once(client, vis_headers, monkeypatch):
+    """The journal records the route's own parse of a VIS JSON body rather than parsing it again."""
+    from lynkflow import jsondoc
+
+    calls = []
+    real = jsondoc.loads
+
+    def counting(raw, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
+        calls.append(raw)
+        return real(raw, *args, **kwargs)
+
+    monkeypatch.setattr(jsondoc, "loads", counting)
+    body = {"name": "parsed once", "configurationJson": "{}"}
+    assert client.post("/api/vuflow/", json=body, headers=vis_headers).status_code == 200
+    assert len([c for c in calls if isinstance(c, bytes)]) == 1  # (the vuflow's configurationJson is a str)
+    # A body the route refuses to parse is still recorded, by the journal's own parse.
+    assert client.post("/api/vuflow/", content=b'{"name": [1,', headers={**vis_headers, "content-type":
+                       "application/json"}).status_code == 400
+    entries = client.get("/_lynkflow/journal", params={"api": "vuflow"}).json()["entries"]
+    assert entries[0]["body"] == body
+    assert entries[1]["body"] == '{"name": [1,'
+
+
 def test_queries_filter_by_api_route_method_status_and_time(client, signer, vis_headers):
     client.post("/_lynkflow/clock/freeze", json={"at": 1_000_000})
     client.get("/api/event/", headers=vis_headers)

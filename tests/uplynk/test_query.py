@@ -65,6 +65,19 @@ TABLE = [
     ("source: file, -blue", {"A1", "A7"}),
     ("nothing-matches-this", set()),
     ("100% literal_under", set()),
+    # Phrases through the index's word pairs: exact pairs, longer phrases, wildcards, exclusions.
+    ('"convention basketball"', set()),  # both words common, never in this order
+    ('"2022 basketball convention"', {"A2"}),
+    ('"basketball convention 2023"', {"A1"}),
+    ('"basketball convention recap 2023"', set()),
+    ('"bas* convention"', {"A1", "A2"}),
+    ('"blue *"', {"A4", "A5", "A8"}),
+    ('-"sky casket"', ALL - {"A4"}),
+    ('-"2022 basketball convention"', ALL - {"A2"}),
+    ('+"blue sky" -"purple blue"', {"A4"}),
+    ('meta:"another value"', {"A1"}),
+    ('"blue marlin", external: marlin*', {"A8"}),
+    ('"at nine" "blue sky"', {"A4", "A6"}),
 ]
 
 
@@ -121,3 +134,27 @@ def test_parser_units() -> None:
     assert q.parse("meta: My Field=Some Value").criteria[0].terms[0].words == ("some", "value")
     assert q.parse("basket-ball").criteria[0].terms[0].words == ("basket", "ball")  # a hyphenated word is a phrase
     assert q.parse("  ,  ").criteria == ()
+
+
+def test_list_probes_candidate_sets_once_for_own_and_shared(api, client, corpus) -> None:
+    """The driver's candidate-size probes are not per owner: one round serves both pages."""
+    from sqlalchemy import event
+
+    engine = client.app.state.ctx.engine
+    probes: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+        if "uplynk_asset_terms" in statement and "count(" in statement.lower():
+            probes.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        shared = api.ok("asset/list", query="+basketball +convention")
+        alone = len(probes)
+        probes.clear()
+        own_only = api.ok("asset/list", query="+basketball +convention", ignore_shared_libraries=1)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert "shared_assets" in shared and "shared_assets" not in own_only
+    assert {a["id"] for a in shared["assets"]} == {a["id"] for a in own_only["assets"]} == {corpus["A1"], corpus["A2"]}
+    assert alone == len(probes) == 2  # one probe per candidate set (two required words), not per page

@@ -1,0 +1,188 @@
+"""What the wrk-based benchmarks share: ports, readiness, process memory, signed bodies, wrk runs.
+
+Every run is bounded (wrk's `-d`) and aimed at 127.0.0.1 only. Signed api2 bodies are all distinct
+(a `_nonce` each), because the server's replay guard refuses a msg/sig pair it has seen.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode
+
+
+def free_port() -> int:
+    """A free port on 127.0.0.1; within BENCH_PORTS=LOW-HIGH when set (a shared machine's lanes)."""
+    low, _, high = os.environ.get("BENCH_PORTS", "0-0").partition("-")
+    for port in range(int(low), int(high or low) + 1):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise RuntimeError(f"no free port in BENCH_PORTS={os.environ['BENCH_PORTS']}")
+
+
+def wait_for_200(proc: subprocess.Popen, url: str, timeout: float = 60.0) -> float:
+    """Seconds from now until `url` answers 200 (polled every 5 ms); raises if the process dies."""
+    start = time.perf_counter()
+    while time.perf_counter() - start < timeout:
+        try:
+            with urllib.request.urlopen(url, timeout=0.5) as r:
+                if r.status == 200:
+                    return time.perf_counter() - start
+        except (OSError, urllib.error.URLError):
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}")
+        time.sleep(0.005)
+    raise RuntimeError(f"{url} did not answer 200 within {timeout} s")
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and its descendants (Prism runs node children), in MB."""
+    total = 0
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            status = Path(f"/proc/{p}/status").read_text()
+            total += int(re.search(r"VmRSS:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
+            for task in Path(f"/proc/{p}/task").iterdir():
+                children = (task / "children").read_text().split()
+                todo.extend(int(c) for c in children)
+        except (OSError, AttributeError):
+            continue
+    return total / 1024
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+def signed_bodies(owner: str, key: str, params: dict, n: int, tag: str = "") -> list[str]:
+    """`n` distinct, form-encoded signed api2 bodies for the same call."""
+    from lynkflow.testing.signing import sign
+
+    ts = int(time.time())
+    out = []
+    for i in range(n):
+        doc = {**params, "_owner": owner, "_timestamp": ts, "_nonce": f"{tag}{i}"}
+        msg = base64.b64encode(zlib.compress(json.dumps(doc).encode(), 1)).decode()
+        out.append(urlencode({"msg": msg, "sig": sign(msg, key)}))
+    return out
+
+
+@dataclass
+class WrkResult:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    non2xx: int
+    socket_errors: int
+    api_errors: int  # answers that are HTTP 200 but an api2 error document (counted by the Lua script)
+
+    @property
+    def errors(self) -> int:
+        return self.non2xx + self.socket_errors + self.api_errors
+
+
+def _ms(text: str) -> float:
+    m = re.match(r"([\d.]+)(us|ms|s|m)", text)
+    if not m:
+        return float("nan")
+    value, unit = float(m.group(1)), m.group(2)
+    return value * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
+
+
+def run_wrk(url: str, seconds: float, *, connections: int = 32, threads: int = 2, lua: Path | None = None,
+            timeout_s: int = 5) -> WrkResult:
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", f"--timeout={timeout_s}s",
+           "--latency"]
+    tail = [url]
+    if lua is not None:
+        cmd += ["-s", str(lua)]
+        tail += ["--", str(threads)]  # the script's stride (see _LUA_TAIL)
+    out = subprocess.run(cmd + tail, capture_output=True, text=True, check=True,
+                         timeout=seconds + 60).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    non2xx = int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)) else 0
+    sock = 0
+    if m := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out):
+        sock = sum(int(x) for x in m.groups())
+    api = int(m.group(1)) if (m := re.search(r"api errors:\s+(\d+)", out)) else 0
+    return WrkResult(rps, p50, p99, non2xx, sock, api)
+
+
+# A wrk script: requests are picked from a table, each thread walking its own stride so no body is
+# sent twice while the table lasts; api2 error documents (HTTP 200, "error": 1) are counted.
+_LUA_TAIL = """
+local counter = 0
+local threads = {}
+function setup(thread)
+  thread:set("offset", counter)
+  counter = counter + 1
+  table.insert(threads, thread)
+end
+function init(args)
+  -- Each thread walks its own residue class: thread i sends i, i + n, i + 2n, … (n threads).
+  k = offset
+  step = tonumber(args[1]) or 1
+  bad = 0
+end
+request = function()
+  k = k + step
+  local r = reqs[(k % #reqs) + 1]
+  return wrk.format(r[1], r[2], r[4], r[3])
+end
+response = function(status, headers, body)
+  if status == 200 and string.find(body, '"error":%s*1') then
+    bad = bad + 1
+  end
+end
+function done(summary, latency, requests)
+  local total = 0
+  for _, t in ipairs(threads) do
+    total = total + t:get("bad")
+  end
+  io.write(string.format("api errors: %d\\n", total))
+end
+"""
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def write_lua(path: Path, requests: list[tuple[str, str, str | None, dict[str, str]]]) -> None:
+    """requests: (method, path, body or None, headers)."""
+    def lua_str(s: str) -> str:
+        return json.dumps(s)  # a JSON string literal is a valid Lua string literal for ASCII text
+
+    rows = []
+    for method, req_path, body, headers in requests:
+        hdrs = "{" + ", ".join(f"[{lua_str(k)}]={lua_str(v)}" for k, v in headers.items()) + "}"
+        rows.append(f"{{{lua_str(method)}, {lua_str(req_path)}, {lua_str(body) if body is not None else 'nil'}, "
+                    f"{hdrs}}}")
+    path.write_text("reqs = {\n" + ",\n".join(rows) + "\n}\n" + _LUA_TAIL)
+
+
+def env_without_lynkflow() -> dict[str, str]:
+    """The caller's environment minus LYNKFLOW_* (a bench server must not pick up a developer's settings)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("LYNKFLOW_")}
