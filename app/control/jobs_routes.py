@@ -25,7 +25,7 @@ JobId = Annotated[int, Path(ge=1, le=limits.MAX_JOB_ID, description="a job numbe
 JOB_STATES = queue.STATES
 
 
-def _policy(group: str, doc: Any) -> Lifecycle:
+def parse_policy(group: str, doc: Any) -> Lifecycle:
     if group not in GROUPS and group != "*":
         raise ControlError(400, f"unknown lifecycle group {group!r}; use one of {', '.join(GROUPS)} or *")
     if not isinstance(doc, dict):
@@ -66,7 +66,7 @@ async def replace_lifecycles(request: Request) -> dict[str, Any]:
     doc = await request_json(request, "send a JSON object of group → {mode, seconds}")
     if not isinstance(doc, dict):
         raise ControlError(400, "send a JSON object of group → {mode, seconds}")
-    policies = {group: _policy(group, value) for group, value in doc.items()}  # all checked before any change
+    policies = {group: parse_policy(group, value) for group, value in doc.items()}  # all checked before any change
     await run_in_threadpool(lifecycles(request.app.state.ctx).replace, policies)
     return lifecycles_view(request)
 
@@ -74,7 +74,7 @@ async def replace_lifecycles(request: Request) -> dict[str, Any]:
 @router.put("/lifecycles/{group}", **docs.LIFECYCLE_SET)
 async def set_lifecycle(group: str, request: Request) -> dict[str, Any]:
     doc = await request_json(request, "send {\"mode\": \"real\"|\"delay\"|\"manual\", \"seconds\": N}")
-    await run_in_threadpool(lifecycles(request.app.state.ctx).set, group, _policy(group, doc))
+    await run_in_threadpool(lifecycles(request.app.state.ctx).set, group, parse_policy(group, doc))
     return lifecycles_view(request)
 
 

@@ -20,7 +20,7 @@ from lynkflow.control import docs_models as docs
 from lynkflow.control.clock_routes import Advance, At, parse_instant
 from lynkflow.control.errors import ControlError, ControlRoute, request_json
 from lynkflow.control.faults import get_faults
-from lynkflow.control.jobs_routes import _policy as parse_policy  # the same checks as the instance's
+from lynkflow.control.jobs_routes import parse_policy  # the same checks as the instance's
 from lynkflow.control.journal import get_journal
 from lynkflow.control.stubs import get_stubs
 from lynkflow.domain import tenants
@@ -100,7 +100,7 @@ def reset(request: Request, tenant_id: str) -> dict[str, Any]:
 
 @router.delete("/tenants/{tenant_id}", **docs.TENANT_DELETE)
 def delete(request: Request, tenant_id: str) -> dict[str, Any]:
-    from lynkflow.uplynk import owners
+    from lynkflow.uplynk import signing_keys
 
     ctx = _ctx(request)
     try:
@@ -108,7 +108,7 @@ def delete(request: Request, tenant_id: str) -> dict[str, Any]:
     except tenants.TenantNotFound as exc:
         raise ControlError(404, str(exc)) from None
     _forget_controls(ctx, tenant_id, deleted=True)
-    owners.forget(ctx)  # its API key stops working in every process at once
+    signing_keys.forget(ctx)  # its API key stops working in every process at once
     return {"deleted": tenant_id, "removed": removed}
 
 
