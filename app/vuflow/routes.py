@@ -9,7 +9,8 @@ vuflow/params.py, calls the domain with the session its dependency gives (`ReadD
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 from lynkflow import __version__
 from lynkflow.context import AppContext
 from lynkflow.db.deps import ReadDb, WriteDb
+from lynkflow.db.models import Media
 from lynkflow.domain import vis_assets, vis_event_queries, vis_events, vis_vuflows
 from lynkflow.domain.vis_assets import AssetRequest
 from lynkflow.domain.vis_event_queries import EventFilter
@@ -126,27 +128,51 @@ def event_create(request: Request, db: WriteDb, key: Key, raw: Body) -> dict[str
         raise bad_request("Send either mediaId or sourcePath, not both", "ConflictingRecordingSources")
     ctx = _ctx(request)
     f = body.fields
-    event = vis_events.create_event(
-        db, ctx, key, event_id=body.event_id, title=f.get("title") or "", description=f.get("description") or "",
-        content_id=f.get("content_id"), external_id=f.get("external_id"), ref_id=f.get("ref_id"),
-        vuflow_id=f.get("vuflow_id"), extra=body.extra)
-    if body.media_id:
-        vis_events.attach_ingested_media(db, ctx, event, body.media_id)
-    elif body.source_path:
-        _start_ingest(db, ctx, key, event, body.source_path)
-    db.flush()
+    media = _copy_source(db, ctx, body.source_path) if body.source_path else None
+    with _drop_copy_on_error(ctx, media):
+        event = vis_events.create_event(
+            db, ctx, key, event_id=body.event_id, title=f.get("title") or "", description=f.get("description") or "",
+            content_id=f.get("content_id"), external_id=f.get("external_id"), ref_id=f.get("ref_id"),
+            vuflow_id=f.get("vuflow_id"), extra=body.extra)
+        if body.media_id:
+            vis_events.attach_ingested_media(db, ctx, event, body.media_id)
+        elif media is not None:
+            _start_ingest(db, ctx, key, event, media)
+        db.flush()
     return encodable(Renderer(db, request).event(event))
 
 
-def _start_ingest(db: Session, ctx: AppContext, key: str, event: Any, source_path: str) -> None:
-    from lynkflow.domain.ingest import start_ingest
+def _copy_source(db: Session, ctx: AppContext, source_path: str) -> Media:
+    """Copy a `sourcePath` recording into storage before the route's first statement.
+
+    The write session starts its transaction (on SQLite, the write lock) at its first statement; a
+    recording can be gigabytes, and its copy must not hold every other writer back. The Media row is
+    only added to the session here: it is written with the event, or not at all.
+    """
     from lynkflow.domain.media import MediaSourceError, create_media_from_file, resolve_allowed_source
 
     try:
-        path = resolve_allowed_source(ctx, source_path)
-        media = create_media_from_file(ctx, db, path)
+        return create_media_from_file(ctx, db, resolve_allowed_source(ctx, source_path))
     except MediaSourceError as exc:
         raise bad_request(str(exc), "InvalidSourcePath", sourcePath=source_path) from None
+
+
+@contextmanager
+def _drop_copy_on_error(ctx: AppContext, media: Media | None) -> Iterator[None]:
+    """A request refused after its recording was copied leaves no file behind."""
+    try:
+        yield
+    except BaseException:
+        if media is not None:
+            from lynkflow.domain.media import remove_media_files
+
+            remove_media_files(ctx, media)
+        raise
+
+
+def _start_ingest(db: Session, ctx: AppContext, key: str, event: Any, media: Media) -> None:
+    from lynkflow.domain.ingest import start_ingest
+
     start_ingest(ctx, db, media, vis={"api_key": key, "event_id": event.id, "vuflow_id": event.vuflow_id,
                                       "title": event.title})
 
@@ -258,16 +284,19 @@ def _patch_event(request: Request, db: Session, key: str, raw: Any, event_id: st
     if body.media_id and body.source_path:
         raise bad_request("Send either mediaId or sourcePath, not both", "ConflictingRecordingSources")
     ctx = _ctx(request)
-    event = vis_events.update_event(db, ctx, key, event_id, body.fields, body.extra)
-    if body.media_id or body.source_path:
-        if event.state == vis_events.VOD_INGESTING:
-            raise VisError(409, f"Event {event_id} is already ingesting a recording; wait for it to finish",
-                           "EventIngesting")
-        if body.media_id:
-            vis_events.attach_ingested_media(db, ctx, event, body.media_id)
-        else:
-            _start_ingest(db, ctx, key, event, body.source_path or "")
-    db.flush()
+    media = _copy_source(db, ctx, body.source_path) if body.source_path else None
+    with _drop_copy_on_error(ctx, media):
+        event = vis_events.update_event(db, ctx, key, event_id, body.fields, body.extra)
+        if body.media_id or media is not None:
+            if event.state == vis_events.VOD_INGESTING:
+                raise VisError(409, f"Event {event_id} is already ingesting a recording; wait for it to finish",
+                               "EventIngesting")
+            if body.media_id:
+                vis_events.attach_ingested_media(db, ctx, event, body.media_id)
+            else:
+                assert media is not None
+                _start_ingest(db, ctx, key, event, media)
+        db.flush()
     return encodable(Renderer(db, request).event(event))
 
 

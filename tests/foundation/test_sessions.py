@@ -53,3 +53,51 @@ def test_reads_do_not_wait_for_the_write_lock(client, vis_headers, db_url) -> No
         conn.driver_connection.execute("ROLLBACK")
         conn.close()
         holder.dispose()
+
+
+@pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite's database-wide write lock")
+@pytest.mark.parametrize("how", ["create", "patch"])
+def test_a_recording_is_copied_before_the_write_lock_is_taken(client, vis_headers, db_url, monkeypatch,
+                                                              how: str) -> None:
+    # While lynkflow copies a sourcePath recording (gigabytes, for a real one), another writer must
+    # be able to take SQLite's write lock at once: the copy may not run inside the route's transaction.
+    import shutil
+
+    from lynkflow.domain import media as media_domain
+
+    ctx = client.app.state.ctx
+    inbox = ctx.settings.resolved_media_dir
+    inbox.mkdir(parents=True, exist_ok=True)
+    (inbox / "big.mp4").write_bytes(b"not a real recording; the ingest job has not run yet")
+    other = create_engine(db_url, connect_args={"isolation_level": None, "timeout": 0})
+    seen: list[str] = []
+    real_copy = shutil.copyfile
+
+    def copy_while_another_writer_locks(src, dst, *args, **kwargs):  # noqa: ANN001, ANN202
+        conn = other.raw_connection()
+        try:
+            conn.driver_connection.execute("BEGIN IMMEDIATE")  # fails at once if the route holds the lock
+            conn.driver_connection.execute("ROLLBACK")
+            seen.append("free")
+        finally:
+            conn.close()
+        return real_copy(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(media_domain.shutil, "copyfile", copy_while_another_writer_locks)
+    try:
+        if how == "create":
+            resp = client.post("/api/event/", json={"title": "Rec", "sourcePath": "big.mp4"}, headers=vis_headers)
+        else:
+            made = client.post("/api/event/", json={"title": "Rec"}, headers=vis_headers).json()
+            resp = client.patch(f"/api/event/{made['id']}", json={"sourcePath": "big.mp4"}, headers=vis_headers)
+        assert resp.status_code == 200, resp.text
+        assert resp.json()["stateString"] == "VOD_INGESTING"
+        assert seen == ["free"]
+        # A refusal after the copy leaves no copied file behind.
+        before = sorted(p.name for p in ctx.storage.root.joinpath("media").iterdir())
+        bad = client.post("/api/event/", json={"title": "dup", "sourcePath": "big.mp4", "id": resp.json()["id"]},
+                          headers=vis_headers)
+        assert bad.status_code == 409, bad.text
+        assert sorted(p.name for p in ctx.storage.root.joinpath("media").iterdir()) == before
+    finally:
+        other.dispose()
