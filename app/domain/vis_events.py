@@ -267,9 +267,9 @@ def attach_ingested_media(db: Session, ctx: AppContext, event: VisEvent, media_i
 
 def _ingest_job_of(db: Session, media_id: str) -> int | None:
     """The job that ingested a media item (the newest, if it was ingested again); None once it is gone."""
-    from lynkflow.domain.ingest import KIND
+    from lynkflow.jobs import kinds
 
-    return db.scalar(select(Job.id).where(Job.kind == KIND, Job.payload["media_id"].as_string() == media_id)
+    return db.scalar(select(Job.id).where(Job.kind == kinds.INGEST, Job.payload["media_id"].as_string() == media_id)
                      .order_by(Job.id.desc()).limit(1))
 
 
