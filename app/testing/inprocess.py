@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from lynkflow.config import DEFAULT_UPLYNK_API_KEY, DEFAULT_UPLYNK_OWNER, DEFAULT_VUFLOW_API_KEY
+from lynkflow.testing.server import Credentials
 
 BASE_URL = "http://lynkflow.test"
 
@@ -48,7 +48,7 @@ class _SyncASGITransport(httpx.BaseTransport):
             raise httpx.RemoteProtocolError(str(exc), request=request) from None
 
 
-class InProcessLynkflow:
+class InProcessLynkflow(Credentials):
     """The same face as LynkflowServer (base_url, credentials, admin_token), plus `transport`."""
 
     def __init__(self, data_dir: Path, *, env: dict[str, str] | None = None) -> None:
@@ -59,22 +59,6 @@ class InProcessLynkflow:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._lifespan: Any = None
-
-    @property
-    def uplynk_owner(self) -> str:
-        return self.env.get("LYNKFLOW_UPLYNK_OWNER", DEFAULT_UPLYNK_OWNER)
-
-    @property
-    def uplynk_api_key(self) -> str:
-        return self.env.get("LYNKFLOW_UPLYNK_API_KEY", DEFAULT_UPLYNK_API_KEY)
-
-    @property
-    def vuflow_api_key(self) -> str:
-        return self.env.get("LYNKFLOW_VUFLOW_API_KEY", DEFAULT_VUFLOW_API_KEY)
-
-    @property
-    def admin_token(self) -> str | None:
-        return self.env.get("LYNKFLOW_ADMIN_TOKEN")
 
     def start(self, timeout: float = 60.0) -> InProcessLynkflow:
         from lynkflow.config import load_settings

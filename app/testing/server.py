@@ -36,7 +36,29 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
-class LynkflowServer:
+class Credentials:
+    """The default accounts' credentials of a lynkflow started with `env` (LYNKFLOW_* variables)."""
+
+    env: dict[str, str]
+
+    @property
+    def uplynk_owner(self) -> str:
+        return self.env.get("LYNKFLOW_UPLYNK_OWNER", DEFAULT_UPLYNK_OWNER)
+
+    @property
+    def uplynk_api_key(self) -> str:
+        return self.env.get("LYNKFLOW_UPLYNK_API_KEY", DEFAULT_UPLYNK_API_KEY)
+
+    @property
+    def vuflow_api_key(self) -> str:
+        return self.env.get("LYNKFLOW_VUFLOW_API_KEY", DEFAULT_VUFLOW_API_KEY)
+
+    @property
+    def admin_token(self) -> str | None:
+        return self.env.get("LYNKFLOW_ADMIN_TOKEN")
+
+
+class LynkflowServer(Credentials):
     """One `lynkflow serve` child process."""
 
     def __init__(self, data_dir: Path, *, env: dict[str, str] | None = None, host: str = "127.0.0.1",
@@ -55,22 +77,6 @@ class LynkflowServer:
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
-
-    @property
-    def uplynk_owner(self) -> str:
-        return self.env.get("LYNKFLOW_UPLYNK_OWNER", DEFAULT_UPLYNK_OWNER)
-
-    @property
-    def uplynk_api_key(self) -> str:
-        return self.env.get("LYNKFLOW_UPLYNK_API_KEY", DEFAULT_UPLYNK_API_KEY)
-
-    @property
-    def vuflow_api_key(self) -> str:
-        return self.env.get("LYNKFLOW_VUFLOW_API_KEY", DEFAULT_VUFLOW_API_KEY)
-
-    @property
-    def admin_token(self) -> str | None:
-        return self.env.get("LYNKFLOW_ADMIN_TOKEN")
 
     @property
     def log_text(self) -> str:
