@@ -31,7 +31,7 @@ class IngestStarted:
     vis_event_id: str | None
 
 
-def start_ingest(ctx: AppContext, db: Session, media: Media, *, uplynk: dict[str, Any] | None = None,
+def start_ingest(db: Session, ctx: AppContext, media: Media, *, uplynk: dict[str, Any] | None = None,
                  vis: dict[str, Any] | None = None, priority: int = 5) -> IngestStarted:
     asset_id = event_id = None
     if uplynk is not None:
@@ -70,8 +70,8 @@ def ingest_file(ctx: AppContext, path: Path, *, original_filename: str | None = 
                 priority: int = 5, move: bool = False) -> IngestStarted:
     """Copy (or, with `move`, rename) a local file into the data dir and queue its ingest (one transaction)."""
     with ctx.session() as db:
-        media = create_media_from_file(ctx, db, path, original_filename, move=move)
-        return start_ingest(ctx, db, media, uplynk=uplynk, vis=vis, priority=priority)
+        media = create_media_from_file(db, ctx, path, original_filename, move=move)
+        return start_ingest(db, ctx, media, uplynk=uplynk, vis=vis, priority=priority)
 
 
 def _run(ctx: AppContext, job: JobRun) -> dict[str, Any]:

@@ -57,7 +57,7 @@ def _relative_to_base(raw: str, base: Path) -> str:
     return rel
 
 
-def create_media_from_file(ctx: AppContext, db: Session, path: Path, original_filename: str | None = None,
+def create_media_from_file(db: Session, ctx: AppContext, path: Path, original_filename: str | None = None,
                            *, move: bool = False) -> Media:
     """Store a copy of a local file as a new media item (state pending) and return it.
 

@@ -75,12 +75,12 @@ def _new_job(db: Session, ctx: AppContext, owner: str, kind: str, source: dict, 
     return job
 
 
-def _start_ingest(ctx: AppContext, db: Session, media: Media, job: UplynkSlicerJob, ingest: dict[str, Any],
+def _start_ingest(db: Session, ctx: AppContext, media: Media, job: UplynkSlicerJob, ingest: dict[str, Any],
                   priority: int) -> str | None:
     """Queue the ingest that makes the job's asset; returns the new asset's id."""
     from lynkflow.domain.ingest import start_ingest
 
-    started = start_ingest(ctx, db, media, uplynk={**ingest, "owner": job.owner_id, "slicer_job_id": job.id},
+    started = start_ingest(db, ctx, media, uplynk={**ingest, "owner": job.owner_id, "slicer_job_id": job.id},
                            priority=priority)
     job.queue_job_id = started.job.id
     return started.uplynk_asset_id
@@ -101,9 +101,9 @@ def create_job(db: Session, ctx: AppContext, owner: str, source: dict[str, Any],
     kind, where = classify_source(ctx, url.strip())
     if kind == "file":
         assert isinstance(where, Path)
-        media = create_media_from_file(ctx, db, where, where.name)  # the copy, then the first write
+        media = create_media_from_file(db, ctx, where, where.name)  # the copy, then the first write
         job = _new_job(db, ctx, owner, "create", source, args)
-        _start_ingest(ctx, db, media, job, ingest, priority)
+        _start_ingest(db, ctx, media, job, ingest, priority)
     else:
         job = _new_job(db, ctx, owner, "create", source, args)
         payload = {"slicer_job_id": job.id, "url": where, "ingest": _jsonable(ingest), "priority": priority}
@@ -137,11 +137,11 @@ def _fetch_finish(ctx: AppContext, job_id: int, payload: dict[str, Any], result:
         if job is None or job.state == "cancelled":
             tmp.unlink(missing_ok=True)
             return
-        media = create_media_from_file(ctx, db, tmp, result.get("filename"), move=True)
+        media = create_media_from_file(db, ctx, tmp, result.get("filename"), move=True)
         ingest = dict(payload.get("ingest") or {})
         if ingest.get("trim"):
             ingest["trim"] = tuple(ingest["trim"])
-        _start_ingest(ctx, db, media, job, ingest, int(payload.get("priority", 5)))
+        _start_ingest(db, ctx, media, job, ingest, int(payload.get("priority", 5)))
 
 
 def _slicer_job_failed(ctx: AppContext, job_id: int, payload: dict[str, Any], reason: str) -> None:
@@ -184,7 +184,7 @@ def quickclip_source(db: Session, ctx: AppContext, owner: str, beam_id: str, sta
     if poster_ts_ms is not None and not 0 <= poster_ts_ms < duration_ms:
         raise SlicerError(f"args.poster_ts {poster_ts_ms} ms is outside the clip; it is relative to the clip "
                           f"start and must be in [0, {duration_ms}) ms")
-    rendition, original_name, beam_desc = _beam_rendition(ctx, db, owner, beam_id, start_ms, duration_ms)
+    rendition, original_name, beam_desc = _beam_rendition(db, ctx, owner, beam_id, start_ms, duration_ms)
     poster: tuple[bytes, str] | None = None
     if poster_ts_ms is not None:
         from lynkflow.media.errors import MediaError
@@ -207,12 +207,12 @@ def create_quickclip(db: Session, ctx: AppContext, owner: str, beam_id: str, sta
 
     # The copy first (no lock yet), then the beam is checked again inside the write: it may have
     # been deleted since `quickclip_source` read it.
-    media = create_media_from_file(ctx, db, found.rendition, found.original_name)
-    _beam_rendition(ctx, db, owner, beam_id, start_ms, duration_ms)
+    media = create_media_from_file(db, ctx, found.rendition, found.original_name)
+    _beam_rendition(db, ctx, owner, beam_id, start_ms, duration_ms)
     job = _new_job(db, ctx, owner, "quickclip", source, args)
     fields = {**ingest, "desc": ingest.get("desc") or f"Clip of {found.beam_desc}"[:1000], "source": "clip",
               "trim": (start_ms / 1000.0, (start_ms + duration_ms) / 1000.0)}
-    asset_id = _start_ingest(ctx, db, media, job, fields, priority)
+    asset_id = _start_ingest(db, ctx, media, job, fields, priority)
     if found.poster is not None and asset_id is not None:
         asset = db.get(UplynkAsset, asset_id)
         if asset is not None:
@@ -231,7 +231,7 @@ def _own_ready_asset(db: Session, owner: str, asset_id: str, param: str, verb: s
     return asset
 
 
-def _beam_rendition(ctx: AppContext, db: Session, owner: str, beam_id: str, start_ms: int,
+def _beam_rendition(db: Session, ctx: AppContext, owner: str, beam_id: str, start_ms: int,
                     duration_ms: int) -> tuple[Path, str, str]:
     """The beam's highest-ray MP4, original file name and desc; SlicerError when it cannot be clipped."""
     from lynkflow.storage.paths import UnsafePath

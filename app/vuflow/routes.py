@@ -152,7 +152,7 @@ def _copy_source(db: Session, ctx: AppContext, source_path: str) -> Media:
     from lynkflow.domain.media import MediaSourceError, create_media_from_file, resolve_allowed_source
 
     try:
-        return create_media_from_file(ctx, db, resolve_allowed_source(ctx, source_path))
+        return create_media_from_file(db, ctx, resolve_allowed_source(ctx, source_path))
     except MediaSourceError as exc:
         raise bad_request(str(exc), "InvalidSourcePath", sourcePath=source_path) from None
 
@@ -173,7 +173,7 @@ def _drop_copy_on_error(ctx: AppContext, media: Media | None) -> Iterator[None]:
 def _start_ingest(db: Session, ctx: AppContext, key: str, event: Any, media: Media) -> None:
     from lynkflow.domain.ingest import start_ingest
 
-    start_ingest(ctx, db, media, vis={"api_key": key, "event_id": event.id, "vuflow_id": event.vuflow_id,
+    start_ingest(db, ctx, media, vis={"api_key": key, "event_id": event.id, "vuflow_id": event.vuflow_id,
                                       "title": event.title})
 
 
