@@ -76,5 +76,7 @@ def test_asset_page_statements_do_not_grow_with_events(client, vis_headers) -> N
                 assert a["url"] == f"http://testserver/storage/a/{a['path']}", a
             elif kind == 1:
                 assert a["url"] == f"http://cdn.example.test/b/{a['path']}", a
-            else:  # a vuflow without storageUrlPublic, or no vuflow at all
+            elif kind == 2:  # a vuflow without storageUrlPublic
                 assert a["url"] == "", a
+            else:  # no vuflow: the key's default one, lynkflow's own storage
+                assert a["url"] == f"http://testserver/storage/vis/{a['path']}", a
