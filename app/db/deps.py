@@ -18,6 +18,7 @@ cached: the VIS key check and a GET handler share one read session.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Annotated
 
@@ -30,10 +31,44 @@ if TYPE_CHECKING:
 
 # The ASGI scope key holding this request's write sessions that are not yet settled.
 _PENDING = "lynkflow.write_sessions"
+# The ASGI scope key counting this request's open sessions (the request holds a permit while > 0).
+_OPEN = "lynkflow.open_sessions"
 
 
 def _context(request: Request) -> AppContext:
     return request.app.state.ctx
+
+
+# Why permits. A route's session keeps its pooled connection between thread-pool hops (the key check,
+# the handler, the commit each run in a thread). If every pooled connection were held by requests
+# waiting for a thread while every thread waited for a connection (a plain `with ctx.session()` in an
+# api2 operation or a job), nothing would move until the pool's timeout: seen as a stall of the
+# whole server under 64 concurrent clients on PostgreSQL. So requests that use these dependencies
+# hold one permit each from their first session to the close of their last, and there are fewer
+# permits than pooled connections: the rest always serve work that takes and returns a connection
+# within one hop, and that work never waits on the event loop.
+
+
+def _permits(request: Request) -> asyncio.Semaphore:
+    state = request.app.state
+    sem = getattr(state, "db_route_permits", None)
+    if sem is None:
+        pool = _context(request).engine.pool
+        capacity = pool.size() + max(getattr(pool, "_max_overflow", 0), 0)
+        sem = state.db_route_permits = asyncio.Semaphore(max(1, capacity * 2 // 3))
+    return sem
+
+
+async def _open(request: Request) -> None:
+    if request.scope.get(_OPEN, 0) == 0:
+        await _permits(request).acquire()
+    request.scope[_OPEN] = request.scope.get(_OPEN, 0) + 1
+
+
+def _opened_closed(request: Request) -> None:
+    request.scope[_OPEN] -= 1
+    if request.scope[_OPEN] == 0:
+        _permits(request).release()
 
 
 # The dependencies are async on purpose: making a session does no I/O, and a sync dependency would cost
@@ -41,14 +76,19 @@ def _context(request: Request) -> AppContext:
 
 
 async def _read_db(request: Request) -> AsyncIterator[Session]:
+    await _open(request)
     db = _context(request).read_sessions()
     try:
         yield db
     finally:
-        await _close(db)
+        try:
+            await _close(db)
+        finally:
+            _opened_closed(request)
 
 
 async def _write_db(request: Request) -> AsyncIterator[Session]:
+    await _open(request)
     db = _context(request).sessions()
     request.scope.setdefault(_PENDING, []).append(db)
     try:
@@ -60,7 +100,10 @@ async def _write_db(request: Request) -> AsyncIterator[Session]:
             await _off_the_loop_unless_sqlite(db, _finish, db, False)
         raise
     finally:
-        await _close(db)
+        try:
+            await _close(db)
+        finally:
+            _opened_closed(request)
 
 
 async def _close(db: Session) -> None:
