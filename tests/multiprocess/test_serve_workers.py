@@ -7,7 +7,6 @@ connection per request and sends enough of them, concurrently, to reach both pro
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -116,17 +115,28 @@ def test_the_supervisor_runs_the_jobs(server: LynkflowServer, control: ControlCl
     assert started["job"]["state"] == "done", started
 
 
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
 def test_stopping_the_supervisor_stops_its_http_processes(tmp_path: Path, db_url: str) -> None:
     url = f"sqlite:///{tmp_path / 'stop.db'}"  # its own database: the module's server keeps running
     srv = LynkflowServer(tmp_path / "data", env={"LYNKFLOW_DATABASE_URL": url, "LYNKFLOW_WORKERS": "2",
                                                  "LYNKFLOW_INPROC_WORKERS": "0"}, name="stop")
     srv.start()
+    srv.database_url = url  # type: ignore[attr-defined]
     assert srv.pid is not None
-    children = wait_for(lambda: len(_children(srv.pid)) >= 2 and _children(srv.pid), timeout=60)
+    supervisor = srv.pid
+    serving = wait_for(lambda: len(_serving(srv)) == 3 and _serving(srv), timeout=60)
+    children = _children(supervisor)
+    assert set(serving) - {supervisor} <= children
     srv.stop()
-    alive = [c for c in children if os.path.exists(f"/proc/{c}") and
-             Path(f"/proc/{c}/stat").read_text().split()[2] != "Z"]
-    assert alive == []
+    # The HTTP processes are gone (and multiprocessing's helper follows its parent within moments).
+    assert not [c for c in serving if _alive(c)]
+    wait_for(lambda: not [c for c in children if _alive(c)], timeout=10)
     engine = make_engine(url)
     try:
         assert live_processes(engine) == []
