@@ -8,6 +8,10 @@ can use, so no request is a replay. Prints req/s, p50, p99 and errors (non-2xx, 
 and api2 error documents, which come with HTTP 200). Goals: ≥ 1,500 req/s, p99 ≤ 100 ms, 0 errors.
 
     .venv/bin/python bench/load.py [--seconds 20] [--connections 64] [--database-url postgresql://…]
+                                   [--only KIND] [--workers 1 2 …] [--rounds N]
+
+`--workers` runs the server with that many HTTP processes (`serve --workers`); several values are
+measured one after another, `--rounds` times, interleaved.
 
 With --database-url, a throwaway database is created beside the given one and dropped afterwards.
 """
