@@ -92,6 +92,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from lynkflow.main import create_app
 
     configure_logging()
+    workers = args.workers or settings.workers
+    if workers > 1:
+        from lynkflow import serve_processes
+
+        serve_processes.serve(settings, sock, args.host, args.port, workers,
+                              lambda: print(banner(settings, args.host, args.port), flush=True))
+        return 0
     ctx = build_context(settings)
     ctx.address = f"{args.host}:{args.port}"
     # Printed once the port is bound and migrations, seed and workers are up: the URLs shown answer.
@@ -202,6 +209,12 @@ def cmd_reset(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 64, not {text!r}")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = Parser(prog="lynkflow", description=__doc__)
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -209,6 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="serve the APIs, control plane, dashboard and in-process workers")
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 for every interface)")
     s.add_argument("--port", type=int, default=8080, help="TCP port to listen on")
+    s.add_argument("--workers", type=_positive, default=None,
+                   help="HTTP processes on the port (default: LYNKFLOW_WORKERS, else 1)")
     s.set_defaults(fn=cmd_serve)
     w = sub.add_parser("worker", help="run a standalone job worker")
     w.add_argument("--threads", type=int, default=1, help="jobs run at the same time")

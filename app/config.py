@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     signature_mode: SignatureMode = SignatureMode.strict
     timestamp_skew: int = Field(default=300, ge=0, le=10 * 365 * 86400)
     inproc_workers: int = Field(default=1, ge=0, le=64)
+    # HTTP processes `lynkflow serve` runs on its one port (lynkflow/serve_processes.py). One by
+    # default: it starts fastest and uses least memory; more pay off under load on more cores.
+    workers: int = Field(default=1, ge=1, le=64)
     seed_file: Path | None = None
     ffmpeg: str | None = None
     media_dir: Path | None = None

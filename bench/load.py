@@ -8,6 +8,10 @@ can use, so no request is a replay. Prints req/s, p50, p99 and errors (non-2xx, 
 and api2 error documents, which come with HTTP 200). Goals: ≥ 1,500 req/s, p99 ≤ 100 ms, 0 errors.
 
     .venv/bin/python bench/load.py [--seconds 20] [--connections 64] [--database-url postgresql://…]
+                                   [--only KIND] [--workers 1 2 …] [--rounds N]
+
+`--workers` runs the server with that many HTTP processes (`serve --workers`); several values are
+measured one after another, `--rounds` times, interleaved.
 
 With --database-url, a throwaway database is created beside the given one and dropped afterwards.
 """
@@ -81,17 +85,19 @@ def seed(settings, rng: random.Random) -> tuple[list[str], str]:  # noqa: ANN001
 
 
 def request_table(settings, asset_ids: list[str], vis_key: str, n: int, rng: random.Random,  # noqa: ANN001
-                  mix: dict[str, int]) -> list[tuple[str, str, str | None, dict[str, str]]]:
+                  mix: dict[str, int], tag: str = "") -> list[tuple[str, str, str | None, dict[str, str]]]:
+    """`n` requests of the mix; `tag` keeps the signed bodies of two tables distinct (a warm-up's
+    body sent again in the measured run would be refused as a replay)."""
     owner, secret = settings.uplynk_owner, settings.uplynk_api_key
     kinds = [k for k, weight in mix.items() for _ in range(weight)]
     plan = [rng.choice(kinds) for _ in range(n)]
     count = {k: plan.count(k) for k in MIX}  # kinds outside the mix count 0
     gets = iter([b for i in range(count["asset/get"])
-                 for b in signed_bodies(owner, secret, {"id": asset_ids[i % len(asset_ids)]}, 1, tag=f"g{i}-")])
-    lists = iter(signed_bodies(owner, secret, {"query": "news", "limit": 20}, count["asset/list"], tag="l"))
+                 for b in signed_bodies(owner, secret, {"id": asset_ids[i % len(asset_ids)]}, 1, tag=f"{tag}g{i}-")])
+    lists = iter(signed_bodies(owner, secret, {"query": "news", "limit": 20}, count["asset/list"], tag=f"{tag}l"))
     updates = iter([b for i in range(count["asset/update"])
                     for b in signed_bodies(owner, secret, {"id": rng.choice(asset_ids), "desc": f"news update {i}"},
-                                           1, tag=f"u{i}-")])
+                                           1, tag=f"{tag}u{i}-")])
     vis = {"API-KEY": vis_key}
     out: list[tuple[str, str, str | None, dict[str, str]]] = []
     for kind in plan:
@@ -127,7 +133,7 @@ def throwaway_postgres(url: str) -> tuple[str, Callable[[], None]]:
 
 
 def run_one(label: str, database_url: str | None, seconds: float, connections: int, tmp: Path,
-            mix: dict[str, int]) -> None:
+            mix: dict[str, int], workers: int = 1) -> None:
     from lynkflow.config import Settings
 
     data = tmp / f"data-{label}"
@@ -138,7 +144,8 @@ def run_one(label: str, database_url: str | None, seconds: float, connections: i
         kw["database_url"] = database_url
     port = free_port()
     exe = Path(sys.executable).with_name("lynkflow")
-    proc = subprocess.Popen([str(exe), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
+    proc = subprocess.Popen([str(exe), "serve", "--host", "127.0.0.1", "--port", str(port),
+                             "--workers", str(workers)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         base = f"http://127.0.0.1:{port}"
@@ -148,13 +155,13 @@ def run_one(label: str, database_url: str | None, seconds: float, connections: i
         asset_ids, vis_key = seed(settings, rng)
         table = request_table(settings, asset_ids, vis_key, int(REQUESTS_PER_SECOND_BUDGET * (seconds + 2)), rng,
                               mix)
-        warm = request_table(settings, asset_ids, vis_key, 3000, random.Random(15), mix)
+        warm = request_table(settings, asset_ids, vis_key, 3000, random.Random(15), mix, tag="warm-")
         lua, warm_lua = tmp / f"load-{label}.lua", tmp / f"warm-{label}.lua"
         write_lua(lua, table)
         write_lua(warm_lua, warm)
         run_wrk(base + "/", 1, connections=connections, lua=warm_lua)  # warm caches and pools
         r = run_wrk(base + "/", seconds, connections=connections, lua=lua)
-        print(f"  {label:10s} {r.rps:8.0f} req/s   p50 {r.p50_ms:7.1f} ms   p99 {r.p99_ms:7.1f} ms   "
+        print(f"  {label:16s} {r.rps:8.0f} req/s   p50 {r.p50_ms:7.1f} ms   p99 {r.p99_ms:7.1f} ms   "
               f"errors {r.errors} (non-2xx {r.non2xx}, socket {r.socket_errors}, api2 {r.api_errors})", flush=True)
     finally:
         stop(proc)
@@ -167,6 +174,9 @@ def main() -> int:
     ap.add_argument("--database-url", default=None, help="a PostgreSQL URL: also run on a throwaway database there")
     ap.add_argument("--skip-sqlite", action="store_true")
     ap.add_argument("--only", choices=list(MIX), help="one kind of request alone, instead of the mix")
+    ap.add_argument("--workers", type=int, nargs="+", default=[1],
+                    help="HTTP processes of the server (`serve --workers`); several: one run each, side by side")
+    ap.add_argument("--rounds", type=int, default=1, help="interleaved rounds of every --workers value")
     args = ap.parse_args()
     mix = {args.only: 1} if args.only else MIX
     print(f"load: wrk -t2 -c{args.connections} {args.seconds:g} s; {ASSETS} assets; "
@@ -174,14 +184,16 @@ def main() -> int:
           + "  (goals: ≥ 1,500 req/s, p99 ≤ 100 ms, 0 errors)")
     with tempfile.TemporaryDirectory(prefix="lynkflow-bench-load-") as t:
         tmp = Path(t)
-        if not args.skip_sqlite:
-            run_one("SQLite", None, args.seconds, args.connections, tmp, mix)
-        if args.database_url:
-            url, drop = throwaway_postgres(args.database_url)
-            try:
-                run_one("PostgreSQL", url, args.seconds, args.connections, tmp, mix)
-            finally:
-                drop()
+        for rnd in range(args.rounds):
+            for workers in args.workers:
+                if not args.skip_sqlite:
+                    run_one(f"SQLite-{rnd}-{workers}", None, args.seconds, args.connections, tmp, mix, workers)
+                if args.database_url:
+                    url, drop = throwaway_postgres(args.database_url)
+                    try:
+                        run_one(f"PostgreSQL-{rnd}-{workers}", url, args.seconds, args.connections, tmp, mix, workers)
+                    finally:
+                        drop()
     return 0
 
 

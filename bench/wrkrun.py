@@ -119,8 +119,11 @@ def run_wrk(url: str, seconds: float, *, connections: int = 32, threads: int = 2
     if lua is not None:
         cmd += ["-s", str(lua)]
         tail += ["--", str(threads)]  # the script's stride (see _LUA_TAIL)
-    out = subprocess.run(cmd + tail, capture_output=True, text=True, check=True,
-                         timeout=seconds + 60).stdout
+    done = subprocess.run(cmd + tail, capture_output=True, text=True, check=True, timeout=seconds + 60)
+    out = done.stdout
+    if lua is not None and not re.search(r"script requests:\s+[1-9]", out):
+        # wrk reports a script that does not load on stderr and goes on with `GET /`: refuse the figures.
+        raise RuntimeError(f"wrk did not run the script {lua}: {done.stderr.strip() or out}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
@@ -134,7 +137,10 @@ def run_wrk(url: str, seconds: float, *, connections: int = 32, threads: int = 2
 
 # A wrk script: requests are picked from a table, each thread walking its own stride so no body is
 # sent twice while the table lasts; api2 error documents (HTTP 200, "error": 1) are counted.
-_LUA_TAIL = """
+# The table is read from a data file beside the script at start: a table written into the script
+# itself stops compiling past 65,536 constants, and wrk then silently sends `GET /` instead.
+_LUA = """
+local data = %s
 local counter = 0
 local threads = {}
 function setup(thread)
@@ -143,27 +149,42 @@ function setup(thread)
   table.insert(threads, thread)
 end
 function init(args)
+  -- Each line: method, path, body (empty: none), then header names and values; tab-separated.
+  reqs = {}
+  for line in io.lines(data) do
+    local f = {}
+    for field in string.gmatch(line, "([^\\t]*)\\t?") do table.insert(f, field) end
+    local headers = {}
+    for i = 4, #f - 1, 2 do headers[f[i]] = f[i + 1] end
+    local body = f[3]
+    if body == "" then body = nil end
+    table.insert(reqs, wrk.format(f[1], f[2], headers, body))
+  end
+  if #reqs == 0 then error("no requests in " .. data) end
   -- Each thread walks its own residue class: thread i sends i, i + n, i + 2n, … (n threads).
   k = offset
   step = tonumber(args[1]) or 1
   bad = 0
+  sent = 0
 end
 request = function()
   k = k + step
-  local r = reqs[(k % #reqs) + 1]
-  return wrk.format(r[1], r[2], r[4], r[3])
+  sent = sent + 1
+  return reqs[(k %% #reqs) + 1]
 end
 response = function(status, headers, body)
-  if status == 200 and string.find(body, '"error":%s*1') then
+  if status == 200 and string.find(body, '"error":%%s*1') then
     bad = bad + 1
   end
 end
 function done(summary, latency, requests)
-  local total = 0
+  local total, scripted = 0, 0
   for _, t in ipairs(threads) do
     total = total + t:get("bad")
+    scripted = scripted + t:get("sent")
   end
-  io.write(string.format("api errors: %d\\n", total))
+  io.write(string.format("api errors: %%d\\n", total))
+  io.write(string.format("script requests: %%d\\n", scripted))
 end
 """
 
@@ -171,16 +192,17 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 def write_lua(path: Path, requests: list[tuple[str, str, str | None, dict[str, str]]]) -> None:
-    """requests: (method, path, body or None, headers)."""
-    def lua_str(s: str) -> str:
-        return json.dumps(s)  # a JSON string literal is a valid Lua string literal for ASCII text
-
-    rows = []
+    """requests: (method, path, body or None, headers). Writes the script and its data file
+    (`path` with the suffix `.tsv`)."""
+    data = path.with_suffix(".tsv")
+    lines = []
     for method, req_path, body, headers in requests:
-        hdrs = "{" + ", ".join(f"[{lua_str(k)}]={lua_str(v)}" for k, v in headers.items()) + "}"
-        rows.append(f"{{{lua_str(method)}, {lua_str(req_path)}, {lua_str(body) if body is not None else 'nil'}, "
-                    f"{hdrs}}}")
-    path.write_text("reqs = {\n" + ",\n".join(rows) + "\n}\n" + _LUA_TAIL)
+        fields = [method, req_path, body or "", *(x for kv in headers.items() for x in kv)]
+        if any("\t" in f or "\n" in f for f in fields):
+            raise ValueError(f"a tab or newline in a wrk request field: {fields!r}")
+        lines.append("\t".join(fields))
+    data.write_text("\n".join(lines) + "\n")
+    path.write_text(_LUA % json.dumps(str(data)))
 
 
 def env_without_lynkflow() -> dict[str, str]:

@@ -91,11 +91,11 @@ class ControlMiddleware:
         ctx = self.ctx
         if api is None:
             if path.startswith("/_lynkflow/") and path not in _STATELESS:
-                ctx.shared.refresh()  # the control plane shows and changes the shared state
+                await ctx.shared.refresh_async()  # the control plane shows and changes the shared state
             await self.app(scope, receive, send)
             return
         # Clock, fault rules and key generation as any process last changed them: one read.
-        ctx.shared.refresh()
+        await ctx.shared.refresh_async()
         # The tenant whose clock, faults, stubs and journal view apply (lynkflow/tenancy.py).
         tenant, receive = await tenant_scope.resolve(get_directory(ctx), api, scope, receive)
         token = current_tenant.set(tenant)

@@ -32,8 +32,10 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     # No pre-ping: it would add a round trip to every request; a connection that the server
-    # dropped is invalidated on its first error and the pool replaces it.
-    return create_engine(url, pool_size=10, max_overflow=20)
+    # dropped is invalidated on its first error and the pool replaces it. The pool keeps as many
+    # connections as the SQLite one: an overflow connection is closed when it is returned, so under
+    # load a small pool opened a new connection (several round trips) for many requests.
+    return create_engine(url, pool_size=20, max_overflow=20)
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API connection
