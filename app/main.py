@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
 def _mount(app: FastAPI) -> None:
     from lynkflow.control.health import router as health_router
     from lynkflow.control.ingest import router as ingest_router
+    from lynkflow.control.routes import PREFIX as CONTROL_PREFIX
     from lynkflow.control.routes import router as control_router
     from lynkflow.storage.serve import router as storage_router
     from lynkflow.uplynk.routes import router as uplynk_router
@@ -105,7 +106,7 @@ def _mount(app: FastAPI) -> None:
     app.include_router(uplynk_router)
     # VIS answers under /api/ like the real service, and at the root as the seed pages write it.
     app.include_router(vuflow_router, prefix="/api")
-    app.include_router(control_router)
+    app.include_router(control_router, prefix=CONTROL_PREFIX)
     app.include_router(ingest_router)
     app.include_router(vuflow_router, include_in_schema=False)
     app.include_router(storage_router)
