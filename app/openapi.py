@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI, Response
 from fastapi.openapi.utils import get_openapi
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from pydantic.json_schema import models_json_schema
 
 from lynkflow.config import DEFAULT_UPLYNK_API_KEY, DEFAULT_UPLYNK_OWNER
@@ -47,6 +47,13 @@ EXAMPLE_PARAMS: dict[str, Any] = {"query": "demo*", "limit": 10}
 EXAMPLE_MSG = ("eNqrViosTS2qVLJSUEpJzc3XUtJRUMrJzM0sAYoYGgA58fnlealFIHmzVLM0oxRzY7NkM0szYzNTcyOjFLM0c3OgOJBtbAjS"
                "Gl+SmZtaXJKYWwDSb24ABbUA4HYb9g==")
 EXAMPLE_SIG = sign(EXAMPLE_MSG, DEFAULT_UPLYNK_API_KEY)
+
+class DocModel(BaseModel):
+    """Base of the documentation models: nothing is validated with them, so pydantic builds each one
+    only when the document is first built, not as the module is imported (a tenth of the start-up)."""
+
+    model_config = ConfigDict(defer_build=True)
+
 
 # (model, JSON Schema mode): request bodies are described as they are validated, answers as they are
 # serialised — the modes FastAPI itself uses for the bodies and response models it handles.
