@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -53,6 +54,11 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
         pool.start()
         if ctx.on_ready is not None:
             ctx.on_ready()
+        # FastAPI builds the state of an included router's routes (dependencies, fields) on the first
+        # request that reaches that router, on the event loop: ~120 ms for the first VIS call, during
+        # which no other request is answered. A thread builds them now instead, while the server starts
+        # answering (a request that reaches a router being built waits only for the rest of it).
+        threading.Thread(target=_build_route_state, args=(app,), name="lynkflow-routes", daemon=True).start()
         try:
             yield
         finally:
@@ -88,6 +94,13 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
     from lynkflow.faces import install_api2_trailing_slash
     install_api2_trailing_slash(app)  # outside even the control plane: faults and journal see one route
     return app
+
+
+def _build_route_state(app: FastAPI) -> None:
+    from fastapi.routing import iter_route_contexts
+
+    for _ in iter_route_contexts(app.router.routes):
+        pass
 
 
 def _mount(app: FastAPI) -> None:
