@@ -99,8 +99,11 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
 def _build_route_state(app: FastAPI) -> None:
     from fastapi.routing import iter_route_contexts
 
+    from lynkflow.web.templating import templates
+
     for _ in iter_route_contexts(app.router.routes):
         pass
+    templates()  # Jinja2, left out of the start (web/templating.py), loaded before the first page
 
 
 def _mount(app: FastAPI) -> None:
