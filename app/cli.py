@@ -89,13 +89,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from lynkflow.context import build_context
     from lynkflow.logging import configure_logging
-    from lynkflow.main import create_app
+    from lynkflow.main import build_route_state_in_background, create_app
 
     configure_logging()
     ctx = build_context(settings)
     ctx.address = f"{args.host}:{args.port}"
-    # Printed once the port is bound and migrations, seed and workers are up: the URLs shown answer.
-    ctx.on_ready = lambda: print(banner(settings, args.host, args.port), flush=True)
+
+    def on_ready() -> None:
+        # Printed once the port is bound and migrations, seed and workers are up: the URLs shown answer.
+        print(banner(settings, args.host, args.port), flush=True)
+        build_route_state_in_background(app)
+
+    ctx.on_ready = on_ready
     app = create_app(settings, ctx=ctx)
     server = uvicorn.Server(uvicorn.Config(app, access_log=False, log_level="warning",
                                            timeout_keep_alive=settings.keep_alive))

@@ -54,11 +54,6 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
         pool.start()
         if ctx.on_ready is not None:
             ctx.on_ready()
-        # FastAPI builds the state of an included router's routes (dependencies, fields) on the first
-        # request that reaches that router, on the event loop: ~120 ms for the first VIS call, during
-        # which no other request is answered. A thread builds them now instead, while the server starts
-        # answering (a request that reaches a router being built waits only for the rest of it).
-        threading.Thread(target=_build_route_state, args=(app,), name="lynkflow-routes", daemon=True).start()
         try:
             yield
         finally:
@@ -96,7 +91,16 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
     return app
 
 
-def _build_route_state(app: FastAPI) -> None:
+def build_route_state_in_background(app: FastAPI) -> None:
+    """FastAPI builds the state of an included router's routes (dependencies, fields) on the first
+    request that reaches that router, on the event loop: ~120 ms for the first VIS call, during which
+    no other request is answered. `lynkflow serve` has a thread build all of it as it starts answering
+    (a request that reaches a router being built waits only for the rest of it). Not done for every
+    app: a test's in-process app serves a few routes and would pay for all of them."""
+    threading.Thread(target=build_route_state, args=(app,), name="lynkflow-routes", daemon=True).start()
+
+
+def build_route_state(app: FastAPI) -> None:
     from fastapi.routing import iter_route_contexts
 
     from lynkflow.web.templating import templates

@@ -90,6 +90,9 @@ Request = tuple[str, str, dict[str, Any]]  # method, path, httpx keyword argumen
 
 @pytest.fixture
 def served(client) -> Iterator[tuple[str, Any]]:
+    from lynkflow.main import build_route_state
+
+    build_route_state(client.app)  # as `lynkflow serve` does at start (not on the first request's loop)
     with LiveServer(client.app) as base_url:
         yield base_url, client.app.state.ctx
 
