@@ -98,7 +98,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     def on_ready() -> None:
         # Printed once the port is bound and migrations, seed and workers are up: the URLs shown answer.
         print(banner(settings, args.host, args.port), flush=True)
-        build_route_state_in_background(app)
+        # After the first answer (uvicorn counts completed responses): the readiness probe first.
+        build_route_state_in_background(app, after=lambda: server.server_state.total_requests > 0)
 
     ctx.on_ready = on_ready
     app = create_app(settings, ctx=ctx)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -91,13 +92,20 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
     return app
 
 
-def build_route_state_in_background(app: FastAPI) -> None:
+def build_route_state_in_background(app: FastAPI, *, after: Callable[[], bool]) -> None:
     """FastAPI builds the state of an included router's routes (dependencies, fields) on the first
     request that reaches that router, on the event loop: ~120 ms for the first VIS call, during which
-    no other request is answered. `lynkflow serve` has a thread build all of it as it starts answering
-    (a request that reaches a router being built waits only for the rest of it). Not done for every
-    app: a test's in-process app serves a few routes and would pay for all of them."""
-    threading.Thread(target=build_route_state, args=(app,), name="lynkflow-routes", daemon=True).start()
+    no other request is answered. `lynkflow serve` has a thread build all of it once `after()` says the
+    first answer is out (the readiness probe is not kept waiting by it; a request that reaches a router
+    being built waits only for the rest of it). Not done for every app: a test's in-process app serves
+    a few routes and would pay for all of them."""
+
+    def run() -> None:
+        while not after():
+            time.sleep(0.01)
+        build_route_state(app)
+
+    threading.Thread(target=run, name="lynkflow-routes", daemon=True).start()
 
 
 def build_route_state(app: FastAPI) -> None:
