@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -90,9 +92,36 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
     return app
 
 
+def build_route_state_in_background(app: FastAPI, *, after: Callable[[], bool]) -> None:
+    """FastAPI builds the state of an included router's routes (dependencies, fields) on the first
+    request that reaches that router, on the event loop: ~120 ms for the first VIS call, during which
+    no other request is answered. `lynkflow serve` has a thread build all of it once `after()` says the
+    first answer is out (the readiness probe is not kept waiting by it; a request that reaches a router
+    being built waits only for the rest of it). Not done for every app: a test's in-process app serves
+    a few routes and would pay for all of them."""
+
+    def run() -> None:
+        while not after():
+            time.sleep(0.01)
+        build_route_state(app)
+
+    threading.Thread(target=run, name="lynkflow-routes", daemon=True).start()
+
+
+def build_route_state(app: FastAPI) -> None:
+    from fastapi.routing import iter_route_contexts
+
+    from lynkflow.web.templating import templates
+
+    for _ in iter_route_contexts(app.router.routes):
+        pass
+    templates()  # Jinja2, left out of the start (web/templating.py), loaded before the first page
+
+
 def _mount(app: FastAPI) -> None:
     from lynkflow.control.health import router as health_router
     from lynkflow.control.ingest import router as ingest_router
+    from lynkflow.control.routes import PREFIX as CONTROL_PREFIX
     from lynkflow.control.routes import router as control_router
     from lynkflow.storage.serve import router as storage_router
     from lynkflow.uplynk.routes import router as uplynk_router
@@ -105,7 +134,7 @@ def _mount(app: FastAPI) -> None:
     app.include_router(uplynk_router)
     # VIS answers under /api/ like the real service, and at the root as the seed pages write it.
     app.include_router(vuflow_router, prefix="/api")
-    app.include_router(control_router)
+    app.include_router(control_router, prefix=CONTROL_PREFIX)
     app.include_router(ingest_router)
     app.include_router(vuflow_router, include_in_schema=False)
     app.include_router(storage_router)

@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI, Response
 from fastapi.openapi.utils import get_openapi
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from pydantic.json_schema import models_json_schema
 
 from lynkflow.config import DEFAULT_UPLYNK_API_KEY, DEFAULT_UPLYNK_OWNER
@@ -48,18 +48,42 @@ EXAMPLE_MSG = ("eNqrViosTS2qVLJSUEpJzc3XUtJRUMrJzM0sAYoYGgA58fnlealFIHmzVLM0oxRz
                "Gl+SmZtaXJKYWwDSb24ABbUA4HYb9g==")
 EXAMPLE_SIG = sign(EXAMPLE_MSG, DEFAULT_UPLYNK_API_KEY)
 
-_BODY_MODELS: list[type[BaseModel]] = []
+class DocModel(BaseModel):
+    """Base of the documentation models: nothing is validated with them, so pydantic builds each one
+    only when the document is first built, not as the module is imported (a tenth of the start-up)."""
+
+    model_config = ConfigDict(defer_build=True)
 
 
-def register(model: type[BaseModel]) -> str:
+# (model, JSON Schema mode): request bodies are described as they are validated, answers as they are
+# serialised — the modes FastAPI itself uses for the bodies and response models it handles.
+_MODELS: list[tuple[type[BaseModel], str]] = []
+
+
+def register(model: type[BaseModel], mode: str = "validation") -> str:
     """Add a documentation model to components.schemas; returns its `$ref`."""
-    if model not in _BODY_MODELS:
-        _BODY_MODELS.append(model)
+    if (model, mode) not in _MODELS:
+        _MODELS.append((model, mode))
     return REF.format(model=model.__name__)
 
 
-def ref(model: type[BaseModel]) -> dict[str, str]:
-    return {"$ref": register(model)}
+def ref(model: type[BaseModel], mode: str = "validation") -> dict[str, str]:
+    return {"$ref": register(model, mode)}
+
+
+def _answer(description: str, model: Any, *, example: bool = False) -> dict[str, Any]:
+    """A documented answer whose JSON body is `model`, by reference.
+
+    Not FastAPI's `{"model": ...}`: for that FastAPI builds a pydantic field per model and route as the
+    route is declared, and again for each router that includes it, which was a quarter of the start-up
+    time; the document is built once, on its first request, and only needs the schemas then.
+    """
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return {"description": description, "model": model}  # `bool`, `list[...]`: a few, as FastAPI writes them
+    media: dict[str, Any] = {"schema": ref(model, "serialization")}
+    if example and example_of(model) is not None:
+        media["example"] = example_of(model)
+    return {"description": description, "content": {"application/json": media}}
 
 
 def example_of(model: Any) -> Any:
@@ -86,13 +110,10 @@ def operation(op_id: str, summary: str, description: str, *, tag: str, security:
     serialisation (None would fall back to the slower jsonable_encoder), and the 200 schema is the
     documentation model alone.
     """
-    responses: dict[int | str, Any] = {ok_status: {"description": ok_text}}
-    if ok is not None:
-        responses[ok_status]["model"] = ok
-        if example_of(ok) is not None:
-            responses[ok_status]["content"] = {"application/json": {"example": example_of(ok)}}
+    responses: dict[int | str, Any] = {ok_status: {"description": ok_text} if ok is None else
+                                           _answer(ok_text, ok, example=True)}
     for status, (text, model) in errors.items():
-        responses[status] = {"description": text, "model": model}
+        responses[status] = _answer(text, model)
     extra: dict[str, Any] = {"security": security}
     if params:
         extra["parameters"] = list(params)
@@ -189,14 +210,32 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes,
                          tags=TAGS)
     components = schema.setdefault("components", {})
-    _, defs = models_json_schema([(m, "validation") for m in _BODY_MODELS], ref_template=REF)
     schemas = components.setdefault("schemas", {})
-    for name, body in defs.get("$defs", {}).items():
-        schemas.setdefault(name, body)
+    # Answers first, written as FastAPI writes the models it renders (no nulls); then request bodies.
+    for mode, clean in (("serialization", _as_fastapi_writes), ("validation", lambda schema: schema)):
+        models = [(model, "validation") for model, use in _MODELS if use == mode]
+        if models:
+            _, defs = models_json_schema(models, ref_template=REF)
+            for name, body in defs.get("$defs", {}).items():
+                schemas.setdefault(name, clean(body))
     components["securitySchemes"] = security_schemes()
     _drop_generic_validation_errors(schema)
     _drop_titles_beside_refs(schema)
     return schema
+
+
+_NUMBER_BOUNDS = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"}
+
+
+def _as_fastapi_writes(value: Any) -> Any:
+    """A schema as FastAPI writes the models it renders through its OpenAPI model: no null values
+    (`exclude_none`) and numeric bounds as numbers with a fraction (`25.0`)."""
+    if isinstance(value, dict):
+        return {k: float(v) if k in _NUMBER_BOUNDS and type(v) is int else _as_fastapi_writes(v)
+                for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_as_fastapi_writes(v) for v in value]
+    return value
 
 
 def _drop_titles_beside_refs(schema: dict[str, Any]) -> None:

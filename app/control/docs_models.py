@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from lynkflow import openapi
 from lynkflow.control.faults import ACTIONS, MAX_LATENCY_MS
 from lynkflow.control.journal import MAX_WAIT_SECONDS
 from lynkflow.jobs.lifecycle import GROUPS
 from lynkflow.jobs.queue import STATES as JOB_STATES
-from lynkflow.openapi import ADMIN_SECURITY, CONTROL
+from lynkflow.openapi import ADMIN_SECURITY, CONTROL, DocModel
 
 
-class ControlErrorBody(BaseModel):
+class ControlErrorBody(DocModel):
     error: str = Field(description="What went wrong and what to send instead")
     count: int | None = Field(None, description="journal/wait only: how many matching requests there were")
 
@@ -28,7 +28,7 @@ class ControlErrorBody(BaseModel):
 # --- state ----------------------------------------------------------------------------------------
 
 
-class ResetRequest(BaseModel):
+class ResetRequest(DocModel):
     """`{}` resets everything (data and controls); `owner` or `visKey` resets only that one's data."""
 
     owner: str | None = Field(None, description="An Uplynk owner (user ID)")
@@ -38,14 +38,14 @@ class ResetRequest(BaseModel):
                               json_schema_extra={"example": {"owner": "6e6f2d736c696365722d6f776e657231"}})
 
 
-class ResetResult(BaseModel):
+class ResetResult(DocModel):
     reset: Literal["everything", "owner", "visKey"]
     owner: str | None = None
     visKey: str | None = None
     removed: dict[str, int] | None = Field(None, description="Rows removed per kind")
 
 
-class SeedRequest(BaseModel):
+class SeedRequest(DocModel):
     """A seed document (`"format": 1`, owners, keys, media, assets, vuflows, events — see README), or
     `{"path": "<seed file in the data dir or the fixtures folder>"}`."""
 
@@ -55,19 +55,19 @@ class SeedRequest(BaseModel):
     model_config = ConfigDict(extra="allow", json_schema_extra={"example": {"path": "demo/seed.json"}})
 
 
-class SeedResult(BaseModel):
+class SeedResult(DocModel):
     seeded: dict[str, int] = Field(description="Objects created per kind")
     reset: Literal["everything"] | None = Field(None, description="reseed only")
 
 
-class ImportResult(BaseModel):
+class ImportResult(DocModel):
     imported: dict[str, Any] = Field(description="What the snapshot held")
 
 
 # --- clock ----------------------------------------------------------------------------------------
 
 
-class ClockState(BaseModel):
+class ClockState(DocModel):
     nowMs: int = Field(description="lynkflow time, epoch milliseconds")
     now: str = Field(description="The same as ISO 8601, `2024-05-01T12:00:00.000Z`")
     frozen: bool
@@ -80,7 +80,7 @@ class ClockState(BaseModel):
 # --- jobs and lifecycles --------------------------------------------------------------------------
 
 
-class Lifecycle(BaseModel):
+class Lifecycle(DocModel):
     mode: Literal["real", "delay", "manual"] = Field(
         "real", description="real: visible when done; delay: `seconds` later; manual: held until "
                             "POST /_lynkflow/jobs/{id}/complete")
@@ -89,12 +89,12 @@ class Lifecycle(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {"mode": "delay", "seconds": 5}})
 
 
-class Lifecycles(BaseModel):
+class Lifecycles(DocModel):
     lifecycles: dict[str, Lifecycle] = Field(description="Effective policy per group: " + ", ".join(GROUPS)
                                                          + " (and `*` when set)")
 
 
-class LifecyclesRequest(BaseModel):
+class LifecyclesRequest(DocModel):
     """Every group's policy at once; groups not named go back to `real`."""
 
     model_config = ConfigDict(extra="allow", json_schema_extra={
@@ -102,7 +102,7 @@ class LifecyclesRequest(BaseModel):
         "example": {"gif": {"mode": "manual"}, "*": {"mode": "delay", "seconds": 3}}})
 
 
-class Job(BaseModel):
+class Job(DocModel):
     id: int
     kind: str = Field(description="ingest, gif, video, image, export, ...")
     state: Literal[tuple(JOB_STATES)]  # type: ignore[valid-type]
@@ -121,20 +121,20 @@ class Job(BaseModel):
     releaseAt: int | None
 
 
-class JobList(BaseModel):
+class JobList(DocModel):
     jobs: list[Job]
     total: int
     limit: int
     offset: int
 
 
-class FailRequest(BaseModel):
+class FailRequest(DocModel):
     error: str | None = Field(None, description="The failure reason the asset or event shows")
 
     model_config = ConfigDict(json_schema_extra={"example": {"error": "encoder crashed"}})
 
 
-class IngestStarted(BaseModel):
+class IngestStarted(DocModel):
     job: Job
     mediaId: str
     uplynkAssetId: str | None
@@ -144,7 +144,7 @@ class IngestStarted(BaseModel):
 # --- faults, journal, explain ---------------------------------------------------------------------
 
 
-class FaultRuleRequest(BaseModel):
+class FaultRuleRequest(DocModel):
     action: Literal[tuple(ACTIONS)]  # type: ignore[valid-type]
     api: Literal["uplynk", "vuflow", "*"] = "*"
     route: str = Field("*", description="An exact path or a glob (`/api/event/*`)")
@@ -166,26 +166,26 @@ class FaultRule(FaultRuleRequest):
     hits: int
 
 
-class FaultDeleted(BaseModel):
+class FaultDeleted(DocModel):
     deleted: str = Field(description="The id of the rule removed")
 
 
-class FaultList(BaseModel):
+class FaultList(DocModel):
     faults: list[FaultRule]
 
 
-class JournalPage(BaseModel):
+class JournalPage(DocModel):
     entries: list[dict[str, Any]] = Field(description="time, api, method, route, status, durationMs, the "
                                                       "decoded api2 params or VIS body, fault, signature")
     size: int = Field(description="Entries kept (LYNKFLOW_JOURNAL_SIZE)")
     total: int = Field(description="Requests journaled since the last clear")
 
 
-class JournalCount(BaseModel):
+class JournalCount(DocModel):
     count: int
 
 
-class JournalWaitRequest(BaseModel):
+class JournalWaitRequest(DocModel):
     count: int = Field(1, ge=1, description="How many matching requests to wait for")
     timeout: float = Field(10, ge=0, le=MAX_WAIT_SECONDS, description="Seconds")
     api: Literal["uplynk", "vuflow"] | None = None
@@ -199,19 +199,19 @@ class JournalWaitRequest(BaseModel):
         "count": 2, "route": "/api2/asset/get", "timeout": 10}})
 
 
-class JournalWaitResult(BaseModel):
+class JournalWaitResult(DocModel):
     count: int
     entries: list[dict[str, Any]]
 
 
-class ExplainRequest(BaseModel):
+class ExplainRequest(DocModel):
     msg: str = Field(description="Exactly as the client sent it")
     sig: str
 
     model_config = ConfigDict(json_schema_extra={"example": {"msg": openapi.EXAMPLE_MSG, "sig": openapi.EXAMPLE_SIG}})
 
 
-class Explanation(BaseModel):
+class Explanation(DocModel):
     decoded: dict[str, Any] | None = Field(description="The JSON inside msg")
     owner: str | None
     expected: list[dict[str, Any]] = Field(description="The signature each of the owner's keys gives")
@@ -222,12 +222,12 @@ class Explanation(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-class HealthState(BaseModel):
+class HealthState(DocModel):
     status: Literal["ok"]
     version: str
 
 
-class Readiness(BaseModel):
+class Readiness(DocModel):
     ready: bool
     checks: dict[str, bool]
 
@@ -349,23 +349,23 @@ EXPLAIN = _op("uplynk_explain", "Explain an api2 signature", "The decoded msg, t
 # --- tenants (lynkflow/control/tenants.py) and journal verification (lynkflow/control/verify.py) -----
 
 
-class TenantRequest(BaseModel):
+class TenantRequest(DocModel):
     name: str | None = Field(None, description="A label for the tenant (shown in lists)")
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {"name": "test_upload"}})
 
 
-class TenantUplynk(BaseModel):
+class TenantUplynk(DocModel):
     owner: str = Field(description="The tenant's Uplynk owner (user ID): `_owner` of its api2 calls")
     apiKey: str | None = Field(description="Its API key (signs `msg`); null in lists")
 
 
-class TenantVis(BaseModel):
+class TenantVis(DocModel):
     apiKey: str = Field(description="Its VIS API key (the API-KEY header)")
     vuflowId: str | None = Field(description="Its default vuflow (asset URLs point at this lynkflow's storage)")
 
 
-class Tenant(BaseModel):
+class Tenant(DocModel):
     id: str
     name: str
     created: int = Field(description="Epoch ms")
@@ -374,17 +374,17 @@ class Tenant(BaseModel):
     urls: dict[str, str] | None = Field(None, description="base, api2, vis and control URLs")
 
 
-class TenantList(BaseModel):
+class TenantList(DocModel):
     tenants: list[Tenant]
 
 
-class TenantRemoved(BaseModel):
+class TenantRemoved(DocModel):
     removed: dict[str, Any] = Field(description="What went, per API")
     reset: str | None = None
     deleted: str | None = None
 
 
-class JournalVerifyRequest(BaseModel):
+class JournalVerifyRequest(DocModel):
     """Each param matcher is a value (equality) or one of {"equals"}, {"contains"}, {"regex"}."""
 
     api: str | None = Field(None, description="uplynk or vuflow")
@@ -401,7 +401,7 @@ class JournalVerifyRequest(BaseModel):
         "route": "/api2/asset/get", "params": {"id": {"regex": "^[0-9a-f]{32}$"}}, "count": {"exactly": 1}}})
 
 
-class JournalVerifyResult(BaseModel):
+class JournalVerifyResult(DocModel):
     ok: bool = Field(description="Whether the count matched")
     count: int = Field(description="How many entries matched every matcher")
     expected: dict[str, int]
@@ -442,7 +442,7 @@ JOURNAL_VERIFY = _op("journal_verify", "Verify journaled requests", "Matchers on
                      errors=(400,), body=JournalVerifyRequest)
 
 
-class StubRequest(BaseModel):
+class StubRequest(DocModel):
     """A canned answer (lynkflow/control/stubs.py)."""
 
     api: Literal["uplynk", "vuflow"]
@@ -465,11 +465,11 @@ class Stub(StubRequest):
     hits: int
 
 
-class StubList(BaseModel):
+class StubList(DocModel):
     stubs: list[Stub]
 
 
-class StubsDeleted(BaseModel):
+class StubsDeleted(DocModel):
     deleted: int | str = Field(description="The id removed, or how many")
 
 

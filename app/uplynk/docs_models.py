@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from lynkflow import openapi
-from lynkflow.openapi import API2_SECURITY, UPLYNK
+from lynkflow.openapi import API2_SECURITY, UPLYNK, DocModel
 from lynkflow.uplynk.frames import MAX_THUMB_RANGE_MS
 from lynkflow.uplynk.library import ASSETS_LIMIT_MAX, LIST_LIMIT, MAX_DESC, MAX_IDS
 
@@ -23,7 +23,7 @@ StrList = list[str] | str  # a list, one string, or a comma-separated string (cl
 _OPEN = ConfigDict(extra="allow")  # "new members may be added at any time" (reference §1.1)
 
 
-class Api2ErrorBody(BaseModel):
+class Api2ErrorBody(DocModel):
     """Every api2 failure: HTTP 200 with error 1 and a message."""
 
     error: Literal[1]
@@ -32,7 +32,7 @@ class Api2ErrorBody(BaseModel):
     model_config = ConfigDict(json_schema_extra={"example": {"error": 1, "msg": "missing required parameter ts"}})
 
 
-class Ok(BaseModel):
+class Ok(DocModel):
     error: Literal[0]
     model_config = _OPEN
 
@@ -40,13 +40,13 @@ class Ok(BaseModel):
 # --- shapes -----------------------------------------------------------------------------------------
 
 
-class TestPlayer(BaseModel):
+class TestPlayer(DocModel):
     desc: str
     id: str
     url: str
 
 
-class AssetDoc(BaseModel):
+class AssetDoc(DocModel):
     """The asset dictionary (reference §2)."""
 
     id: str = Field(description="32 lowercase hex")
@@ -74,7 +74,7 @@ class AssetDoc(BaseModel):
     model_config = _OPEN
 
 
-class JobDoc(BaseModel):
+class JobDoc(DocModel):
     """The cloud-slicer job dictionary (reference §5.1)."""
 
     id: str
@@ -92,7 +92,7 @@ class JobDoc(BaseModel):
     model_config = _OPEN
 
 
-class LibraryDoc(BaseModel):
+class LibraryDoc(DocModel):
     created: int
     desc: str
     id: str
@@ -112,7 +112,7 @@ class SubownerDoc(Ok):
 # --- parameters (the JSON inside msg, besides _owner and _timestamp) ----------------------------------
 
 
-class Params(BaseModel):
+class Params(DocModel):
     model_config = _OPEN
 
 
@@ -272,7 +272,7 @@ class AssetListResult(Ok):
     shared_assets: list[AssetDoc] | None = None
 
 
-class Deleted(BaseModel):
+class Deleted(DocModel):
     external_id: str
     id: str
 

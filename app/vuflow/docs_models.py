@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from lynkflow.domain.vis_assets import ASSET_STATES, ASSET_TYPES
 from lynkflow.domain.vis_events import EVENT_STATES, MP4_STATES
+from lynkflow.openapi import DocModel
 from lynkflow.vuflow.schemas import (
     EVENT_EXTRA_FIELDS,
     GIF_DEFAULT_HEIGHT,
@@ -28,7 +29,7 @@ PRIORITY = Field(None, ge=1, le=10, description="Processing priority: 1 (highest
 FILENAME = Field(None, description="The file name to write; defaults to the Asset name")
 
 
-class VisErrorBody(BaseModel):
+class VisErrorBody(DocModel):
     """Every VIS failure (4xx, and 5xx for lynkflow's own bugs)."""
 
     exceptionType: str = Field(description="e.g. ValidationException, UnauthorizedException, NotFoundException, "
@@ -45,7 +46,7 @@ class VisErrorBody(BaseModel):
 # --- assets -----------------------------------------------------------------------------------------
 
 
-class Asset(BaseModel):
+class Asset(DocModel):
     id: str = Field(description="Asset id (GUID)")
     eventId: str
     name: str
@@ -71,7 +72,7 @@ class Asset(BaseModel):
         "dateModified": "2020-03-18T17:42:28Z", "url": ""}})
 
 
-class GifClip(BaseModel):
+class GifClip(DocModel):
     eventId: str = Field(description="The Event id")
     start: str = Field(description=CLIP_TIME)
     end: str = Field(description=CLIP_TIME + "; after start")
@@ -81,7 +82,7 @@ class VideoClip(GifClip):
     filter: str | None = Field(None, description="USP filter options, e.g. `(type==\"video\"&&DisplayHeight==576)`")
 
 
-class GifRequest(BaseModel):
+class GifRequest(DocModel):
     """POST /asset/gif/: a GIF cut from the event's recording. Property names match in any case."""
 
     clip: GifClip
@@ -105,7 +106,7 @@ class GifRequest(BaseModel):
         "reverse": False, "playbackSpeed": 1.0}})
 
 
-class VideoRequest(BaseModel):
+class VideoRequest(DocModel):
     """POST /asset/video/: an MP4 clip of the event's recording."""
 
     clip: VideoClip
@@ -123,7 +124,7 @@ class VideoRequest(BaseModel):
         "filename": None}})
 
 
-class ImageRequest(BaseModel):
+class ImageRequest(DocModel):
     """POST /asset/image/: one JPG frame of the event's recording (no `clip` object)."""
 
     eventId: str = Field(description="The Event id")
@@ -139,7 +140,7 @@ class ImageRequest(BaseModel):
         "priority": None, "filename": None}})
 
 
-class SyncResult(BaseModel):
+class SyncResult(DocModel):
     hasVodFileChanged: bool
     createdAssetsCount: int
     deletedAssetsCount: int
@@ -153,10 +154,10 @@ class SyncResult(BaseModel):
 # --- events -----------------------------------------------------------------------------------------
 
 _STORED = {name: (Any, Field(None, description="Stored and returned as given")) for name in EVENT_EXTRA_FIELDS}
-_EventStored: type[BaseModel] = create_model("EventStoredFields", **_STORED)  # type: ignore[call-overload]
+_EventStored: type[BaseModel] = create_model("EventStoredFields", __base__=DocModel, **_STORED)  # type: ignore[call-overload]
 
 
-class StreamUrl(BaseModel):
+class StreamUrl(DocModel):
     streamProtocol: int = Field(description="0 HLS (the only protocol lynkflow makes)")
     streamProtocolString: str
     url: str
@@ -164,7 +165,7 @@ class StreamUrl(BaseModel):
     streamSourceString: str
 
 
-class EventVideo(BaseModel):
+class EventVideo(DocModel):
     playerUrl: str
     embedCode: str
     scriptablePlayerUrl: str
@@ -213,7 +214,7 @@ class Event(_EventStored):  # type: ignore[misc, valid-type]
         "dateDeleted": None}})
 
 
-class EventPage(BaseModel):
+class EventPage(DocModel):
     results: list[Event]
     totalCount: int
     pageSize: int
@@ -240,7 +241,7 @@ class EventRequest(_EventStored):  # type: ignore[misc, valid-type]
         "tags": ["football"]}})
 
 
-class EventStateRequest(BaseModel):
+class EventStateRequest(DocModel):
     """PUT /event/state/{id}: `{"state": "VOD_PUBLIC"}` (a bare name or number is accepted too)."""
 
     state: str | int = Field(description="A state name or number; lynkflow moves an ingested VOD between "
@@ -255,7 +256,7 @@ class EventStateRequest(BaseModel):
 _CONFIGURATION = "{\"vuflows\": [{\"name\": \"main\", \"storageUrlPublic\": \"{lynkflow}/storage/vis\"}]}"
 
 
-class Vuflow(BaseModel):
+class Vuflow(DocModel):
     id: str
     name: str
     configurationJson: str = Field(description="The configuration as a JSON string")
@@ -268,7 +269,7 @@ class Vuflow(BaseModel):
         "dateCreated": "2020-03-18T17:42:28Z", "dateModified": "2020-03-18T17:42:28Z"}})
 
 
-class VuflowRequest(BaseModel):
+class VuflowRequest(DocModel):
     id: str | None = Field(None, description="Create with this GUID (POST) / must match the URL (PUT)")
     name: str | None = Field(None, description="Required on POST")
     configurationJson: str | dict[str, Any] | None = Field(
@@ -280,14 +281,14 @@ class VuflowRequest(BaseModel):
         "configurationJson": _CONFIGURATION}})
 
 
-class Health(BaseModel):
+class Health(DocModel):
     status: Literal["Healthy", "Unhealthy"]
     vis: str
     vts: str
     database: str
 
 
-class HealthVersion(BaseModel):
+class HealthVersion(DocModel):
     client: str
     machineName: str
     assemblyVersion: str

@@ -6,13 +6,16 @@ front-end build step. Autoescaping is on for every `.html` template.
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
+
+if TYPE_CHECKING:
+    from fastapi.templating import Jinja2Templates
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -51,12 +54,18 @@ def format_percent(value: float | None) -> str:
     return f"{max(0.0, min(100.0, float(value or 0.0))):.0f}%"
 
 
-templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
-templates.env.filters["ms"] = format_ms
-templates.env.filters["duration"] = format_duration
-templates.env.filters["bytes"] = format_bytes
-templates.env.filters["percent"] = format_percent
+@functools.cache
+def templates() -> Jinja2Templates:
+    """The environment, made on the first page rendered: Jinja2 is not imported at start-up."""
+    from fastapi.templating import Jinja2Templates
+
+    made = Jinja2Templates(directory=str(TEMPLATE_DIR))
+    made.env.filters["ms"] = format_ms
+    made.env.filters["duration"] = format_duration
+    made.env.filters["bytes"] = format_bytes
+    made.env.filters["percent"] = format_percent
+    return made
 
 
 def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
-    return templates.TemplateResponse(request, name, context, status_code=status_code)
+    return templates().TemplateResponse(request, name, context, status_code=status_code)
