@@ -69,14 +69,16 @@ def test_a_recording_is_copied_before_the_write_lock_is_taken(client, vis_header
     inbox = ctx.settings.resolved_media_dir
     inbox.mkdir(parents=True, exist_ok=True)
     (inbox / "big.mp4").write_bytes(b"not a real recording; the ingest job has not run yet")
-    other = create_engine(db_url, connect_args={"isolation_level": None, "timeout": 0})
+    # A short wait, not none: the journal flusher and other writers take the lock for moments too. If the
+    # route held it during the copy, this would wait the full 2 s and fail (the copy waits for us).
+    other = create_engine(db_url, connect_args={"isolation_level": None, "timeout": 2})
     seen: list[str] = []
     real_copy = shutil.copyfile
 
     def copy_while_another_writer_locks(src, dst, *args, **kwargs):  # noqa: ANN001, ANN202
         conn = other.raw_connection()
         try:
-            conn.driver_connection.execute("BEGIN IMMEDIATE")  # fails at once if the route holds the lock
+            conn.driver_connection.execute("BEGIN IMMEDIATE")  # fails if the route holds the lock
             conn.driver_connection.execute("ROLLBACK")
             seen.append("free")
         finally:
