@@ -8,16 +8,21 @@ header, the api2 `_owner`) and a worker sets from the job's payload, so the narr
 knows "now" or "which lifecycle" decides per tenant with no parameter threaded through the domain.
 
 `TenantDirectory` is the per-process map credential → tenant id, reloaded when the shared version
-says something changed (tenants are rows of `control_tenants`; creating or deleting one bumps it).
+says something changed (tenants are rows of `control_tenants`; creating or deleting one bumps it), with
+the one cache mechanism the fault rules and stubs use (lynkflow/shared_cache.py).
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from lynkflow.shared_cache import SharedCache
+
+if TYPE_CHECKING:
+    from lynkflow.shared import SharedState
 
 # The tenant the running request or job works for (None: the instance itself, no tenant).
 current_tenant: ContextVar[str | None] = ContextVar("lynkflow_tenant", default=None)
@@ -39,50 +44,39 @@ def tenant_scope(tenant: str | None) -> Iterator[None]:
 class TenantDirectory:
     """owner id / VIS key → tenant id, cached per process and refreshed by the shared version."""
 
-    def __init__(self, shared: Any) -> None:
+    def __init__(self, shared: SharedState) -> None:
         self.shared = shared
-        self._lock = threading.Lock()
-        self._stale = True
-        self._by_owner: dict[str, str] = {}
-        self._by_vis_key: dict[str, str] = {}
-        shared.on_change(self._mark_stale)
+        self._maps = SharedCache(shared, self._load, _Maps({}, {}))
 
-    def _mark_stale(self, _docs: dict[str, Any]) -> None:
-        self._stale = True
-
-    def _load(self) -> None:
+    def _load(self) -> _Maps:
         from sqlalchemy import select
 
         from lynkflow.db.models import ControlTenant
 
         with self.shared.engine.connect() as conn:
             rows = conn.execute(select(ControlTenant.id, ControlTenant.owner_id, ControlTenant.vis_key)).all()
-        with self._lock:
-            self._by_owner = {owner: tid for tid, owner, _ in rows}
-            self._by_vis_key = {key: tid for tid, _, key in rows}
-            self._stale = False
-
-    def _fresh(self) -> None:
-        if self._stale:
-            self._load()
+        return _Maps(by_owner={owner: tid for tid, owner, _ in rows}, by_vis_key={key: tid for tid, _, key in rows})
 
     def any(self) -> bool:
         """Whether any tenant exists (when none does, requests skip the lookup entirely)."""
-        self._fresh()
-        return bool(self._by_owner)
+        return bool(self._maps.get().by_owner)
 
     def for_owner(self, owner_id: str) -> str | None:
-        self._fresh()
-        return self._by_owner.get(owner_id.strip().lower())
+        return self._maps.get().by_owner.get(owner_id.strip().lower())
 
     def for_vis_key(self, key: str) -> str | None:
-        self._fresh()
-        return self._by_vis_key.get(key.strip())
+        return self._maps.get().by_vis_key.get(key.strip())
 
     def owners(self) -> dict[str, str]:
         """owner id → tenant id of every tenant."""
-        self._fresh()
-        return dict(self._by_owner)
+        return dict(self._maps.get().by_owner)
+
+
+class _Maps(NamedTuple):
+    """One load of the directory: both maps come from the same read, so they always agree."""
+
+    by_owner: dict[str, str]
+    by_vis_key: dict[str, str]
 
 
 def get_directory(ctx: Any) -> TenantDirectory:

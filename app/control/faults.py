@@ -18,28 +18,24 @@ cannot disturb each other. Uplynk signs only `msg`, so the header never affects 
 
 from __future__ import annotations
 
-import json
 import random
-import re
 import threading
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, delete, func, insert, or_, select, update
-
 from lynkflow.control.journal import route_matches
+from lynkflow.control.rulesets import RuleSet, RuleSpecError
 from lynkflow.db.models import ControlFault
-from lynkflow.shared import SharedState, bump
+from lynkflow.shared import SharedState
 from lynkflow.uplynk import errors as api2_errors
 from lynkflow.vuflow.errors import VisError, transaction_headers
 
 ACTIONS = ("error", "latency", "drop")
-_RULE_ID = re.compile(r"f[0-9]{1,18}")  # the ids `FaultSet.add` gives out
 FAULT_HEADER = "x-lynkflow-fault"
 FAULT_MESSAGE_HEADER = "x-lynkflow-fault-message"
 MAX_LATENCY_MS = 600_000
 
-class FaultSpecError(ValueError):
+class FaultSpecError(RuleSpecError):
     """A rule or header that cannot be understood; the message says which part and why."""
 
 
@@ -161,114 +157,35 @@ class FaultRule:
         return self.route == "*" or route_matches(self.route, path)
 
 
-class FaultSet:
-    """The fault rules every process shares (table `control_faults`), with a per-process cache.
+class FaultSet(RuleSet[FaultRule]):
+    """The fault rules every process shares (table `control_faults`; lynkflow/control/rulesets.py).
 
-    Matching runs on the cache, in memory; firing a matched rule is one atomic UPDATE that counts
-    the hit and uses up one of its `count` (`remaining > 0`), so a `count: 1` rule fires exactly
-    once across all processes. The cache reloads when the shared version says the rules changed.
+    Matching runs on the per-process cache, in memory; firing a matched rule counts the hit and
+    uses up one of its `count` atomically, so a `count: 1` rule fires exactly once across processes.
     """
 
+    table = ControlFault
+    id_prefix = "f"
+
     def __init__(self, shared: SharedState) -> None:
-        self.shared = shared
-        self.rules: list[FaultRule] = []
+        super().__init__(shared)
         self.rng = random.Random()
-        self._lock = threading.Lock()
-        self._stale = True
-        shared.on_change(self._mark_stale)
+        self._lock = threading.Lock()  # the Random is shared by the request threads
 
-    def _mark_stale(self, _docs: dict[str, Any]) -> None:
-        self._stale = True
-
-    def _load(self) -> list[FaultRule]:
-        with self.shared.engine.connect() as conn:
-            rows = conn.execute(select(ControlFault.id, ControlFault.doc, ControlFault.remaining, ControlFault.hits)
-                                .order_by(ControlFault.seq)).all()
-        rules = []
-        for rule_id, doc, remaining, hits in rows:
-            rule = FaultRule.from_json(rule_id, json.loads(doc))
-            rule.count, rule.hits = remaining, hits
-            rules.append(rule)
-        return rules
-
-    def _cached(self) -> list[FaultRule]:
-        if self._stale:
-            self._stale = False
-            rules = self._load()
-            with self._lock:
-                self.rules = rules
-        return self.rules
-
-    def add(self, doc: Any) -> FaultRule:
-        probe = FaultRule.from_json("", doc)  # checked before anything is written
-        with self.shared.writer().begin() as conn:
-            bump(conn)  # first: it also serialises concurrent adds (the version row's lock)
-            seq = (conn.execute(select(func.max(ControlFault.seq))).scalar() or 0) + 1
-            rule_id = f"f{seq}"
-            conn.execute(insert(ControlFault).values(id=rule_id, seq=seq, doc=json.dumps(doc),
-                                                     remaining=probe.count, hits=0))
-        self.shared.refresh()
-        probe.id = rule_id
-        return probe
-
-    def delete(self, rule_id: str) -> bool:
-        if not _RULE_ID.fullmatch(rule_id):
-            return False  # not an id this set ever gave out (and not text a database column holds)
-        with self.shared.writer().begin() as conn:
-            deleted = conn.execute(delete(ControlFault).where(ControlFault.id == rule_id)).rowcount
-            if deleted:
-                bump(conn)
-        self.shared.refresh()
-        return bool(deleted)
-
-    def clear(self) -> None:
-        with self.shared.writer().begin() as conn:
-            conn.execute(delete(ControlFault))
-            bump(conn)
-        self.shared.refresh()
-
-    def clear_tenant(self, tenant: str) -> int:
-        """Remove one tenant's rules (the others' stay)."""
-        ids = [r.id for r in self._cached() if r.tenant == tenant]
-        if ids:
-            with self.shared.writer().begin() as conn:
-                conn.execute(delete(ControlFault).where(ControlFault.id.in_(ids)))
-                bump(conn)
-            self.shared.refresh()
-        return len(ids)
-
-    def list(self) -> list[dict[str, Any]]:
-        """Every rule with its hits and remaining count as of now, across all processes."""
-        return [r.to_json() for r in self._load()]
-
-    def candidates(self, api: str, path: str, method: str, tenant: str | None = None) -> list[FaultRule]:
-        """Rules that match the request, from the cache (no database work when there are none)."""
-        rules = self._cached() if (self._stale or self.rules) else self.rules
-        return [r for r in rules if r.applies_to(api, path, method, tenant)]
+    def parse(self, rule_id: str, doc: Any) -> FaultRule:
+        return FaultRule.from_json(rule_id, doc)
 
     def fire(self, candidates: list[FaultRule]) -> Fault | None:
-        """The first candidate that fires, its hit counted (and its count used up) atomically."""
-        for rule in candidates:
-            if rule.probability < 1.0 and self.random_probability() >= rule.probability:
-                continue
-            with self.shared.writer().begin() as conn:
-                fired = conn.execute(update(ControlFault)
-                                     .where(ControlFault.id == rule.id,
-                                            or_(ControlFault.remaining.is_(None), ControlFault.remaining > 0))
-                                     .values(hits=ControlFault.hits + 1,
-                                             remaining=case((ControlFault.remaining.is_(None), None),
-                                                            else_=ControlFault.remaining - 1))).rowcount
-            if not fired:
-                rule.count = 0  # used up (or deleted) by another request: skip it from now on
-                continue
-            latency = 0 if rule.latency is None else self.random_latency(*rule.latency)
-            return Fault(action=rule.action, source=f"rule:{rule.id}", status=rule.status,
-                         message=rule.message, latency_ms=latency)
-        return None
+        """The first candidate that fires (its probability rolled), its hit counted atomically."""
+        rule = self.use_first(candidates, self._rolls)
+        if rule is None:
+            return None
+        latency = 0 if rule.latency is None else self.random_latency(*rule.latency)
+        return Fault(action=rule.action, source=f"rule:{rule.id}", status=rule.status,
+                     message=rule.message, latency_ms=latency)
 
-    def pick(self, api: str, path: str, method: str) -> Fault | None:
-        candidates = self.candidates(api, path, method)
-        return self.fire(candidates) if candidates else None
+    def _rolls(self, rule: FaultRule) -> bool:
+        return rule.probability >= 1.0 or self.random_probability() < rule.probability
 
     def random_probability(self) -> float:
         with self._lock:

@@ -10,8 +10,9 @@ from fastapi.concurrency import run_in_threadpool
 
 from lynkflow.control import docs_models as docs
 from lynkflow.control.errors import ControlError, ControlRoute, request_json
-from lynkflow.control.faults import FaultSpecError, get_faults
+from lynkflow.control.faults import get_faults
 from lynkflow.control.journal import MAX_WAIT_SECONDS, Journal, JournalQuery, get_journal
+from lynkflow.control.rulesets import add_from_request
 
 router = APIRouter(route_class=ControlRoute)
 
@@ -40,13 +41,8 @@ def list_faults(request: Request) -> dict[str, Any]:
 
 @router.post("/faults", **docs.FAULT_ADD)
 async def add_fault(request: Request) -> dict[str, Any]:
-    doc = await request_json(request, 'send a fault rule as a JSON object, e.g. '
-                                '{"api": "uplynk", "route": "/api2/asset/get", "action": "error"}')
-    try:
-        rule = await run_in_threadpool(get_faults(request.app.state.ctx).add, doc)
-    except FaultSpecError as exc:
-        raise ControlError(400, str(exc)) from None
-    return rule.to_json()
+    return await add_from_request(get_faults(request.app.state.ctx), request, 'send a fault rule as a JSON object, '
+                                  'e.g. {"api": "uplynk", "route": "/api2/asset/get", "action": "error"}')
 
 
 @router.delete("/faults/{rule_id}", **docs.FAULT_DELETE)

@@ -15,35 +15,29 @@ reloaded when the shared version moves; an answer uses one up with one guarded U
 
 from __future__ import annotations
 
-import json
-import re
-import threading
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import case, delete, func, insert, or_, select, update
 from starlette.types import Receive, Scope
 
 from lynkflow import jsondoc
 from lynkflow.control import docs_models as docs
 from lynkflow.control import tenant_scope
-from lynkflow.control.errors import ControlError, ControlRoute, request_json
+from lynkflow.control.errors import ControlError, ControlRoute
 from lynkflow.control.faults import MAX_LATENCY_MS
 from lynkflow.control.journal import route_matches
+from lynkflow.control.rulesets import RuleSet, RuleSpecError, add_from_request
 from lynkflow.control.verify import ParamMatcher, VerifyError
 from lynkflow.db.models import ControlStub
-from lynkflow.shared import SharedState, bump
 
 router = APIRouter(route_class=ControlRoute)
 
-_STUB_ID = re.compile(r"s[0-9]{1,18}")
 _FIELDS = {"api", "route", "method", "params", "status", "body", "count", "latencyMs", "tenant"}
 
 
-class StubSpecError(ValueError):
+class StubSpecError(RuleSpecError):
     """A stub that cannot be understood; the message says which part."""
 
 
@@ -122,94 +116,18 @@ class Stub:
         return all(m.test(m.name in params, params.get(m.name)) for m in self.params)
 
 
-class StubSet:
-    """The stubs every process shares (table `control_stubs`), with a per-process cache."""
+class StubSet(RuleSet[Stub]):
+    """The stubs every process shares (table `control_stubs`; lynkflow/control/rulesets.py)."""
 
-    def __init__(self, shared: SharedState) -> None:
-        self.shared = shared
-        self.stubs: list[Stub] = []
-        self._lock = threading.Lock()
-        self._stale = True
-        shared.on_change(self._mark_stale)
+    table = ControlStub
+    id_prefix = "s"
 
-    def _mark_stale(self, _docs: dict[str, Any]) -> None:
-        self._stale = True
-
-    def _load(self) -> list[Stub]:
-        with self.shared.engine.connect() as conn:
-            rows = conn.execute(select(ControlStub.id, ControlStub.doc, ControlStub.remaining, ControlStub.hits)
-                                .order_by(ControlStub.seq)).all()
-        stubs = []
-        for stub_id, doc, remaining, hits in rows:
-            stub = Stub.from_json(stub_id, json.loads(doc))
-            stub.count, stub.hits = remaining, hits
-            stubs.append(stub)
-        return stubs
-
-    def _cached(self) -> list[Stub]:
-        if self._stale:
-            self._stale = False
-            stubs = self._load()
-            with self._lock:
-                self.stubs = stubs
-        return self.stubs
-
-    def add(self, doc: Any) -> Stub:
-        probe = Stub.from_json("", doc)
-        with self.shared.writer().begin() as conn:
-            bump(conn)  # first: it also serialises concurrent adds
-            seq = (conn.execute(select(func.max(ControlStub.seq))).scalar() or 0) + 1
-            stub_id = f"s{seq}"
-            conn.execute(insert(ControlStub).values(id=stub_id, seq=seq, doc=json.dumps(doc),
-                                                    remaining=probe.count, hits=0))
-        self.shared.refresh()
-        probe.id = stub_id
-        return probe
-
-    def delete(self, stub_id: str) -> bool:
-        if not _STUB_ID.fullmatch(stub_id):
-            return False
-        with self.shared.writer().begin() as conn:
-            deleted = conn.execute(delete(ControlStub).where(ControlStub.id == stub_id)).rowcount
-            if deleted:
-                bump(conn)
-        self.shared.refresh()
-        return bool(deleted)
-
-    def clear(self, tenant: str | None = None) -> int:
-        """Every stub; or, with `tenant`, that tenant's only."""
-        ids = [s.id for s in self._load() if tenant is None or s.tenant == tenant]
-        if ids:
-            with self.shared.writer().begin() as conn:
-                conn.execute(delete(ControlStub).where(ControlStub.id.in_(ids)))
-                bump(conn)
-            self.shared.refresh()
-        return len(ids)
-
-    def list(self) -> list[dict[str, Any]]:
-        return [s.to_json() for s in self._load()]
-
-    def candidates(self, api: str, path: str, method: str, tenant: str | None) -> list[Stub]:
-        """Stubs for this request's face, route and method, from the cache (none: no work at all)."""
-        stubs = self._cached() if (self._stale or self.stubs) else self.stubs
-        return [s for s in stubs if s.applies_to(api, path, method, tenant)]
+    def parse(self, rule_id: str, doc: Any) -> Stub:
+        return Stub.from_json(rule_id, doc)
 
     def fire(self, candidates: list[Stub], params: dict[str, Any]) -> Stub | None:
         """The first candidate whose matchers hold, one of its answers used up atomically."""
-        for stub in candidates:
-            if not stub.matches(params):
-                continue
-            with self.shared.writer().begin() as conn:
-                fired = conn.execute(update(ControlStub)
-                                     .where(ControlStub.id == stub.id,
-                                            or_(ControlStub.remaining.is_(None), ControlStub.remaining > 0))
-                                     .values(hits=ControlStub.hits + 1,
-                                             remaining=case((ControlStub.remaining.is_(None), None),
-                                                            else_=ControlStub.remaining - 1))).rowcount
-            if fired:
-                return stub
-            stub.count = 0  # used up by another request meanwhile
-        return None
+        return self.use_first(candidates, lambda stub: stub.matches(params))
 
 
 def get_stubs(ctx: Any) -> StubSet:
@@ -248,13 +166,9 @@ async def request_params(api: str, scope: Scope, receive: Receive) -> tuple[dict
 
 @router.post("/stubs", **docs.STUB_ADD)
 async def add_stub(request: Request) -> dict[str, Any]:
-    doc = await request_json(request, 'send a stub as a JSON object, e.g. {"api": "uplynk", "route": '
-                                      '"/api2/asset/get", "params": {"id": "..."}, "body": {"asset": {...}}}')
-    try:
-        stub = await run_in_threadpool(get_stubs(request.app.state.ctx).add, doc)
-    except StubSpecError as exc:
-        raise ControlError(400, str(exc)) from None
-    return stub.to_json()
+    example = ('send a stub as a JSON object, e.g. {"api": "uplynk", "route": "/api2/asset/get", '
+               '"params": {"id": "..."}, "body": {"asset": {...}}}')
+    return await add_from_request(get_stubs(request.app.state.ctx), request, example)
 
 
 @router.get("/stubs", **docs.STUBS_LIST)

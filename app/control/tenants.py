@@ -78,7 +78,7 @@ def read(request: Request, tenant_id: str) -> dict[str, Any]:
 def _forget_controls(ctx: AppContext, tenant_id: str, *, deleted: bool = False) -> None:
     """The tenant's clock, lifecycles and fault rules go and its journal view starts afresh: one
     shared-state write at most (none when the tenant had none of them)."""
-    get_faults(ctx).clear_tenant(tenant_id)
+    get_faults(ctx).clear(tenant_id)
     get_stubs(ctx).clear(tenant_id)
     names = [TENANT_CLOCK_PREFIX + tenant_id, f"{LIFECYCLES_DOC}:{tenant_id}"]
     mark, doc = get_journal(ctx).tenant_mark(tenant_id)
