@@ -16,6 +16,7 @@ from PIL import Image
 
 from lynkflow.fixtures.framecode import read_frame_number
 from lynkflow.testing.clients import ControlError
+from tests.control.conftest import await_deletes
 
 
 @pytest.fixture(scope="module")
@@ -150,14 +151,7 @@ def test_autoexpire_and_skew_follow_an_advanced_clock(lynkflow_control, lynkflow
     assert stale["error"] == 1 and "_timestamp" in stale["msg"]
     # On lynkflow's time, the asset has expired (the housekeeping pass runs about once a second).
     ts = state["nowMs"] // 1000
-    deadline = time.monotonic() + 10
-    while True:
-        changes = lynkflow_uplynk.call("/api2/asset/changes", start=now_ms + 1, _timestamp=ts)
-        if any(c[1] == "delete" for c in changes["changes"]):
-            break
-        assert time.monotonic() < deadline, changes
-        time.sleep(0.1)
-    assert [c for c in changes["changes"] if c[1] == "delete"] == [[state["nowMs"], "delete", asset_id]]
+    assert await_deletes(lynkflow_uplynk, since_ms=now_ms + 1, ts=ts) == [[state["nowMs"], "delete", asset_id]]
 
 
 @pytest.mark.slow

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from lynkflow.testing.clients import ControlClient, UplynkClient, VisClient
+from tests.control.conftest import await_deletes
 
 
 def test_the_fixtures_are_the_tenants_credentials(lynkflow_server, lynkflow_tenant, lynkflow_control,
@@ -106,14 +107,7 @@ def test_autoexpire_follows_the_tenants_own_clock(lynkflow_control, lynkflow_upl
                                 _timestamp=ts)["error"] == 0
     state = lynkflow_control.advance(3601)
     ts = state["nowMs"] // 1000
-    deadline = time.monotonic() + 10
-    while True:
-        changes = lynkflow_uplynk.call("/api2/asset/changes", start=now_ms + 1, _timestamp=ts)
-        if any(c[1] == "delete" for c in changes["changes"]):
-            break
-        assert time.monotonic() < deadline, changes
-        time.sleep(0.1)
-    assert [c for c in changes["changes"] if c[1] == "delete"] == [[state["nowMs"], "delete", asset_id]]
+    assert await_deletes(lynkflow_uplynk, since_ms=now_ms + 1, ts=ts) == [[state["nowMs"], "delete", asset_id]]
 
 
 def test_a_stub_through_the_kit_is_the_tenants_alone(lynkflow_server, lynkflow_control, lynkflow_uplynk):

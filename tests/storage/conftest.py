@@ -15,8 +15,6 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import SYNTH_CACHE
-
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -95,12 +93,3 @@ def s3(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> S3P
 def s3_client(make_client: Callable[..., Any], s3: S3Place) -> Any:
     """An app (one in-process worker) whose media lives in the S3 bucket."""
     return make_client(inproc_workers=1, storage_url=s3.storage_url, s3_endpoint_url=s3.endpoint)
-
-
-@pytest.fixture(scope="session")
-def small_clip() -> Path:
-    """A 2 s, 320x240, 25 fps clip with audio and the frame number in each picture (cached)."""
-    from lynkflow.fixtures.synth import make_clip
-
-    SYNTH_CACHE.mkdir(parents=True, exist_ok=True)
-    return make_clip(SYNTH_CACHE / "vis_320x240_25_2s.mp4", width=320, height=240, fps=25, seconds=2.0)

@@ -30,10 +30,10 @@ def _slice(client, api, clip, name: str) -> str:
     return _job_done(api, job["id"])["asset"]
 
 
-def test_ingest_plays_getframe_export_and_range_from_the_bucket(s3_client, s3, small_clip) -> None:
+def test_ingest_plays_getframe_export_and_range_from_the_bucket(s3_client, s3, short_clip) -> None:
     client, api = s3_client, _api(s3_client)
     ctx = client.app.state.ctx
-    aid = _slice(client, api, small_clip, "match.mp4")
+    aid = _slice(client, api, short_clip, "match.mp4")
 
     # The outputs are objects in the bucket, under the same names as in a data dir.
     keys = s3.keys("media/")
@@ -97,13 +97,13 @@ def test_ingest_plays_getframe_export_and_range_from_the_bucket(s3_client, s3, s
     assert s3.keys("uplynk/") == [] and s3.keys("media/") == []
 
 
-def test_vis_gif_is_an_object_and_decodes(s3_client, s3, small_clip) -> None:
+def test_vis_gif_is_an_object_and_decodes(s3_client, s3, short_clip) -> None:
     client = s3_client
     ctx = client.app.state.ctx
     h = {"API-KEY": ctx.settings.vuflow_api_key}
     inbox = ctx.settings.resolved_media_dir
     inbox.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(small_clip, inbox / "match.mp4")
+    shutil.copyfile(short_clip, inbox / "match.mp4")
     event = client.post("/api/event/", json={"title": "Match", "vuflowId": make_vuflow(ctx, h["API-KEY"])},
                         headers=h).json()
     eid = event["id"]
@@ -166,10 +166,10 @@ def test_the_local_cache_is_bounded_and_refills_from_the_bucket(s3, tmp_path) ->
     assert s3.keys("vis/") == [] and not (store.root / "vis" / "e").exists()
 
 
-def test_snapshot_round_trip_carries_the_objects(s3_client, s3, small_clip) -> None:
+def test_snapshot_round_trip_carries_the_objects(s3_client, s3, short_clip) -> None:
     from tests.control.test_snapshot import check_snapshot_round_trip
 
-    check_snapshot_round_trip(s3_client, small_clip)
+    check_snapshot_round_trip(s3_client, short_clip)
     assert any(k.endswith(".gif") for k in s3.keys("vis/")) and s3.keys("media/")
 
 
