@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from lynkflow import limits
 from lynkflow.context import AppContext
 from lynkflow.control.journal import JournalQuery, get_journal
+from lynkflow.db.deps import ReadDb
 from lynkflow.db.models import UplynkOwner, VisEvent, VisVuflow
 from lynkflow.domain.vis_events import EVENT_STATES, HAS_RECORDING_STATES, MP4_STATES
 from lynkflow.web import queries
@@ -60,19 +61,18 @@ def not_found(request: Request, message: str) -> HTMLResponse:
 
 
 @router.get("/", response_class=HTMLResponse)
-def overview(request: Request, owner: str | None = None) -> HTMLResponse:
+def overview(request: Request, db: ReadDb, owner: str | None = None) -> HTMLResponse:
     """`owner` preselects the upload form's Uplynk owner (an owner's assets page links here with it)."""
     ctx = _ctx(request)
-    with ctx.read_session() as db:
-        owners = queries.owners(db)
-        default_owner = ctx.settings.uplynk_owner
-        recent = queries.assets_page(db, default_owner, 1, size=RECENT_ON_OVERVIEW)
-        events = queries.events_page(db, 1, size=RECENT_ON_OVERVIEW // 2)
-        jobs = [queries.job_summary(j) for j in queries.recent_jobs(db, JOBS_ON_OVERVIEW)]
-        counts = queries.job_counts(db)
-        uplynk_keys = queries.uplynk_keys(db)
-        vis_keys = queries.vis_keys(db)
-        vuflows = _vuflows(db)
+    owners = queries.owners(db)
+    default_owner = ctx.settings.uplynk_owner
+    recent = queries.assets_page(db, default_owner, 1, size=RECENT_ON_OVERVIEW)
+    events = queries.events_page(db, 1, size=RECENT_ON_OVERVIEW // 2)
+    jobs = [queries.job_summary(j) for j in queries.recent_jobs(db, JOBS_ON_OVERVIEW)]
+    counts = queries.job_counts(db)
+    uplynk_keys = queries.uplynk_keys(db)
+    vis_keys = queries.vis_keys(db)
+    vuflows = _vuflows(db)
     journal, journal_total = _journal(ctx, JOURNAL_ON_OVERVIEW)
     return render(request, "overview.html", {
         **_common(request, "overview"), "owners": owners, "recent": recent, "events": events,
@@ -88,35 +88,30 @@ def _vuflows(db: Session) -> list[VisVuflow]:
 
 
 @router.get("/dashboard/assets", response_class=HTMLResponse)
-def assets(request: Request, owner: str | None = None, page: int = Query(1, ge=1, le=10**6),
+def assets(request: Request, db: ReadDb, owner: str | None = None, page: int = Query(1, ge=1, le=10**6),
            deleted: bool = False) -> HTMLResponse:
     ctx = _ctx(request)
     owner_id = (owner or ctx.settings.uplynk_owner).strip().lower()
-    with ctx.read_session() as db:
-        if db.get(UplynkOwner, owner_id) is None:
-            return not_found(request, f"There is no Uplynk owner {owner_id}.")
-        owners = queries.owners(db)
-        listing = queries.assets_page(db, owner_id, page, deleted=deleted)
+    if db.get(UplynkOwner, owner_id) is None:
+        return not_found(request, f"There is no Uplynk owner {owner_id}.")
+    owners = queries.owners(db)
+    listing = queries.assets_page(db, owner_id, page, deleted=deleted)
     return render(request, "assets.html", {**_common(request, "assets"), "owners": owners, "owner_id": owner_id,
                                            "page": listing, "deleted": deleted})
 
 
 @router.get("/dashboard/events", response_class=HTMLResponse)
-def events(request: Request, page: int = Query(1, ge=1, le=10**6), deleted: bool = False) -> HTMLResponse:
-    ctx = _ctx(request)
-    with ctx.read_session() as db:
-        listing = queries.events_page(db, page, deleted=deleted)
+def events(request: Request, db: ReadDb, page: int = Query(1, ge=1, le=10**6), deleted: bool = False) -> HTMLResponse:
+    listing = queries.events_page(db, page, deleted=deleted)
     return render(request, "events.html", {**_common(request, "events"), "page": listing, "deleted": deleted,
                                            "event_states": EVENT_STATES})
 
 
-def _event_context(request: Request, event_id: str, page: int) -> dict[str, Any] | None:
-    ctx = _ctx(request)
-    with ctx.read_session() as db:
-        view = queries.event_detail(db, event_id)
-        if view is None:
-            return None
-        assets = queries.event_assets_page(db, event_id, page)
+def _event_context(db: Session, event_id: str, page: int) -> dict[str, Any] | None:
+    view = queries.event_detail(db, event_id)
+    if view is None:
+        return None
+    assets = queries.event_assets_page(db, event_id, page)
 
     event: VisEvent = view.event
     return {"view": view, "event": event, "assets": assets,
@@ -127,37 +122,37 @@ def _event_context(request: Request, event_id: str, page: int) -> dict[str, Any]
 
 
 @router.get("/dashboard/events/{event_id}", response_class=HTMLResponse)
-def event_page(request: Request, event_id: str, page: int = Query(1, ge=1, le=10**6)) -> HTMLResponse:
-    context = _event_context(request, event_id, page)
+def event_page(request: Request, db: ReadDb, event_id: str, page: int = Query(1, ge=1, le=10**6)) -> HTMLResponse:
+    context = _event_context(db, event_id, page)
     if context is None:
         return not_found(request, f"There is no VIS event {event_id}.")
     return render(request, "event.html", {**_common(request, "events"), **context})
 
 
 @router.get("/dashboard/events/{event_id}/assets", response_class=HTMLResponse)
-def event_assets_fragment(request: Request, event_id: str, page: int = Query(1, ge=1, le=10**6)) -> HTMLResponse:
+def event_assets_fragment(request: Request, db: ReadDb, event_id: str,
+                          page: int = Query(1, ge=1, le=10**6)) -> HTMLResponse:
     """Just the asset grid of an event: the page swaps it in when a requested asset is done."""
-    context = _event_context(request, event_id, page)
+    context = _event_context(db, event_id, page)
     if context is None:
         return HTMLResponse(f"<p class=empty>There is no VIS event {event_id}.</p>", status_code=404)
     return render(request, "_event_assets.html", {**_common(request, "events"), **context})
 
 
 @router.get("/dashboard/jobs", response_class=HTMLResponse)
-def jobs(request: Request, page: int = Query(1, ge=1, le=10**6), state: str | None = None) -> HTMLResponse:
-    ctx = _ctx(request)
+def jobs(request: Request, db: ReadDb, page: int = Query(1, ge=1, le=10**6),
+         state: str | None = None) -> HTMLResponse:
     if state is not None and state not in queries.JOB_STATES:
         state = None
-    with ctx.read_session() as db:
-        listing = queries.jobs_page(db, page, state)
-        counts = queries.job_counts(db)
+    listing = queries.jobs_page(db, page, state)
+    counts = queries.job_counts(db)
     listing.items = [queries.job_summary(j) for j in listing.items]
     return render(request, "jobs.html", {**_common(request, "jobs"), "page": listing, "state": state,
                                          "job_counts": counts, "job_states": queries.JOB_STATES})
 
 
 @router.get("/dashboard/jobs.json")
-def jobs_json(request: Request, limit: int = Query(JOBS_ON_OVERVIEW, ge=0, le=200),
+def jobs_json(request: Request, db: ReadDb, limit: int = Query(JOBS_ON_OVERVIEW, ge=0, le=200),
               ids: str = "") -> JSONResponse:
     """The newest jobs plus any asked for by id (`ids=3,7`), with counts per state; polled each second."""
     wanted: list[int] = []
@@ -169,10 +164,8 @@ def jobs_json(request: Request, limit: int = Query(JOBS_ON_OVERVIEW, ge=0, le=20
             return JSONResponse({"error": f"ids must be job numbers (1 to {limits.MAX_JOB_ID}) separated by "
                                  f"commas, got {raw[:40]!r}"}, status_code=400)
         wanted.append(int(raw))
-    ctx = _ctx(request)
-    with ctx.read_session() as db:
-        rows = queries.recent_jobs(db, limit, wanted)
-        counts = queries.job_counts(db)
+    rows = queries.recent_jobs(db, limit, wanted)
+    counts = queries.job_counts(db)
     return JSONResponse({"jobs": [queries.job_summary(j) for j in rows], "counts": counts},
                         headers={"Cache-Control": "no-store"})
 

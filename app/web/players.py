@@ -19,6 +19,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from lynkflow.db.deps import ReadDb
 from lynkflow.db.models import Media, VisEvent
 from lynkflow.domain.vis_events import EVENT_STATES
 from lynkflow.uplynk.playback_tokens import player_token_query
@@ -30,10 +31,9 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/player5/{player_id}.html", response_class=HTMLResponse)
-def player(request: Request, player_id: str) -> HTMLResponse:
+def player(request: Request, db: ReadDb, player_id: str) -> HTMLResponse:
     ctx = request.app.state.ctx
-    with ctx.read_session() as db:
-        target = queries.resolve_player(db, player_id.strip()[:64])
+    target = queries.resolve_player(db, player_id.strip()[:64])
     if target is None:
         return not_found(request, f"There is no test player, embed player or asset with id {player_id}.")
     asset = target.view.asset
@@ -56,15 +56,14 @@ def _state_name(state: int) -> str:
 
 
 @router.get("/vis/player/{event_id}.html", response_class=HTMLResponse)
-def vis_player(request: Request, event_id: str) -> HTMLResponse:
+def vis_player(request: Request, db: ReadDb, event_id: str) -> HTMLResponse:
     ctx = request.app.state.ctx
     # Lenient on purpose: an odd ?embed= value shows the full page rather than an error on an HTML route.
     embed = (request.query_params.get("embed") or "").strip().lower() in ("1", "true", "yes")
-    with ctx.read_session() as db:
-        event = db.get(VisEvent, event_id.strip()[:64])
-        if event is None or event.deleted is not None:
-            return not_found(request, f"There is no VIS event with id {event_id}.")
-        media = db.get(Media, event.media_id) if event.media_id else None
+    event = db.get(VisEvent, event_id.strip()[:64])
+    if event is None or event.deleted is not None:
+        return not_found(request, f"There is no VIS event with id {event_id}.")
+    media = db.get(Media, event.media_id) if event.media_id else None
     # Only a finished ingest plays; while an event (re-)ingests, its media item is not ready yet.
     ready = media is not None and media.state == "ready"
     renditions = (media.renditions or {}) if ready and media is not None else {}
