@@ -31,6 +31,12 @@ current_tenant: ContextVar[str | None] = ContextVar("lynkflow_tenant", default=N
 JOB_TENANT_KEY = "_tenant"
 
 
+def is_tenant_id(value: object) -> bool:
+    """Whether `value` has the shape of a tenant id (letters and digits, at most 32), so it can name
+    one in a rule or a query without further checks."""
+    return isinstance(value, str) and value.isalnum() and len(value) <= 32
+
+
 @contextmanager
 def tenant_scope(tenant: str | None) -> Iterator[None]:
     """Run a block as work for `tenant` (its clock, its lifecycles)."""

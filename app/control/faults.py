@@ -27,6 +27,7 @@ from lynkflow.control.journal import route_matches
 from lynkflow.control.rulesets import RuleSet, RuleSpecError
 from lynkflow.db.models import ControlFault
 from lynkflow.shared import SharedState
+from lynkflow.tenancy import is_tenant_id
 from lynkflow.uplynk import errors as api2_errors
 from lynkflow.vuflow.errors import VisError, transaction_headers
 
@@ -130,7 +131,7 @@ class FaultRule:
             raise FaultSpecError("message must be a string")
         latency = _latency(doc.get("latencyMs"), "latencyMs")
         tenant = doc.get("tenant")
-        if tenant is not None and not (isinstance(tenant, str) and tenant.isalnum() and len(tenant) <= 32):
+        if tenant is not None and not is_tenant_id(tenant):
             raise FaultSpecError("tenant must be a tenant id (from POST /_lynkflow/tenants)")
         if action == "latency" and latency is None:
             raise FaultSpecError("a latency rule needs latencyMs (milliseconds, or [min, max])")

@@ -16,6 +16,7 @@ from lynkflow.db.models import Job
 from lynkflow.jobs import queue
 from lynkflow.jobs.lifecycle import GROUPS, Lifecycle
 from lynkflow.jobs.workers import finish_job, lifecycles
+from lynkflow.tenancy import JOB_TENANT_KEY, is_tenant_id
 
 router = APIRouter(route_class=ControlRoute)
 
@@ -79,12 +80,16 @@ async def set_lifecycle(group: str, request: Request) -> dict[str, Any]:
 
 
 @router.get("/jobs", **docs.JOBS_LIST)
-def list_jobs(db: ReadDb, state: str | None = None, kind: str | None = None,
+def list_jobs(db: ReadDb, state: str | None = None, kind: str | None = None, tenant: str | None = None,
               limit: int = Query(100, ge=1, le=1000),
               offset: int = Query(0, ge=0, le=limits.INT64_MAX)) -> dict[str, Any]:
     if state is not None and state not in JOB_STATES:
         raise ControlError(400, f"state must be one of {', '.join(JOB_STATES)}")
+    if tenant is not None and not is_tenant_id(tenant):
+        raise ControlError(400, "tenant must be a tenant id (from POST /_lynkflow/tenants)")
     query = select(Job)
+    if tenant is not None:  # the jobs its requests and ingests enqueued: their payload names it
+        query = query.where(Job.payload[JOB_TENANT_KEY].as_string() == tenant)
     if state:
         query = query.where(Job.state == state)
     if kind:

@@ -31,6 +31,7 @@ from lynkflow.control.journal import route_matches
 from lynkflow.control.rulesets import RuleSet, RuleSpecError, add_from_request
 from lynkflow.control.verify import ParamMatcher, VerifyError
 from lynkflow.db.models import ControlStub
+from lynkflow.tenancy import is_tenant_id
 
 router = APIRouter(route_class=ControlRoute)
 
@@ -92,7 +93,7 @@ class Stub:
         if isinstance(latency, bool) or not isinstance(latency, int) or not 0 <= latency <= MAX_LATENCY_MS:
             raise StubSpecError(f"latencyMs must be milliseconds between 0 and {MAX_LATENCY_MS}")
         tenant = doc.get("tenant")
-        if tenant is not None and not (isinstance(tenant, str) and tenant.isalnum() and len(tenant) <= 32):
+        if tenant is not None and not is_tenant_id(tenant):
             raise StubSpecError("tenant must be a tenant id (from POST /_lynkflow/tenants)")
         if api == "uplynk" and isinstance(body, dict) and "error" not in body:
             body = {**body, "error": 0}  # every api2 answer says whether it is an error

@@ -210,10 +210,9 @@ class ControlClient:
             params["state"] = state
         if kind:
             params["kind"] = kind
-        found = self._call("GET", "/jobs", params=params)["jobs"]
-        if self.tenant:  # the jobs this tenant's requests and ingests enqueued (their payload names it)
-            found = [j for j in found if (j.get("payload") or {}).get("_tenant") == self.tenant]
-        return found
+        if self.tenant:  # the jobs this tenant's requests and ingests enqueued
+            params["tenant"] = self.tenant
+        return self._call("GET", "/jobs", params=params)["jobs"]
 
     def job(self, job_id: int) -> dict[str, Any]:
         return self._call("GET", f"/jobs/{job_id}")

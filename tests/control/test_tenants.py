@@ -7,6 +7,9 @@ from typing import Any
 
 import pytest
 
+from lynkflow.jobs import queue
+from lynkflow.tenancy import tenant_scope
+from lynkflow.testing.clients import ControlClient
 from lynkflow.testing.signing import Signer, encode_msg, sign
 
 
@@ -154,3 +157,27 @@ def test_an_api2_tenant_is_found_in_a_get_query_string_and_a_multipart_body_is_l
     # A multipart body is not read ahead: the request is the instance's, and the face still serves it.
     served = client.post("/api2/asset/list", files={k: (None, v) for k, v in b.signer({}).items()})
     assert served.json()["error"] == 0
+
+
+def test_the_jobs_list_keeps_one_tenants_jobs_and_the_kit_asks_the_server_for_them(client, two):
+    a, b = two
+    ctx = client.app.state.ctx
+
+    def enqueue_for(tenant: str | None) -> int:
+        with tenant_scope(tenant), ctx.session() as db:
+            return queue.enqueue(db, ctx, "tenant-probe", {}).id
+
+    mine = enqueue_for(a.id)
+    others = [enqueue_for(b.id), enqueue_for(None)]  # newer: they come first in an unfiltered page
+    listed = client.get("/_lynkflow/jobs", params={"tenant": a.id}).json()
+    assert [j["id"] for j in listed["jobs"]] == [mine] and listed["total"] == 1
+    everyone = client.get("/_lynkflow/jobs", params={"kind": "tenant-probe"}).json()
+    assert [j["id"] for j in everyone["jobs"]] == [*reversed(others), mine]
+    assert client.get("/_lynkflow/jobs", params={"tenant": "0" * 32}).json() == {
+        "jobs": [], "total": 0, "limit": 100, "offset": 0}
+    for bad in ("a/b", "x" * 33, "a\x00b"):
+        refused = client.get("/_lynkflow/jobs", params={"tenant": bad})
+        assert refused.status_code == 400 and "tenant must be a tenant id" in refused.json()["error"]
+    # The kit bound to a tenant gets its jobs even when newer ones of others fill the page it asks for.
+    kit = ControlClient(str(client.base_url), tenant=a.id, transport=client._transport)
+    assert [j["id"] for j in kit.jobs(limit=1)] == [mine]
