@@ -31,6 +31,7 @@ MAX_NAME_CHARS = 500  # names, titles, file names, short descriptions (api2 `des
 MAX_PATH_CHARS = 1000  # paths and URLs: sourcePath, source.url, clip filters
 MAX_TEXT_CHARS = 64 * 1024  # free text: a VIS event description, meta values, any other string
 MAX_DOCUMENT_CHARS = 1024 * 1024  # a document held as text: VIS configurationJson
+MAX_REGEX_CHARS = 1000  # a `regex` matcher of journal/verify or a stub (control/verify.py)
 # The one string allowed past MAX_TEXT_CHARS in an api2 msg: `poster_img`, a base64 image (~4 MB).
 API2_LARGE_TEXT_FIELDS = frozenset({"poster_img"})
 # ...and in a VIS body: `configurationJson` given as a string (at most MAX_DOCUMENT_CHARS).

@@ -29,7 +29,7 @@ from lynkflow.control.errors import ControlError, ControlRoute
 from lynkflow.control.faults import MAX_LATENCY_MS
 from lynkflow.control.journal import route_matches
 from lynkflow.control.rulesets import RuleSet, RuleSpecError, add_from_request
-from lynkflow.control.verify import ParamMatcher, VerifyError
+from lynkflow.control.verify import ParamMatcher, RegexBudget, RegexTimeout, VerifyError
 from lynkflow.db.models import ControlStub
 from lynkflow.tenancy import is_tenant_id
 
@@ -114,7 +114,13 @@ class Stub:
         return route_matches(self.route, path)
 
     def matches(self, params: dict[str, Any]) -> bool:
-        return all(m.test(m.name in params, params.get(m.name)) for m in self.params)
+        """Whether every matcher holds; a regex that runs out of time does not (the request then goes
+        to the face, as when no stub matches: a stub must never make a request fail)."""
+        budget = RegexBudget()
+        try:
+            return all(m.test(m.name in params, params.get(m.name), budget) for m in self.params)
+        except RegexTimeout:
+            return False
 
 
 class StubSet(RuleSet[Stub]):

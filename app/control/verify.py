@@ -5,11 +5,17 @@ and matchers on the decoded parameters: api2 `msg` members, VIS query and JSON b
 many (`exactly` or `at_least`). The answer says whether the count holds, which entries matched, and
 on a miss the entries that came closest with what did not match in each, so a failing test says
 "asset/get was called with id=abc, not id=abd" instead of "expected 1, got 0".
+
+A `regex` matcher runs on the `regex` module, not `re`: its matches take a timeout and let other
+threads run meanwhile, so a pattern that backtracks catastrophically ("(a|aa)+$") costs one thread
+REGEX_SECONDS at most (in all, per verification or stub check) and a verification answers 400 saying
+so, instead of hanging a worker thread (`re` holds the GIL: the whole process would stall). A stub
+whose regex runs out of time does not match. Patterns are at most MAX_REGEX_CHARS long.
 """
 
 from __future__ import annotations
 
-import re
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
@@ -17,6 +23,7 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
+from lynkflow import limits
 from lynkflow.control import docs_models as docs
 from lynkflow.control.errors import ControlError, ControlRoute, request_json
 from lynkflow.control.journal import JournalQuery, get_journal, route_matches
@@ -26,11 +33,39 @@ router = APIRouter(route_class=ControlRoute)
 MATCH_KINDS = ("equals", "contains", "regex")
 COUNT_KINDS = ("exactly", "at_least")
 CLOSEST = 3
+# All the regex matching one verification (or one request's stub check) may take, in seconds.
+REGEX_SECONDS = 1.0
 _FIELDS = {"api", "method", "route", "status", "tenant", "signature", "params", "count"}
 
 
 class VerifyError(ValueError):
     """A verification that cannot be understood; the message says which part."""
+
+
+class RegexTimeout(VerifyError):
+    """A `regex` matcher that ran out of time (catastrophic backtracking, most likely)."""
+
+
+class RegexBudget:
+    """The time the regex matches of one verification (or one stub check) may take together.
+
+    Only the time inside the matches counts, so a busy machine's waits elsewhere never use it up."""
+
+    def __init__(self, seconds: float = REGEX_SECONDS) -> None:
+        self.left = seconds
+
+    def search(self, name: str, pattern: str, text: str) -> bool:
+        import regex  # here, not at the top: few runs use a regex matcher, and start-up time counts
+
+        started = time.monotonic()
+        try:
+            return regex.search(pattern, text, timeout=self.left) is not None
+        except TimeoutError:
+            raise RegexTimeout(f"params.{name}.regex {pattern[:80]!r} took longer than {REGEX_SECONDS:g} s "
+                               "(it backtracks too much: make it simpler, e.g. no nested repeats like (a+)+)") \
+                from None
+        finally:
+            self.left = max(self.left - (time.monotonic() - started), 0.0)
 
 
 @dataclass(frozen=True)
@@ -48,13 +83,20 @@ class ParamMatcher:
         if kind == "regex":
             if not isinstance(value, str):
                 raise VerifyError(f"params.{name}.regex must be a regular expression string")
+            if len(value) > limits.MAX_REGEX_CHARS:
+                raise VerifyError(f"params.{name}.regex is {len(value)} characters long; at most "
+                                  f"{limits.MAX_REGEX_CHARS} are allowed")
+            import regex
+
             try:
-                re.compile(value)
-            except re.error as exc:
+                regex.compile(value)
+            except regex.error as exc:
                 raise VerifyError(f"params.{name}.regex is not a valid regular expression: {exc}") from None
         return cls(name, kind, value)
 
-    def test(self, found: bool, value: Any) -> bool:
+    def test(self, found: bool, value: Any, budget: RegexBudget) -> bool:
+        """Whether the parameter (`found`, with `value`) satisfies this matcher; a regex match that
+        would take more than what is left of `budget` raises RegexTimeout."""
         if not found:
             return False
         if self.kind == "equals":
@@ -68,8 +110,7 @@ class ParamMatcher:
             if isinstance(value, dict) and isinstance(self.value, dict):
                 return all(value.get(k) == v for k, v in self.value.items())
             return False
-        text = value if isinstance(value, str) else str(value)
-        return re.search(self.value, text) is not None
+        return budget.search(self.name, self.value, value if isinstance(value, str) else str(value))
 
     def describe(self) -> str:
         return f"{self.name} {self.kind} {self.value!r}"
@@ -107,6 +148,7 @@ def verify(entries: list[dict[str, Any]], doc: dict[str, Any]) -> dict[str, Any]
         raise VerifyError("params must be an object of name: value or name: {equals|contains|regex: ...}")
     matchers = [ParamMatcher.parse(str(k), v) for k, v in params.items()]
     kind, n = _count(doc.get("count"))
+    budget = RegexBudget()
     route, method, signature = doc.get("route"), doc.get("method"), doc.get("signature")
     matched: list[dict[str, Any]] = []
     scored: list[tuple[int, int, dict[str, Any]]] = []
@@ -120,7 +162,7 @@ def verify(entries: list[dict[str, Any]], doc: dict[str, Any]) -> dict[str, Any]
             misses.append(f"signature is {entry.get('signature')!r}, not {signature!r}")
         values = entry_params(entry)
         for m in matchers:
-            if not m.test(m.name in values, values.get(m.name)):
+            if not m.test(m.name in values, values.get(m.name), budget):
                 misses.append(f"{m.name} is {values[m.name]!r}, wanted {m.kind} {m.value!r}"
                               if m.name in values else f"{m.name} was not sent")
         if misses:
@@ -150,6 +192,6 @@ async def verify_journal(request: Request) -> dict[str, Any]:
         if doc.get("route") is not None and not isinstance(doc.get("route"), str):
             raise VerifyError("route must be a path or a glob")
         entries = await run_in_threadpool(get_journal(request.app.state.ctx).entries, query)
-        return verify(entries, doc)
+        return await run_in_threadpool(verify, entries, doc)  # regex matching may take REGEX_SECONDS
     except (VerifyError, ValueError) as exc:
         raise ControlError(400, str(exc)) from None

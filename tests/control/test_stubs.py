@@ -38,6 +38,17 @@ def test_an_api2_stub_answers_a_state_media_cannot_make_then_is_used_up(client, 
     assert client.get("/_lynkflow/stubs").json()["stubs"][0]["hits"] == 1
 
 
+def test_a_stub_whose_regex_backtracks_does_not_match_and_the_request_is_served(client, signer):
+    stub = add(client, api="uplynk", route="/api2/asset/list", params={"search": {"regex": "(a|aa)+$"}},
+               body={"assets": [], "stubbed": True})
+    # With `re` this request would stall the whole process; the regex gives up and the face answers.
+    served = client.post("/api2/asset/list", data=signer({"search": "a" * 60 + "!"})).json()
+    assert served["error"] == 0 and "stubbed" not in served
+    assert client.post("/api2/asset/list", data=signer({"search": "aaaa"})).json()["stubbed"] is True
+    entries = client.get("/_lynkflow/journal", params={"route": "/api2/asset/list"}).json()["entries"]
+    assert [e["stub"] for e in entries] == [None, stub["id"]]
+
+
 def test_a_vis_stub_matches_body_fields_with_status_and_latency(client):
     key = {"API-KEY": client.app.state.ctx.settings.vuflow_api_key}
     add(client, api="vuflow", route="/api/asset/gif/", method="POST", status=503, latencyMs=150,

@@ -68,6 +68,30 @@ def test_bad_verifications_are_refused_with_a_reason(client, doc, words):
     assert resp.status_code == 400 and words in resp.json()["error"]
 
 
+# Backtracks exponentially on a run of a's that does not end the subject: with `re` this verification
+# would hold the GIL for hours (fib(60) steps). It must come back as a 400 that says why.
+BACKTRACKING = "(a|aa)+$"
+NO_MATCH = "a" * 60 + "!"
+
+
+def test_a_backtracking_regex_is_refused_with_a_reason_and_the_others_still_verify(client, creds):
+    signer = Signer(*creds)
+    client.post("/api2/asset/list", data=signer({"search": NO_MATCH}))
+    resp = client.post("/_lynkflow/journal/verify", json={"params": {"search": {"regex": BACKTRACKING}}})
+    assert resp.status_code == 400, resp.text
+    assert "search.regex" in resp.json()["error"] and "backtracks too much" in resp.json()["error"]
+    # The same pattern on text it decides at once, and a sound pattern on the same text, still verify.
+    client.post("/api2/asset/list", data=signer({"search": "aaaa"}))
+    assert verify(client, params={"search": {"regex": "^a+!$"}})["count"] == 1
+    assert client.get("/_lynkflow/health").status_code == 200
+
+
+def test_a_regex_longer_than_the_limit_is_refused(client):
+    resp = client.post("/_lynkflow/journal/verify", json={"params": {"id": {"regex": "a" * 1001}}})
+    assert resp.status_code == 400 and "1001 characters long; at most 1000" in resp.json()["error"]
+    assert client.post("/_lynkflow/journal/verify", json={"params": {"id": {"regex": "a" * 1000}}}).status_code == 200
+
+
 def _last(client):
     return client.get("/_lynkflow/journal", params={"api": "uplynk"}).json()["entries"][-1]
 
