@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from lynkflow.context import AppContext
 from lynkflow.db.models import Job
-from lynkflow.tenancy import JOB_TENANT_KEY, current_tenant
+from lynkflow.tenancy import JOB_TENANT_KEY, current_tenant, tenant_scope
 
 QUEUED, RUNNING, HELD, DONE, FAILED, CANCELLED = "queued", "running", "held", "done", "failed", "cancelled"
 STATES = (QUEUED, RUNNING, HELD, DONE, FAILED, CANCELLED)
@@ -204,10 +204,19 @@ def release_held(db: Session, ctx: AppContext, job_id: int, *, ok: bool = True, 
 
 
 def due_held_job_ids(ctx: AppContext) -> list[int]:
-    now = ctx.clock.now_ms()
+    """Held jobs whose `delay` ran out, each by the clock its release time was set on: its tenant's
+    (the payload names the tenant the worker ran it for) or, without one, the instance's."""
+    held = select(Job.id).where(Job.state == HELD, Job.release_at_ms.is_not(None))
     with ctx.read_session() as db:
-        return list(db.scalars(select(Job.id).where(Job.state == HELD, Job.release_at_ms.is_not(None),
-                                                    Job.release_at_ms <= now)))
+        if not ctx.clock.has_tenants():  # the common case: one clock for every job, one query
+            return list(db.scalars(held.where(Job.release_at_ms <= ctx.clock.now_ms())))
+        rows = db.execute(held.add_columns(Job.release_at_ms, Job.payload[JOB_TENANT_KEY].as_string())).all()
+    return [job_id for job_id, release_ms, tenant in rows if release_ms <= _now_ms_for(ctx, tenant)]
+
+
+def _now_ms_for(ctx: AppContext, tenant: str | None) -> int:
+    with tenant_scope(tenant):
+        return ctx.clock.now_ms()
 
 
 def get_job(ctx: AppContext, job_id: int) -> Job | None:

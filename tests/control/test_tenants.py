@@ -181,3 +181,25 @@ def test_the_jobs_list_keeps_one_tenants_jobs_and_the_kit_asks_the_server_for_th
     # The kit bound to a tenant gets its jobs even when newer ones of others fill the page it asks for.
     kit = ControlClient(str(client.base_url), tenant=a.id, transport=client._transport)
     assert [j["id"] for j in kit.jobs(limit=1)] == [mine]
+
+
+def test_a_held_jobs_delay_runs_out_on_the_clock_it_was_held_on(client, two):
+    a, b = two
+    ctx = client.app.state.ctx
+    client.post(f"/_lynkflow/tenants/{a.id}/clock/freeze", json={"at": "2021-06-01T00:00:00Z"})
+
+    def held_for(tenant: str | None, delay_ms: int) -> int:
+        """A job held as a worker holds one under a `delay` lifecycle: released `delay_ms` from now,
+        on the clock of the tenant it ran for."""
+        with tenant_scope(tenant), ctx.session() as db:
+            job = queue.enqueue(db, ctx, "tenant-probe", {})
+            job.state, job.release_at_ms = queue.HELD, ctx.clock.now_ms() + delay_ms
+            return job.id
+
+    frozen_a = held_for(a.id, 5_000)  # A's time stands in 2021: by the instance clock it is long due
+    running_b, instance = held_for(b.id, 0), held_for(None, 0)
+    later = held_for(None, 3_600_000)
+    assert sorted(queue.due_held_job_ids(ctx)) == sorted([running_b, instance])
+    client.post(f"/_lynkflow/tenants/{a.id}/clock/advance", json={"seconds": 5})
+    assert sorted(queue.due_held_job_ids(ctx)) == sorted([frozen_a, running_b, instance])
+    assert later not in queue.due_held_job_ids(ctx)
