@@ -39,9 +39,9 @@ UNRELATED_BOUND_SECONDS = 0.15
 # (file suffix, function) of the code that runs statements on the event loop on purpose: api2
 # asset/get (uplynk/urls.py `inline=True`), the signing keys of an owner on a cache miss, and the
 # per-process caches of the small control tables that the control middleware reloads once after a
-# control-plane change (tenants, fault rules, stubs).
+# control-plane change (tenants; fault rules and stubs, both through control/rulesets.py).
 INLINE_BY_DESIGN = {("uplynk/assets.py", "get"), ("uplynk/signing_keys.py", "_load"), ("tenancy.py", "_load"),
-                    ("control/faults.py", "_load"), ("control/stubs.py", "_load")}
+                    ("control/rulesets.py", "_load")}
 
 
 def _inline_by_design() -> bool:
