@@ -198,7 +198,8 @@ def release_held(db: Session, ctx: AppContext, job_id: int, *, ok: bool = True, 
     job.state = DONE if ok else FAILED
     if error:
         job.last_error = error
-    job.finished = ctx.clock.now_ms()
+    tenant = (job.payload or {}).get(JOB_TENANT_KEY)
+    job.finished = _now_ms_for(ctx, tenant if isinstance(tenant, str) else None)  # as its other times were
     job.release_at_ms = None
     return job
 

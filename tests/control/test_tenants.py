@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from lynkflow.jobs import queue
+from lynkflow.jobs.workers import finish_job
 from lynkflow.tenancy import tenant_scope
 from lynkflow.testing.clients import ControlClient
 from lynkflow.testing.signing import Signer, encode_msg, sign
@@ -203,3 +204,5 @@ def test_a_held_jobs_delay_runs_out_on_the_clock_it_was_held_on(client, two):
     client.post(f"/_lynkflow/tenants/{a.id}/clock/advance", json={"seconds": 5})
     assert sorted(queue.due_held_job_ids(ctx)) == sorted([frozen_a, running_b, instance])
     assert later not in queue.due_held_job_ids(ctx)
+    # Released, it finished at its tenant's time too (as it was created and held on it).
+    assert finish_job(ctx, frozen_a).finished == 1_622_505_605_000
