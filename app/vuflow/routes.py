@@ -71,6 +71,48 @@ async def _read(db: Session, render: Callable[[], Any]) -> Response:
     return await run_in_threadpool(work)
 
 
+# --- the hot reads ----------------------------------------------------------------------------
+# First in the table: routes match in order, and each route tried before the right one costs every call.
+# Neither path can capture another route's request (/event/{event_id} and /asset/{asset_id}/ need an id),
+# and each path keeps its methods' order: the first route of a path names the methods of its 405 answer.
+
+
+@route("/asset/", "GET", **docs.ASSET_LIST)
+async def asset_list(request: Request, db: ReadDb, key: Key) -> Response:
+    q = params.query(request)
+    f = params.asset_filter(q, with_extensions=True)
+    page_index = params.q_int(q, "pageIndex", 0, 0, 10_000_000)
+    params.q_bool(q, "noCache")  # accepted: lynkflow has no cache to bypass
+    return await _read(db, lambda: Renderer(db, request).asset_rows(vis_assets.list_assets(db, key, f, page_index)))
+
+
+@route("/event/", "POST", **docs.EVENT_CREATE)
+def event_create(request: Request, db: WriteDb, key: Key, raw: Body) -> Response:
+    body = schemas.parse_event(raw)
+    if body.media_id and body.source_path:
+        raise bad_request("Send either mediaId or sourcePath, not both", "ConflictingRecordingSources")
+    ctx = _ctx(request)
+    f = body.fields
+    media = _copy_source(db, ctx, body.source_path) if body.source_path else None
+    with _drop_copy_on_error(ctx, media):
+        event = vis_events.create_event(
+            db, ctx, key, event_id=body.event_id, title=f.get("title") or "", description=f.get("description") or "",
+            content_id=f.get("content_id"), external_id=f.get("external_id"), ref_id=f.get("ref_id"),
+            vuflow_id=f.get("vuflow_id"), extra=body.extra)
+        if body.media_id:
+            vis_events.attach_ingested_media(db, ctx, event, body.media_id)
+        elif media is not None:
+            _start_ingest(db, ctx, key, event, media)
+        db.flush()
+    return json_response(Renderer(db, request).event(event))
+
+
+@route("/event/", "GET", **docs.EVENT_LIST)
+async def event_list(request: Request, db: ReadDb, key: Key) -> Response:
+    q = params.query(request)
+    return await _event_page(request, db, q, key, params.event_filter(q), deleted=False)
+
+
 # --- health --------------------------------------------------------------------------------
 
 
@@ -138,27 +180,6 @@ def vuflow_delete(db: WriteDb, key: Key, vuflow_id: str) -> Response:
 # --- events --------------------------------------------------------------------------------
 
 
-@route("/event/", "POST", **docs.EVENT_CREATE)
-def event_create(request: Request, db: WriteDb, key: Key, raw: Body) -> Response:
-    body = schemas.parse_event(raw)
-    if body.media_id and body.source_path:
-        raise bad_request("Send either mediaId or sourcePath, not both", "ConflictingRecordingSources")
-    ctx = _ctx(request)
-    f = body.fields
-    media = _copy_source(db, ctx, body.source_path) if body.source_path else None
-    with _drop_copy_on_error(ctx, media):
-        event = vis_events.create_event(
-            db, ctx, key, event_id=body.event_id, title=f.get("title") or "", description=f.get("description") or "",
-            content_id=f.get("content_id"), external_id=f.get("external_id"), ref_id=f.get("ref_id"),
-            vuflow_id=f.get("vuflow_id"), extra=body.extra)
-        if body.media_id:
-            vis_events.attach_ingested_media(db, ctx, event, body.media_id)
-        elif media is not None:
-            _start_ingest(db, ctx, key, event, media)
-        db.flush()
-    return json_response(Renderer(db, request).event(event))
-
-
 def _copy_source(db: Session, ctx: AppContext, source_path: str) -> Media:
     """Copy a `sourcePath` recording into storage before the route's first statement.
 
@@ -192,12 +213,6 @@ def _start_ingest(db: Session, ctx: AppContext, key: str, event: Any, media: Med
 
     start_ingest(db, ctx, media, vis={"api_key": key, "event_id": event.id, "vuflow_id": event.vuflow_id,
                                       "title": event.title})
-
-
-@route("/event/", "GET", **docs.EVENT_LIST)
-async def event_list(request: Request, db: ReadDb, key: Key) -> Response:
-    q = params.query(request)
-    return await _event_page(request, db, q, key, params.event_filter(q), deleted=False)
 
 
 @route("/event/deleted/", "GET", **docs.EVENT_LIST_DELETED)
@@ -366,15 +381,6 @@ def asset_sync(request: Request, db: WriteDb, key: Key, event_id: str) -> Respon
     result = vis_assets.sync_event(db, _ctx(request), key, event_id)
     return json_response({"hasVodFileChanged": result.has_vod_file_changed, "createdAssetsCount": result.created,
                           "deletedAssetsCount": result.deleted, "pathEvaluated": result.path_evaluated})
-
-
-@route("/asset/", "GET", **docs.ASSET_LIST)
-async def asset_list(request: Request, db: ReadDb, key: Key) -> Response:
-    q = params.query(request)
-    f = params.asset_filter(q, with_extensions=True)
-    page_index = params.q_int(q, "pageIndex", 0, 0, 10_000_000)
-    params.q_bool(q, "noCache")  # accepted: lynkflow has no cache to bypass
-    return await _read(db, lambda: Renderer(db, request).asset_rows(vis_assets.list_assets(db, key, f, page_index)))
 
 
 @route("/asset/", "DELETE", **docs.ASSET_DELETE_MANY)
