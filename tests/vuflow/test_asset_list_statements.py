@@ -1,4 +1,5 @@
-"""GET /api/asset/ reads a page in a constant number of statements, however many events it spans."""
+"""GET /api/asset/ and GET /api/event/ read a page in a constant number of statements, however many events
+and vuflows it spans."""
 
 from __future__ import annotations
 
@@ -80,3 +81,19 @@ def test_asset_page_statements_do_not_grow_with_events(client, vis_headers) -> N
                 assert a["url"] == "", a
             else:  # no vuflow: the key's default one, lynkflow's own storage
                 assert a["url"] == f"http://testserver/storage/vis/{a['path']}", a
+
+
+def test_event_page_statements_do_not_grow_with_vuflows(client, vis_headers) -> None:
+    ctx = client.app.state.ctx
+    key = vis_headers["API-KEY"]
+    assert client.get("/api/event/", headers=vis_headers).status_code == 200
+    flows = [_flow(ctx, key, f"http://cdn.example.test/{i}") for i in range(6)]
+    _events_with_assets(ctx, key, flows[:1], events=2, per_event=0)
+    small, _ = _vis_statements(client, ctx, vis_headers, "/api/event/")
+    _events_with_assets(ctx, key, flows, events=12, per_event=0)
+    big, page = _vis_statements(client, ctx, vis_headers, "/api/event/")
+    assert page["totalCount"] == 14 and len(page["results"]) == 14
+    # One vuflow read per distinct vuflow would be 6 here against 1.
+    assert big == small, (small, big)
+    names = {e["vuflowId"]: e["vuflow"] for e in page["results"]}
+    assert names == {f: "flow http://cdn.example.test/" + str(i) for i, f in enumerate(flows)}
