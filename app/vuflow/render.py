@@ -91,7 +91,7 @@ class Renderer:
         self._flow_base: dict[str | None, str] = {}  # vuflow id → storageUrlPublic, its JSON parsed once
         self._media: dict[str, Media | None] = {}
 
-    def prefetch_media(self, events: Iterable[VisEvent]) -> None:
+    def prefetch_media(self, events: Iterable[VisEvent | Row[Any]]) -> None:
         """Load the media items of a page of events in one query, so `video` costs nothing per row."""
         if not self.process_video:
             return
@@ -102,14 +102,14 @@ class Renderer:
         for media_id in wanted:
             self._media[media_id] = found.get(media_id)
 
-    def _media_of(self, e: VisEvent) -> Media | None:
+    def _media_of(self, e: VisEvent | Row[Any]) -> Media | None:
         if e.media_id is None:
             return None
         if e.media_id not in self._media:
             self._media[e.media_id] = self.db.get(Media, e.media_id)
         return self._media[e.media_id]
 
-    def video(self, e: VisEvent) -> dict[str, Any] | None:
+    def video(self, e: VisEvent | Row[Any]) -> dict[str, Any] | None:
         """The `video` object of an event with an ingested recording; None otherwise (or when not asked)."""
         if not self.process_video or e.deleted is not None:
             return None
@@ -136,13 +136,6 @@ class Renderer:
         if vuflow_id not in self._flows:
             self._flows[vuflow_id] = self.db.get(VisVuflow, vuflow_id)
         return self._flows[vuflow_id]
-
-    def _prefetch_flow_ids(self, flow_ids: Iterable[str | None]) -> None:
-        wanted = {f for f in flow_ids if f is not None and f not in self._flows}
-        if wanted:
-            found = {f.id: f for f in self.db.scalars(select(VisVuflow).where(VisVuflow.id.in_(wanted)))}
-            for flow_id in wanted:
-                self._flows[flow_id] = found.get(flow_id)
 
     def _base(self, vuflow_id: str | None, configuration_json: str | None) -> str:
         """The asset URL base of a vuflow (its configuration parsed once per request); "" when it has none."""
@@ -189,19 +182,22 @@ class Renderer:
             "url": f"{base}/{quote(a.path)}" if base else "",
         }
 
-    def events(self, events: list[VisEvent]) -> list[dict[str, Any]]:
-        """A page of events: a constant number of statements however many vuflows it names."""
-        self.prefetch_media(events)
-        self._prefetch_flow_ids(e.vuflow_id for e in events)
-        return [self.event(e) for e in events]
+    def events(self, rows: list[Row[Any]]) -> list[dict[str, Any]]:
+        """Events read by vis_event_queries.find_events: each row carries its vuflow's name, so rendering
+        them runs no statement (but the one batched media query, when asked to process video)."""
+        self.prefetch_media(rows)
+        return [self._event(r, r.flow_name) for r in rows]
 
     def event(self, e: VisEvent) -> dict[str, Any]:
         flow = self._flow(e.vuflow_id)
+        return self._event(e, flow.name if flow is not None else None)
+
+    def _event(self, e: VisEvent | Row[Any], flow_name: str | None) -> dict[str, Any]:
         extra = e.extra or {}
         out: dict[str, Any] = {"video": self.video(e), "id": e.id}
         out.update({name: None for name in EVENT_EXTRA_FIELDS})
         out.update({
-            "channel": None, "vuflowId": e.vuflow_id, "vuflow": flow.name if flow is not None else None,
+            "channel": None, "vuflowId": e.vuflow_id, "vuflow": flow_name,
             "remixflow": None, "archiverflow": None, "infrastructureProfile": None,
             "state": e.state, "stateString": EVENT_STATES[e.state],
             "mp4State": e.mp4_state, "mp4StateString": MP4_STATES.get(e.mp4_state, "NONE"),
