@@ -12,7 +12,6 @@ within the cache lifetime. An unknown key is never cached: a key added a moment 
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Any
 
@@ -20,25 +19,15 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from lynkflow.db.models import VisApiKey
-from lynkflow.uplynk.signing_keys import KEY_CACHE_SECONDS, KEYS_DOC
+from lynkflow.uplynk.signing_keys import KEY_CACHE_SECONDS, KEYS_DOC, KeyCache
 from lynkflow.vuflow.errors import VisError
 
 HEADERS = ("API-KEY", "X-Auth-Key")
 
 
-class VisKeyCache:
-    """Keys this process found in `vis_api_keys` (key → expiry), dropped on a new key generation."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.known: dict[str, float] = {}
-        self.seen: Any = None  # the KEYS_DOC value the entries were read under
-        self.generation = 0  # bumped on every drop: a read that straddles one is not cached
-
-    def clear(self) -> None:
-        with self.lock:
-            self.known.clear()
-            self.generation += 1
+class VisKeyCache(KeyCache):
+    """The api2 key cache's lock, generation and drop, for VIS keys: `entries[key]` is
+    `(expiry, True, [])` for a key found in `vis_api_keys` (a VIS key has no signing secrets)."""
 
 
 def _cache(ctx: Any) -> VisKeyCache:
@@ -61,11 +50,11 @@ def _load(ctx: Any, key: str, cache: VisKeyCache) -> bool:
         known = db.get(VisApiKey, key) is not None
     if known:
         with cache.lock:
-            if len(cache.known) > 10_000:
-                cache.known.clear()
+            if len(cache.entries) > 10_000:
+                cache.entries.clear()
             # A removal committed while we were reading would be undone by caching what we read.
             if cache.generation == generation:
-                cache.known[key] = time.monotonic() + KEY_CACHE_SECONDS
+                cache.entries[key] = (time.monotonic() + KEY_CACHE_SECONDS, True, [])
     return known
 
 
@@ -81,8 +70,8 @@ async def api_key(request: Request) -> str:
                        "MissingApiKey")
     ctx = request.app.state.ctx
     cache = _cache(ctx)
-    expiry = cache.known.get(key)
-    cached = expiry is not None and expiry > time.monotonic()
+    hit = cache.entries.get(key)
+    cached = hit is not None and hit[0] > time.monotonic()
     if not cached and not await run_in_threadpool(_load, ctx, key, cache):
         raise VisError(401, "Unauthorised: the API key is not valid", "InvalidApiKey")
     return key

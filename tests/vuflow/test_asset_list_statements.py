@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import event as sa_event
-
 from lynkflow import ids
 from lynkflow.db.models import VisAsset
 from lynkflow.domain import vis_events, vis_vuflows
+from tests.vuflow.helpers import statements_during
 
 
 def _flow(ctx, key: str, base: str | None) -> str:
@@ -36,19 +35,9 @@ def _events_with_assets(ctx, key: str, flows: list[str | None], events: int, per
 
 def _vis_statements(client, ctx, headers: dict[str, str], url: str) -> tuple[int, list[dict]]:
     """(statements on the VIS tables during one request, the answer)."""
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
-        if "vis_" in statement:
-            seen.append(statement)
-
-    sa_event.listen(ctx.engine, "before_cursor_execute", count)
-    try:
-        resp = client.get(url, headers=headers)
-    finally:
-        sa_event.remove(ctx.engine, "before_cursor_execute", count)
+    n, resp = statements_during(ctx, lambda: client.get(url, headers=headers), "vis_")
     assert resp.status_code == 200, resp.text
-    return len(seen), resp.json()
+    return n, resp.json()
 
 
 def test_asset_page_statements_do_not_grow_with_events(client, vis_headers) -> None:

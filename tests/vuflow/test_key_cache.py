@@ -7,29 +7,17 @@ from __future__ import annotations
 import time
 
 from sqlalchemy import delete
-from sqlalchemy import event as sa_event
 
 from lynkflow.db.models import VisApiKey
 from lynkflow.vuflow import auth
-from tests.vuflow.helpers import assert_vis_error
+from tests.vuflow.helpers import assert_vis_error, statements_during
 
 NEW_KEY = "77777777-1111-4222-8333-444444444444"
 
 
 def _key_reads(ctx, call) -> int:  # noqa: ANN001
     """Statements on vis_api_keys while `call()` runs."""
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
-        if "vis_api_keys" in statement:
-            seen.append(statement)
-
-    sa_event.listen(ctx.engine, "before_cursor_execute", count)
-    try:
-        call()
-    finally:
-        sa_event.remove(ctx.engine, "before_cursor_execute", count)
-    return len(seen)
+    return statements_during(ctx, call, "vis_api_keys")[0]
 
 
 def _set_key(ctx, key: str, *, present: bool) -> None:  # noqa: ANN001
