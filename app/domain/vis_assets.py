@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Row, Select, bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lynkflow import ids
 from lynkflow.context import AppContext
-from lynkflow.db.models import Job, VisAsset, VisEvent
+from lynkflow.db.models import Job, VisAsset, VisEvent, VisVuflow
 from lynkflow.domain.vis_events import (
     Recording,
     VisConflict,
@@ -24,6 +24,7 @@ from lynkflow.domain.vis_events import (
     VisValidation,
     get_event,
 )
+from lynkflow.domain.vis_vuflows import default_vuflow_id
 from lynkflow.jobs import kinds, queue
 from lynkflow.storage.paths import UnsafePath, safe_join
 
@@ -165,44 +166,71 @@ def _visible(api_key: str) -> Select[tuple[VisAsset]]:
             .where(VisAsset.api_key == api_key, VisEvent.deleted.is_(None)))
 
 
-def _filtered(api_key: str, f: AssetFilter) -> Select[tuple[VisAsset]]:
-    from sqlalchemy import or_
-
-    query = _visible(api_key)
+def _conditions(f: AssetFilter) -> list[ColumnElement[bool]]:
+    conds: list[ColumnElement[bool]] = []
     if f.event_id is not None:
-        query = query.where(VisAsset.event_id == f.event_id)
+        conds.append(VisAsset.event_id == f.event_id)
     if f.content_id is not None:
-        query = query.where(VisAsset.content_id == f.content_id)
+        conds.append(VisAsset.content_id == f.content_id)
     if f.job_id is not None:
-        query = query.where(VisAsset.job_id == f.job_id)
+        conds.append(VisAsset.job_id == f.job_id)
     if f.name is not None:
-        query = query.where(VisAsset.name == f.name)
+        conds.append(VisAsset.name == f.name)
     if f.states is not None:
-        query = query.where(VisAsset.state.in_(f.states))
+        conds.append(VisAsset.state.in_(f.states))
     if f.types is not None:
-        query = query.where(VisAsset.type.in_(f.types))
+        conds.append(VisAsset.type.in_(f.types))
     if f.extensions is not None:
         # "extensions do not have to be filename extensions specifically", e.g. `_sprite.jpg`: a
         # bare word matches the extension, anything with '.' or '_' matches the end of the path.
-        conds = []
-        for ext in f.extensions:
-            if "." in ext or "_" in ext:
-                conds.append(VisAsset.path.endswith(ext, autoescape=True))
-            else:
-                conds.append(VisAsset.extension == ext.lower())
-        query = query.where(or_(*conds))
-    return query
+        conds.append(or_(*(VisAsset.path.endswith(ext, autoescape=True) if "." in ext or "_" in ext
+                           else VisAsset.extension == ext.lower() for ext in f.extensions)))
+    return conds
 
 
-def list_assets(db: Session, api_key: str, f: AssetFilter, page_index: int) -> list[VisAsset]:
-    query = _filtered(api_key, f).order_by(VisAsset.created, VisAsset.id)
-    return list(db.scalars(query.offset(page_index * PAGE_SIZE).limit(PAGE_SIZE)))
+# What GET /asset/ shows, read as plain rows (no ORM objects): the asset's columns, and the
+# configuration of the vuflow its files are stored through — the event's, or for an event that names
+# none, its key's default one (`default_flow`, the same for every asset of a page: one key). NULL when
+# that vuflow is gone. One statement per page, built once: a request binds its values (and a filtered
+# request adds its conditions).
+_FLOW_ID = func.coalesce(VisEvent.vuflow_id, bindparam("default_flow"))
+_ROWS = (select(VisAsset.id, VisAsset.event_id, VisAsset.name, VisAsset.path, VisAsset.extension, VisAsset.state,
+                VisAsset.type, VisAsset.job_id, VisAsset.content_id, VisAsset.created, VisAsset.modified,
+                _FLOW_ID.label("flow_id"), VisVuflow.configuration_json.label("flow_configuration"))
+         .join(VisEvent, VisEvent.id == VisAsset.event_id)
+         .outerjoin(VisVuflow, VisVuflow.id == _FLOW_ID)
+         .where(VisAsset.api_key == bindparam("api_key"), VisEvent.deleted.is_(None)))
+_PAGE = _ROWS.order_by(VisAsset.created, VisAsset.id).limit(PAGE_SIZE).offset(bindparam("offset"))
+_ONE = _ROWS.where(VisAsset.id == bindparam("asset_id"))
+
+
+def _row_params(api_key: str, **more: Any) -> dict[str, Any]:
+    return {"api_key": api_key, "default_flow": default_vuflow_id(api_key), **more}
+
+
+def list_assets(db: Session, api_key: str, f: AssetFilter, page_index: int) -> list[Row[Any]]:
+    """A page of the key's assets as rows of what GET /asset/ shows (see `_ROWS`)."""
+    conds = _conditions(f)
+    query = _PAGE.where(*conds) if conds else _PAGE
+    return list(db.execute(query, _row_params(api_key, offset=page_index * PAGE_SIZE)))
+
+
+def asset_row(db: Session, api_key: str, asset_id: str) -> Row[Any]:
+    """One asset as a row like `list_assets` gives; VisNotFound when the key has no such asset."""
+    row = db.execute(_ONE, _row_params(api_key, asset_id=asset_id)).first()
+    if row is None:
+        raise _not_found(asset_id)
+    return row
+
+
+def _not_found(asset_id: str) -> VisNotFound:
+    return VisNotFound(f"Asset {asset_id} was not found", "AssetNotFound", id=asset_id)
 
 
 def get_asset(db: Session, api_key: str, asset_id: str) -> VisAsset:
     asset = db.scalar(_visible(api_key).where(VisAsset.id == asset_id))
     if asset is None:
-        raise VisNotFound(f"Asset {asset_id} was not found", "AssetNotFound", id=asset_id)
+        raise _not_found(asset_id)
     return asset
 
 
@@ -256,7 +284,7 @@ def delete_assets(db: Session, ctx: AppContext, api_key: str, f: AssetFilter) ->
     if not f.has_delete_filter():
         raise VisValidation("Provide at least one filter (eventId, contentId, jobId, name, states or types) "
                             "to delete many assets", "NoDeleteFilter")
-    assets = [a for a in db.scalars(_filtered(api_key, f)) if a.type != SYSTEM]
+    assets = [a for a in db.scalars(_visible(api_key).where(*_conditions(f))) if a.type != SYSTEM]
     cancel_asset_jobs(db, ctx, assets)
     paths = [a.path for a in assets]
     for asset in assets:

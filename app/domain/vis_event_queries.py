@@ -16,14 +16,15 @@ matches in Python (so `totalCount` counts every match) and only the page's rows 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, NoReturn
 
-from sqlalchemy import Text, cast, func, select
+from sqlalchemy import Select, Text, bindparam, cast, func, select
 from sqlalchemy.orm import Session
 
 from lynkflow import ids, isodate
 from lynkflow.context import AppContext
-from lynkflow.db.models import VisEvent
+from lynkflow.db.models import VisEvent, VisVuflow
 from lynkflow.domain.vis_errors import VisConflict, VisNotFound
 from lynkflow.domain.vis_events import EVENT_STATES, PRE_VOD, EventPage, create_event, get_event
 
@@ -96,29 +97,52 @@ def _matches(f: EventFilter, created: int, extra: dict[str, Any] | None) -> bool
     return True
 
 
+# What an event list shows, read as plain rows (no ORM objects): every column of the event and its
+# vuflow's name, `flow_name` (NULL when it names none or that vuflow is gone).
+_EVENTS = VisEvent.__table__
+_SHOWN = (select(*_EVENTS.columns, VisVuflow.name.label("flow_name"))
+          .select_from(_EVENTS.outerjoin(VisVuflow, VisVuflow.id == VisEvent.vuflow_id)))
+
+
+@cache
+def _page_statements(deleted: bool, ascending: bool, by_ref: bool, by_external: bool) -> tuple[Select[Any], ...]:
+    """(page, count, candidates) of an event list, built once per shape: a request only binds its values
+    (`api_key`, `ref_id`, `external_id`, `offset`, `limit`).
+
+    The page's rows also carry `total`, the number of all matches: a window counted before OFFSET and
+    LIMIT, so a page is one statement; `count` is needed only for a page past the last match.
+    """
+    where = [VisEvent.api_key == bindparam("api_key"),
+             VisEvent.deleted.is_not(None) if deleted else VisEvent.deleted.is_(None)]
+    if by_ref:
+        where.append(VisEvent.ref_id == bindparam("ref_id"))
+    if by_external:
+        where.append(VisEvent.external_id == bindparam("external_id"))
+    order = (VisEvent.created.asc(), VisEvent.id.asc()) if ascending else (VisEvent.created.desc(),
+                                                                           VisEvent.id.desc())
+    page = (_SHOWN.add_columns(func.count().over().label("total")).where(*where).order_by(*order)
+            .offset(bindparam("offset")).limit(bindparam("limit")))
+    count = select(func.count()).select_from(VisEvent).where(*where)
+    candidates = select(VisEvent.id, VisEvent.created, VisEvent.extra).where(*where).order_by(*order)
+    return page, count, candidates
+
+
 def find_events(db: Session, api_key: str, f: EventFilter, *, deleted: bool, page_number: int, page_size: int,
                 ascending: bool) -> EventPage:
     """One page of the key's events that pass `f`, ordered by creation time; totalCount counts all matches."""
-    where = [VisEvent.api_key == api_key,
-             VisEvent.deleted.is_not(None) if deleted else VisEvent.deleted.is_(None)]
-    if f.ref_id is not None:
-        where.append(VisEvent.ref_id == f.ref_id)
-    if f.external_id is not None:
-        where.append(VisEvent.external_id == f.external_id)
-    order = (VisEvent.created.asc(), VisEvent.id.asc()) if ascending else (VisEvent.created.desc(),
-                                                                           VisEvent.id.desc())
+    page, count, candidates = _page_statements(deleted, ascending, f.ref_id is not None, f.external_id is not None)
+    values = {"api_key": api_key, "ref_id": f.ref_id, "external_id": f.external_id}
     offset = (page_number - 1) * page_size
     if not f.needs_extra():
-        total = db.scalar(select(func.count()).select_from(VisEvent).where(*where)) or 0
-        rows = db.scalars(select(VisEvent).where(*where).order_by(*order).offset(offset).limit(page_size))
-        return EventPage(list(rows), total, page_size)
+        rows = list(db.execute(page, {**values, "offset": offset, "limit": page_size}))
+        total = rows[0].total if rows else (db.scalar(count, values) or 0) if offset else 0
+        return EventPage(rows, total, page_size)
     for guid in f._extra_guids().values():
         # Pre-filter only (see the module docstring); _matches decides on the exact field.
-        where.append(func.lower(cast(VisEvent.extra, Text)).contains(guid.lower(), autoescape=True))
-    candidates = db.execute(select(VisEvent.id, VisEvent.created, VisEvent.extra).where(*where).order_by(*order))
-    matched = [row.id for row in candidates if _matches(f, row.created, row.extra)]
+        candidates = candidates.where(func.lower(cast(VisEvent.extra, Text)).contains(guid.lower(), autoescape=True))
+    matched = [row.id for row in db.execute(candidates, values) if _matches(f, row.created, row.extra)]
     page_ids = matched[offset:offset + page_size]
-    by_id = {e.id: e for e in db.scalars(select(VisEvent).where(VisEvent.id.in_(page_ids)))} if page_ids else {}
+    by_id = {r.id: r for r in db.execute(_SHOWN.where(VisEvent.id.in_(page_ids)))} if page_ids else {}
     return EventPage([by_id[i] for i in page_ids], len(matched), page_size)
 
 

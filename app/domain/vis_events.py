@@ -139,7 +139,7 @@ def update_event(db: Session, ctx: AppContext, api_key: str, event_id: str, chan
 
 @dataclass
 class EventPage:
-    results: list[VisEvent]
+    results: list[Any]  # rows of an event's columns and its vuflow's name (vis_event_queries.find_events)
     total: int
     page_size: int
 

@@ -1,34 +1,77 @@
 """The VIS API key: `API-KEY` or `X-Auth-Key` header, checked against `vis_api_keys`.
 
 Each key sees only its own vuflows, events and assets (the `api_key` columns).
+
+Every VIS request checks its key, and a database read for it cost as much as a small request
+itself, so a process remembers the keys it found for `KEY_CACHE_SECONDS` — under the same
+guarantees as the api2 signing keys (app/uplynk/signing_keys.py): whatever removes VIS keys through
+lynkflow (a reset, deleting a tenant) publishes a new key generation, every process drops its cache
+on the next request once it sees it, and a key removed straight in the database stops working
+within the cache lifetime. An unknown key is never cached: a key added a moment ago works at once.
 """
 
 from __future__ import annotations
 
-from fastapi import Request
+import time
+from typing import Any
 
-from lynkflow.db.deps import ReadDb
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+
 from lynkflow.db.models import VisApiKey
+from lynkflow.uplynk.signing_keys import KEY_CACHE_SECONDS, KEYS_DOC, KeyCache
 from lynkflow.vuflow.errors import VisError
 
 HEADERS = ("API-KEY", "X-Auth-Key")
 
 
-def api_key(request: Request, db: ReadDb) -> str:
+class VisKeyCache(KeyCache):
+    """The api2 key cache's lock, generation and drop, for VIS keys: `entries[key]` is
+    `(expiry, True, [])` for a key found in `vis_api_keys` (a VIS key has no signing secrets)."""
+
+
+def _cache(ctx: Any) -> VisKeyCache:
+    cache = ctx.caches.get(VisKeyCache, VisKeyCache)
+    published = ctx.shared.get(KEYS_DOC)  # refreshed at the start of every API request (control/middleware.py)
+    if cache.seen != published:
+        cache.clear()
+        cache.seen = published
+    return cache
+
+
+def _load(ctx: Any, key: str, cache: VisKeyCache) -> bool:
+    """Whether `key` exists, read from the database; a found key is remembered.
+
+    A session of its own that takes and returns its connection within this one thread-pool hop
+    (the rule of db/deps.py's permits), so a request never holds two connections.
+    """
+    generation = cache.generation
+    with ctx.read_session() as db:
+        known = db.get(VisApiKey, key) is not None
+    if known:
+        with cache.lock:
+            if len(cache.entries) > 10_000:
+                cache.entries.clear()
+            # A removal committed while we were reading would be undone by caching what we read.
+            if cache.generation == generation:
+                cache.entries[key] = (time.monotonic() + KEY_CACHE_SECONDS, True, [])
+    return known
+
+
+async def api_key(request: Request) -> str:
     """FastAPI dependency: the caller's key, or a 401 in the VIS shape.
 
-    It reads through the request's read session: a GET handler goes on in the same read transaction;
-    before any other handler (which takes a write session) the read ends and its pooled connection
-    goes back, so a request never holds two connections and a full pool cannot deadlock threads that
-    each wait for a second one.
+    Async on purpose: a cached key costs no thread-pool hop; only a key this process has not seen
+    within the cache lifetime is read from the database, in the thread pool.
     """
     key = next((request.headers[h].strip() for h in HEADERS if request.headers.get(h, "").strip()), None)
     if key is None:
         raise VisError(401, "Unauthorised: send your API key in the API-KEY (or X-Auth-Key) header",
                        "MissingApiKey")
-    known = db.get(VisApiKey, key) is not None
-    if request.method != "GET":
-        db.rollback()  # a write handler takes a second session: give this one's connection back first
-    if not known:
+    ctx = request.app.state.ctx
+    cache = _cache(ctx)
+    hit = cache.entries.get(key)
+    cached = hit is not None and hit[0] > time.monotonic()
+    if not cached and not await run_in_threadpool(_load, ctx, key, cache):
         raise VisError(401, "Unauthorised: the API key is not valid", "InvalidApiKey")
     return key

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import Request
-from sqlalchemy import select
+from fastapi import Request, Response
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from lynkflow.db.models import Media, VisAsset, VisEvent, VisVuflow
@@ -42,15 +42,17 @@ STREAM_SOURCE, STREAM_SOURCE_STRING = 0, "ORIGIN"
 _CHECK_ROOT = Path("/nonexistent-lynkflow-root")
 
 
-def encodable(doc: dict[str, Any]) -> dict[str, Any]:
-    """`doc`, once it is known to encode as the JSON answer; called inside a write's transaction.
+def json_response(doc: Any) -> Response:
+    """The JSON answer, encoded now: byte for byte what FastAPI's default would send for `doc`.
 
-    The answer is written after the handler returns, when the transaction has committed: a value
-    that cannot be encoded would then fail the request yet keep the write (and fail every later
-    read of the row). Encoding here first turns that into a failure that rolls the write back.
+    `doc` holds only JSON types (str, int, float, bool, None, lists and dicts), for which FastAPI's
+    `jsonable_encoder` changes nothing and costs far more than the encoding itself; the encoding is
+    the one `JSONResponse` uses. A write handler calls this inside its transaction: a value that
+    cannot be encoded then fails the request and rolls the write back, instead of failing after the
+    commit (and every later read of the row).
     """
-    json.dumps(doc, ensure_ascii=False, allow_nan=False, default=str).encode("utf-8")
-    return doc
+    body = json.dumps(doc, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"))
+    return Response(body.encode("utf-8"), media_type="application/json")
 
 
 def player_page_url(base: str, event_id: str) -> str:
@@ -89,7 +91,7 @@ class Renderer:
         self._flow_base: dict[str | None, str] = {}  # vuflow id → storageUrlPublic, its JSON parsed once
         self._media: dict[str, Media | None] = {}
 
-    def prefetch_media(self, events: Iterable[VisEvent]) -> None:
+    def prefetch_media(self, events: Iterable[VisEvent | Row[Any]]) -> None:
         """Load the media items of a page of events in one query, so `video` costs nothing per row."""
         if not self.process_video:
             return
@@ -100,14 +102,14 @@ class Renderer:
         for media_id in wanted:
             self._media[media_id] = found.get(media_id)
 
-    def _media_of(self, e: VisEvent) -> Media | None:
+    def _media_of(self, e: VisEvent | Row[Any]) -> Media | None:
         if e.media_id is None:
             return None
         if e.media_id not in self._media:
             self._media[e.media_id] = self.db.get(Media, e.media_id)
         return self._media[e.media_id]
 
-    def video(self, e: VisEvent) -> dict[str, Any] | None:
+    def video(self, e: VisEvent | Row[Any]) -> dict[str, Any] | None:
         """The `video` object of an event with an ingested recording; None otherwise (or when not asked)."""
         if not self.process_video or e.deleted is not None:
             return None
@@ -135,23 +137,12 @@ class Renderer:
             self._flows[vuflow_id] = self.db.get(VisVuflow, vuflow_id)
         return self._flows[vuflow_id]
 
-    def prefetch_flows(self, assets: Iterable[VisAsset]) -> None:
-        """The events and vuflows of a page of assets in two queries, so `asset` costs nothing per row."""
-        wanted = {a.event_id for a in assets if a.event_id not in self._event_flow}
-        if not wanted:
-            return
-        rows = self.db.execute(select(VisEvent.id, VisEvent.vuflow_id, VisEvent.api_key)
-                               .where(VisEvent.id.in_(wanted)))
-        for event_id, vuflow_id, api_key in rows:
-            # An event that names no vuflow stores its assets through its key's default one.
-            self._event_flow[event_id] = vuflow_id or default_vuflow_id(api_key)
-        for event_id in wanted - self._event_flow.keys():
-            self._event_flow[event_id] = None
-        flow_ids = {f for f in self._event_flow.values() if f is not None and f not in self._flows}
-        if flow_ids:
-            found = {f.id: f for f in self.db.scalars(select(VisVuflow).where(VisVuflow.id.in_(flow_ids)))}
-            for flow_id in flow_ids:
-                self._flows[flow_id] = found.get(flow_id)
+    def _base(self, vuflow_id: str | None, configuration_json: str | None) -> str:
+        """The asset URL base of a vuflow (its configuration parsed once per request); "" when it has none."""
+        if vuflow_id not in self._flow_base:
+            base = storage_url_public(configuration_json)
+            self._flow_base[vuflow_id] = base.replace("{lynkflow}", self.public_base).rstrip("/")
+        return self._flow_base[vuflow_id]
 
     def _storage_base(self, event_id: str) -> str:
         if event_id not in self._event_flow:
@@ -161,19 +152,19 @@ class Renderer:
             else:  # an event that names no vuflow stores its assets through its key's default one
                 self._event_flow[event_id] = event.vuflow_id or default_vuflow_id(event.api_key)
         vuflow_id = self._event_flow[event_id]
-        if vuflow_id not in self._flow_base:
-            flow = self._flow(vuflow_id)
-            base = storage_url_public(flow.configuration_json) if flow is not None else ""
-            self._flow_base[vuflow_id] = base.replace("{lynkflow}", self.public_base).rstrip("/")
-        return self._flow_base[vuflow_id]
+        flow = self._flow(vuflow_id)
+        return self._base(vuflow_id, flow.configuration_json if flow is not None else None)
 
-    def assets(self, assets: list[VisAsset]) -> list[dict[str, Any]]:
-        """A page of assets: a constant number of statements however many events it spans."""
-        self.prefetch_flows(assets)
-        return [self.asset(a) for a in assets]
+    def asset_rows(self, rows: Iterable[Row[Any]]) -> list[dict[str, Any]]:
+        """Assets read by vis_assets.list_assets / asset_row: each row carries its vuflow's configuration,
+        so rendering them runs no statement."""
+        return [self._asset(r, self._base(r.flow_id, r.flow_configuration)) for r in rows]
 
     def asset(self, a: VisAsset) -> dict[str, Any]:
-        base = self._storage_base(a.event_id)
+        return self._asset(a, self._storage_base(a.event_id))
+
+    @staticmethod
+    def _asset(a: VisAsset | Row[Any], base: str) -> dict[str, Any]:
         return {
             "id": a.id,
             "eventId": a.event_id,
@@ -191,13 +182,22 @@ class Renderer:
             "url": f"{base}/{quote(a.path)}" if base else "",
         }
 
+    def events(self, rows: list[Row[Any]]) -> list[dict[str, Any]]:
+        """Events read by vis_event_queries.find_events: each row carries its vuflow's name, so rendering
+        them runs no statement (but the one batched media query, when asked to process video)."""
+        self.prefetch_media(rows)
+        return [self._event(r, r.flow_name) for r in rows]
+
     def event(self, e: VisEvent) -> dict[str, Any]:
         flow = self._flow(e.vuflow_id)
+        return self._event(e, flow.name if flow is not None else None)
+
+    def _event(self, e: VisEvent | Row[Any], flow_name: str | None) -> dict[str, Any]:
         extra = e.extra or {}
         out: dict[str, Any] = {"video": self.video(e), "id": e.id}
         out.update({name: None for name in EVENT_EXTRA_FIELDS})
         out.update({
-            "channel": None, "vuflowId": e.vuflow_id, "vuflow": flow.name if flow is not None else None,
+            "channel": None, "vuflowId": e.vuflow_id, "vuflow": flow_name,
             "remixflow": None, "archiverflow": None, "infrastructureProfile": None,
             "state": e.state, "stateString": EVENT_STATES[e.state],
             "mp4State": e.mp4_state, "mp4StateString": MP4_STATES.get(e.mp4_state, "NONE"),

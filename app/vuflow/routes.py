@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from lynkflow import __version__
 from lynkflow.context import AppContext
@@ -30,7 +31,7 @@ from lynkflow.vuflow import params, schemas
 from lynkflow.vuflow.auth import api_key
 from lynkflow.vuflow.casing import CIDict
 from lynkflow.vuflow.errors import VisError, VisRoute, bad_request
-from lynkflow.vuflow.render import Renderer, encodable, vuflow
+from lynkflow.vuflow.render import Renderer, json_response, vuflow
 from lynkflow.vuflow.times import TimeFormatError, parse_clip_time
 
 router = APIRouter(route_class=VisRoute)
@@ -52,6 +53,64 @@ def route(path: str, method: str, **kwargs: Any) -> Callable[[Callable[..., Any]
 
 def _ctx(request: Request) -> AppContext:
     return request.app.state.ctx
+
+
+async def _read(db: Session, render: Callable[[], Any]) -> Response:
+    """A GET's answer: its queries, rendering and JSON encoding in one thread-pool hop.
+
+    The handler itself is async (a sync handler and a sync dependency hop to the pool once each),
+    and parses the query on the event loop, which costs less than a hop. The read transaction ends
+    in the same hop: ReadDb's cleanup would otherwise hop again to end it on PostgreSQL.
+    """
+    def work() -> Response:
+        try:
+            return json_response(render())
+        finally:
+            db.close()
+
+    return await run_in_threadpool(work)
+
+
+# --- the hot reads ----------------------------------------------------------------------------
+# First in the table: routes match in order, and each route tried before the right one costs every call.
+# Neither path can capture another route's request (/event/{event_id} and /asset/{asset_id}/ need an id),
+# and each path keeps its methods' order: the first route of a path names the methods of its 405 answer.
+
+
+@route("/asset/", "GET", **docs.ASSET_LIST)
+async def asset_list(request: Request, db: ReadDb, key: Key) -> Response:
+    q = params.query(request)
+    f = params.asset_filter(q, with_extensions=True)
+    page_index = params.q_int(q, "pageIndex", 0, 0, 10_000_000)
+    params.q_bool(q, "noCache")  # accepted: lynkflow has no cache to bypass
+    return await _read(db, lambda: Renderer(db, request).asset_rows(vis_assets.list_assets(db, key, f, page_index)))
+
+
+@route("/event/", "POST", **docs.EVENT_CREATE)
+def event_create(request: Request, db: WriteDb, key: Key, raw: Body) -> Response:
+    body = schemas.parse_event(raw)
+    if body.media_id and body.source_path:
+        raise bad_request("Send either mediaId or sourcePath, not both", "ConflictingRecordingSources")
+    ctx = _ctx(request)
+    f = body.fields
+    media = _copy_source(db, ctx, body.source_path) if body.source_path else None
+    with _drop_copy_on_error(ctx, media):
+        event = vis_events.create_event(
+            db, ctx, key, event_id=body.event_id, title=f.get("title") or "", description=f.get("description") or "",
+            content_id=f.get("content_id"), external_id=f.get("external_id"), ref_id=f.get("ref_id"),
+            vuflow_id=f.get("vuflow_id"), extra=body.extra)
+        if body.media_id:
+            vis_events.attach_ingested_media(db, ctx, event, body.media_id)
+        elif media is not None:
+            _start_ingest(db, ctx, key, event, media)
+        db.flush()
+    return json_response(Renderer(db, request).event(event))
+
+
+@route("/event/", "GET", **docs.EVENT_LIST)
+async def event_list(request: Request, db: ReadDb, key: Key) -> Response:
+    q = params.query(request)
+    return await _event_page(request, db, q, key, params.event_filter(q), deleted=False)
 
 
 # --- health --------------------------------------------------------------------------------
@@ -81,27 +140,27 @@ async def health_version() -> dict[str, str]:  # constant: no thread-pool hop
 
 
 @route("/vuflow/", "GET", **docs.VUFLOW_LIST)
-def vuflow_list(db: ReadDb, key: Key) -> list[dict[str, Any]]:
-    return [vuflow(f) for f in vis_vuflows.list_vuflows(db, key)]
+async def vuflow_list(db: ReadDb, key: Key) -> Response:
+    return await _read(db, lambda: [vuflow(f) for f in vis_vuflows.list_vuflows(db, key)])
 
 
 @route("/vuflow/", "POST", **docs.VUFLOW_CREATE)
-def vuflow_create(request: Request, db: WriteDb, key: Key, raw: Body) -> dict[str, Any]:
+def vuflow_create(request: Request, db: WriteDb, key: Key, raw: Body) -> Response:
     d = schemas.as_object(raw)
     name = schemas.req_str(d, "name")
     config = schemas.configuration_text(d) or "{}"
     flow = vis_vuflows.create_vuflow(db, _ctx(request), key, name=name, configuration_json=config,
                                     vuflow_id=schemas.opt_str(d, "id"))
-    return encodable(vuflow(flow))
+    return json_response(vuflow(flow))
 
 
 @route("/vuflow/{vuflow_id}", "GET", **docs.VUFLOW_GET)
-def vuflow_get(db: ReadDb, key: Key, vuflow_id: str) -> dict[str, Any]:
-    return vuflow(vis_vuflows.get_vuflow(db, key, vuflow_id))
+async def vuflow_get(db: ReadDb, key: Key, vuflow_id: str) -> Response:
+    return await _read(db, lambda: vuflow(vis_vuflows.get_vuflow(db, key, vuflow_id)))
 
 
 @route("/vuflow/{vuflow_id}", "PUT", **docs.VUFLOW_UPDATE)
-def vuflow_update(request: Request, db: WriteDb, key: Key, raw: Body, vuflow_id: str) -> dict[str, Any]:
+def vuflow_update(request: Request, db: WriteDb, key: Key, raw: Body, vuflow_id: str) -> Response:
     d = schemas.as_object(raw)
     body_id = schemas.opt_str(d, "id")
     if body_id is not None and body_id.lower() != vuflow_id.lower():
@@ -109,7 +168,7 @@ def vuflow_update(request: Request, db: WriteDb, key: Key, raw: Body, vuflow_id:
     name = schemas.opt_str(d, "name")
     flow = vis_vuflows.update_vuflow(db, _ctx(request), key, vuflow_id, name=name,
                                     configuration_json=schemas.configuration_text(d))
-    return encodable(vuflow(flow))
+    return json_response(vuflow(flow))
 
 
 @route("/vuflow/{vuflow_id}", "DELETE", **docs.VUFLOW_DELETE)
@@ -119,27 +178,6 @@ def vuflow_delete(db: WriteDb, key: Key, vuflow_id: str) -> Response:
 
 
 # --- events --------------------------------------------------------------------------------
-
-
-@route("/event/", "POST", **docs.EVENT_CREATE)
-def event_create(request: Request, db: WriteDb, key: Key, raw: Body) -> dict[str, Any]:
-    body = schemas.parse_event(raw)
-    if body.media_id and body.source_path:
-        raise bad_request("Send either mediaId or sourcePath, not both", "ConflictingRecordingSources")
-    ctx = _ctx(request)
-    f = body.fields
-    media = _copy_source(db, ctx, body.source_path) if body.source_path else None
-    with _drop_copy_on_error(ctx, media):
-        event = vis_events.create_event(
-            db, ctx, key, event_id=body.event_id, title=f.get("title") or "", description=f.get("description") or "",
-            content_id=f.get("content_id"), external_id=f.get("external_id"), ref_id=f.get("ref_id"),
-            vuflow_id=f.get("vuflow_id"), extra=body.extra)
-        if body.media_id:
-            vis_events.attach_ingested_media(db, ctx, event, body.media_id)
-        elif media is not None:
-            _start_ingest(db, ctx, key, event, media)
-        db.flush()
-    return encodable(Renderer(db, request).event(event))
 
 
 def _copy_source(db: Session, ctx: AppContext, source_path: str) -> Media:
@@ -177,57 +215,54 @@ def _start_ingest(db: Session, ctx: AppContext, key: str, event: Any, media: Med
                                       "title": event.title})
 
 
-@route("/event/", "GET", **docs.EVENT_LIST)
-def event_list(request: Request, db: ReadDb, key: Key) -> dict[str, Any]:
-    q = params.query(request)
-    return _event_page(request, db, q, key, params.event_filter(q), deleted=False)
-
-
 @route("/event/deleted/", "GET", **docs.EVENT_LIST_DELETED)
-def event_list_deleted(request: Request, db: ReadDb, key: Key) -> dict[str, Any]:
+async def event_list_deleted(request: Request, db: ReadDb, key: Key) -> Response:
     q = params.query(request)
-    return _event_page(request, db, q, key, params.event_filter(q), deleted=True)
+    return await _event_page(request, db, q, key, params.event_filter(q), deleted=True)
 
 
-def _event_page(request: Request, db: Session, q: dict[str, str], key: str, f: EventFilter, *,
-                deleted: bool = False) -> dict[str, Any]:
+async def _event_page(request: Request, db: Session, q: dict[str, str], key: str, f: EventFilter, *,
+                      deleted: bool = False) -> Response:
     page_size = params.q_int(q, "pageSize", 25, 1, 1000)
     page_number = params.q_int(q, "pageNumber", 1, 1, 1_000_000)
     ascending = params.q_order_ascending(q)
     # Lists leave `video` null unless asked: filling it costs one batched media query per page.
     process_video = params.q_process_video(q, default=False)
-    page = vis_event_queries.find_events(db, key, f, deleted=deleted, page_number=page_number,
-                                         page_size=page_size, ascending=ascending)
-    r = Renderer(db, request, process_video=process_video)
-    r.prefetch_media(page.results)
-    return {"results": [r.event(e) for e in page.results], "totalCount": page.total, "pageSize": page.page_size}
+
+    def render() -> dict[str, Any]:
+        page = vis_event_queries.find_events(db, key, f, deleted=deleted, page_number=page_number,
+                                             page_size=page_size, ascending=ascending)
+        return {"results": Renderer(db, request, process_video=process_video).events(page.results),
+                "totalCount": page.total, "pageSize": page.page_size}
+
+    return await _read(db, render)
 
 
 # Literal /event/... paths are registered before /event/{event_id}, which would otherwise capture them.
 
 
 @route("/event/reference/", "GET", **docs.EVENT_BY_REFERENCE)
-def event_by_reference(request: Request, db: ReadDb, key: Key) -> dict[str, Any]:
+async def event_by_reference(request: Request, db: ReadDb, key: Key) -> Response:
     q = params.query(request)
-    return _event_page(request, db, q, key, EventFilter(ref_id=params.q_required(q, "refId")))
+    return await _event_page(request, db, q, key, EventFilter(ref_id=params.q_required(q, "refId")))
 
 
 @route("/event/external/", "GET", **docs.EVENT_BY_EXTERNAL)
-def event_by_external(request: Request, db: ReadDb, key: Key) -> dict[str, Any]:
+async def event_by_external(request: Request, db: ReadDb, key: Key) -> Response:
     q = params.query(request)
-    return _event_page(request, db, q, key, EventFilter(external_id=params.q_required(q, "externalId")))
+    return await _event_page(request, db, q, key, EventFilter(external_id=params.q_required(q, "externalId")))
 
 
 @route("/event/reference/unique/", "GET", **docs.EVENT_REFERENCE_UNIQUE)
-def event_reference_unique(request: Request, db: ReadDb, key: Key) -> bool:
+async def event_reference_unique(request: Request, db: ReadDb, key: Key) -> Response:
     ref_id = params.q_required(params.query(request), "refId")
-    return vis_event_queries.is_unused(db, key, ref_id=ref_id)
+    return await _read(db, lambda: vis_event_queries.is_unused(db, key, ref_id=ref_id))
 
 
 @route("/event/external/unique/", "GET", **docs.EVENT_EXTERNAL_UNIQUE)
-def event_external_unique(request: Request, db: ReadDb, key: Key) -> bool:
+async def event_external_unique(request: Request, db: ReadDb, key: Key) -> Response:
     external_id = params.q_required(params.query(request), "externalId")
-    return vis_event_queries.is_unused(db, key, external_id=external_id)
+    return await _read(db, lambda: vis_event_queries.is_unused(db, key, external_id=external_id))
 
 
 @route("/event/reference/{reference_id}", "PATCH", **docs.EVENT_UPDATE_BY_REFERENCE)
@@ -239,9 +274,9 @@ def event_update_by_reference(request: Request, db: WriteDb, key: Key, raw: Body
 
 # A GET that writes (the VIS documents it so): it takes a write session.
 @route("/event/clone/{event_id}", "GET", **docs.EVENT_CLONE)
-def event_clone(request: Request, db: WriteDb, key: Key, event_id: str) -> dict[str, Any]:
+def event_clone(request: Request, db: WriteDb, key: Key, event_id: str) -> Response:
     clone = vis_event_queries.clone_event(db, _ctx(request), key, event_id)
-    return encodable(Renderer(db, request).event(clone))
+    return json_response(Renderer(db, request).event(clone))
 
 
 @route("/event/forcestop/{event_id}", "PUT", **docs.EVENT_FORCE_STOP)
@@ -251,33 +286,34 @@ def event_force_stop(db: WriteDb, key: Key, event_id: str) -> None:
 
 # A GET that writes (the VIS documents it so): it takes a write session.
 @route("/event/restore/{event_id}", "GET", **docs.EVENT_RESTORE)
-def event_restore(request: Request, db: WriteDb, key: Key, event_id: str) -> dict[str, Any]:
-    return encodable(Renderer(db, request).event(vis_events.restore_event(db, _ctx(request), key, event_id)))
+def event_restore(request: Request, db: WriteDb, key: Key, event_id: str) -> Response:
+    return json_response(Renderer(db, request).event(vis_events.restore_event(db, _ctx(request), key, event_id)))
 
 
 @route("/event/state/{event_id}", "PUT", **docs.EVENT_STATE)
-def event_state(request: Request, db: WriteDb, key: Key, raw: Body, event_id: str) -> dict[str, Any]:
+def event_state(request: Request, db: WriteDb, key: Key, raw: Body, event_id: str) -> Response:
     value = CIDict(raw).get("state") if isinstance(raw, dict) else raw
     if value is None:
         raise bad_request("Send the new state, e.g. {\"state\": \"VOD_PUBLIC\"}", "MissingField", field="state")
     state = vis_events.state_number(value)
-    return encodable(Renderer(db, request).event(vis_events.set_state(db, _ctx(request), key, event_id, state)))
+    return json_response(Renderer(db, request).event(vis_events.set_state(db, _ctx(request), key, event_id, state)))
 
 
 @route("/event/{event_id}", "GET", **docs.EVENT_GET)
-def event_get(request: Request, db: ReadDb, key: Key, event_id: str) -> dict[str, Any]:
+async def event_get(request: Request, db: ReadDb, key: Key, event_id: str) -> Response:
     # One event: `video` is filled by default (ProcessVideo=false turns it off). StreamSource is accepted
     # and ignored: lynkflow serves every URL itself (streamSource ORIGIN).
     process_video = params.q_process_video(params.query(request), default=True)
-    return Renderer(db, request, process_video=process_video).event(vis_events.get_event(db, key, event_id))
+    return await _read(db, lambda: Renderer(db, request, process_video=process_video)
+                       .event(vis_events.get_event(db, key, event_id)))
 
 
 @route("/event/{event_id}", "PATCH", **docs.EVENT_UPDATE)
-def event_update(request: Request, db: WriteDb, key: Key, raw: Body, event_id: str) -> dict[str, Any]:
+def event_update(request: Request, db: WriteDb, key: Key, raw: Body, event_id: str) -> Response:
     return _patch_event(request, db, key, raw, event_id)
 
 
-def _patch_event(request: Request, db: Session, key: str, raw: Any, event_id: str) -> dict[str, Any]:
+def _patch_event(request: Request, db: Session, key: str, raw: Any, event_id: str) -> Response:
     body = schemas.parse_event(raw)
     if body.event_id is not None and body.event_id.lower() != event_id.lower():
         raise bad_request(f"The body id {body.event_id} does not match the URL id {event_id}", "IdMismatch")
@@ -297,7 +333,7 @@ def _patch_event(request: Request, db: Session, key: str, raw: Any, event_id: st
                 assert media is not None
                 _start_ingest(db, ctx, key, event, media)
         db.flush()
-    return encodable(Renderer(db, request).event(event))
+    return json_response(Renderer(db, request).event(event))
 
 
 @route("/event/{event_id}", "DELETE", **docs.EVENT_DELETE)
@@ -310,7 +346,7 @@ def event_delete(request: Request, db: WriteDb, key: Key, event_id: str) -> Resp
 # --- assets --------------------------------------------------------------------------------
 
 
-def _create_asset(request: Request, db: Session, key: str, parsed: schemas.ParsedAsset) -> dict[str, Any]:
+def _create_asset(request: Request, db: Session, key: str, parsed: schemas.ParsedAsset) -> Response:
     ctx = _ctx(request)
     event = vis_events.get_event(db, key, parsed.event_id)
     rec = vis_events.recording_of(db, ctx, event)
@@ -322,38 +358,29 @@ def _create_asset(request: Request, db: Session, key: str, parsed: schemas.Parse
     req = AssetRequest(type=parsed.type, name=parsed.name, filename=parsed.filename,
                        priority=parsed.priority, start=start, end=end, params=parsed.params)
     asset = vis_assets.request_asset(db, ctx, event, rec, req)
-    return encodable(Renderer(db, request).asset(asset))
+    return json_response(Renderer(db, request).asset(asset))
 
 
 @route("/asset/gif/", "POST", **docs.ASSET_GIF)
-def asset_gif(request: Request, db: WriteDb, key: Key, raw: Body) -> dict[str, Any]:
+def asset_gif(request: Request, db: WriteDb, key: Key, raw: Body) -> Response:
     return _create_asset(request, db, key, schemas.parse_gif(raw))
 
 
 @route("/asset/video/", "POST", **docs.ASSET_VIDEO)
-def asset_video(request: Request, db: WriteDb, key: Key, raw: Body) -> dict[str, Any]:
+def asset_video(request: Request, db: WriteDb, key: Key, raw: Body) -> Response:
     return _create_asset(request, db, key, schemas.parse_video(raw))
 
 
 @route("/asset/image/", "POST", **docs.ASSET_IMAGE)
-def asset_image(request: Request, db: WriteDb, key: Key, raw: Body) -> dict[str, Any]:
+def asset_image(request: Request, db: WriteDb, key: Key, raw: Body) -> Response:
     return _create_asset(request, db, key, schemas.parse_image(raw))
 
 
 @route("/asset/sync/{event_id}", "PUT", **docs.ASSET_SYNC)
-def asset_sync(request: Request, db: WriteDb, key: Key, event_id: str) -> dict[str, Any]:
+def asset_sync(request: Request, db: WriteDb, key: Key, event_id: str) -> Response:
     result = vis_assets.sync_event(db, _ctx(request), key, event_id)
-    return {"hasVodFileChanged": result.has_vod_file_changed, "createdAssetsCount": result.created,
-            "deletedAssetsCount": result.deleted, "pathEvaluated": result.path_evaluated}
-
-
-@route("/asset/", "GET", **docs.ASSET_LIST)
-def asset_list(request: Request, db: ReadDb, key: Key) -> list[dict[str, Any]]:
-    q = params.query(request)
-    f = params.asset_filter(q, with_extensions=True)
-    page_index = params.q_int(q, "pageIndex", 0, 0, 10_000_000)
-    params.q_bool(q, "noCache")  # accepted: lynkflow has no cache to bypass
-    return Renderer(db, request).assets(vis_assets.list_assets(db, key, f, page_index))
+    return json_response({"hasVodFileChanged": result.has_vod_file_changed, "createdAssetsCount": result.created,
+                          "deletedAssetsCount": result.deleted, "pathEvaluated": result.path_evaluated})
 
 
 @route("/asset/", "DELETE", **docs.ASSET_DELETE_MANY)
@@ -364,15 +391,15 @@ def asset_delete_many(request: Request, db: WriteDb, key: Key) -> Response:
 
 
 @route("/asset/{asset_id}/", "GET", **docs.ASSET_GET)
-def asset_get(request: Request, db: ReadDb, key: Key, asset_id: str) -> dict[str, Any]:
+async def asset_get(request: Request, db: ReadDb, key: Key, asset_id: str) -> Response:
     params.q_bool(params.query(request), "noCache")
-    return Renderer(db, request).asset(vis_assets.get_asset(db, key, asset_id))
+    return await _read(db, lambda: Renderer(db, request).asset_rows([vis_assets.asset_row(db, key, asset_id)])[0])
 
 
 @route("/asset/{asset_id}/", "PUT", **docs.ASSET_RENAME)
-def asset_rename(request: Request, db: WriteDb, key: Key, asset_id: str) -> dict[str, Any]:
+def asset_rename(request: Request, db: WriteDb, key: Key, asset_id: str) -> Response:
     name = params.asset_name(params.query(request))
-    return encodable(Renderer(db, request).asset(vis_assets.rename_asset(db, _ctx(request), key, asset_id, name)))
+    return json_response(Renderer(db, request).asset(vis_assets.rename_asset(db, _ctx(request), key, asset_id, name)))
 
 
 @route("/asset/{asset_id}", "DELETE", **docs.ASSET_DELETE)

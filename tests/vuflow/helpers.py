@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import event as sa_event
 
 from lynkflow.context import AppContext
 from lynkflow.domain import vis_assets, vis_events, vis_vuflows
@@ -50,3 +53,19 @@ def assert_vis_error(resp: Any, status: int, error_type: str | None = None) -> d
     if error_type is not None:
         assert body["errorType"] == error_type, body
     return body
+
+
+def statements_during(ctx: AppContext, call: Callable[[], Any], table_word: str) -> tuple[int, Any]:
+    """(statements naming `table_word` while `call()` runs, what it returned)."""
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+        if table_word in statement:
+            seen.append(statement)
+
+    sa_event.listen(ctx.engine, "before_cursor_execute", count)
+    try:
+        result = call()
+    finally:
+        sa_event.remove(ctx.engine, "before_cursor_execute", count)
+    return len(seen), result

@@ -1,14 +1,14 @@
-"""GET /api/asset/ reads a page in a constant number of statements, however many events it spans."""
+"""GET /api/asset/ and GET /api/event/ read a page in a constant number of statements, however many events
+and vuflows it spans."""
 
 from __future__ import annotations
 
 import json
 
-from sqlalchemy import event as sa_event
-
 from lynkflow import ids
 from lynkflow.db.models import VisAsset
 from lynkflow.domain import vis_events, vis_vuflows
+from tests.vuflow.helpers import statements_during
 
 
 def _flow(ctx, key: str, base: str | None) -> str:
@@ -35,19 +35,9 @@ def _events_with_assets(ctx, key: str, flows: list[str | None], events: int, per
 
 def _vis_statements(client, ctx, headers: dict[str, str], url: str) -> tuple[int, list[dict]]:
     """(statements on the VIS tables during one request, the answer)."""
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
-        if "vis_" in statement:
-            seen.append(statement)
-
-    sa_event.listen(ctx.engine, "before_cursor_execute", count)
-    try:
-        resp = client.get(url, headers=headers)
-    finally:
-        sa_event.remove(ctx.engine, "before_cursor_execute", count)
+    n, resp = statements_during(ctx, lambda: client.get(url, headers=headers), "vis_")
     assert resp.status_code == 200, resp.text
-    return len(seen), resp.json()
+    return n, resp.json()
 
 
 def test_asset_page_statements_do_not_grow_with_events(client, vis_headers) -> None:
@@ -80,3 +70,19 @@ def test_asset_page_statements_do_not_grow_with_events(client, vis_headers) -> N
                 assert a["url"] == "", a
             else:  # no vuflow: the key's default one, lynkflow's own storage
                 assert a["url"] == f"http://testserver/storage/vis/{a['path']}", a
+
+
+def test_event_page_statements_do_not_grow_with_vuflows(client, vis_headers) -> None:
+    ctx = client.app.state.ctx
+    key = vis_headers["API-KEY"]
+    assert client.get("/api/event/", headers=vis_headers).status_code == 200
+    flows = [_flow(ctx, key, f"http://cdn.example.test/{i}") for i in range(6)]
+    _events_with_assets(ctx, key, flows[:1], events=2, per_event=0)
+    small, _ = _vis_statements(client, ctx, vis_headers, "/api/event/")
+    _events_with_assets(ctx, key, flows, events=12, per_event=0)
+    big, page = _vis_statements(client, ctx, vis_headers, "/api/event/")
+    assert page["totalCount"] == 14 and len(page["results"]) == 14
+    # One vuflow read per distinct vuflow would be 6 here against 1.
+    assert big == small, (small, big)
+    names = {e["vuflowId"]: e["vuflow"] for e in page["results"]}
+    assert names == {f: "flow http://cdn.example.test/" + str(i) for i, f in enumerate(flows)}
