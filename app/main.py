@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from lynkflow import __version__
 from lynkflow.config import Settings, load_settings
 from lynkflow.context import AppContext, build_context
-from lynkflow.db.migrate import is_at_head, upgrade
+from lynkflow.db.migrate import migrate_to_head
 from lynkflow.faces import install_routing_errors
 from lynkflow.logging import get_logger
 from lynkflow.seeding import apply_seed, ensure_default_accounts, is_seeded, load_seed_file
@@ -25,8 +25,7 @@ def prepare(ctx: AppContext) -> None:
     from lynkflow import ids
 
     ids.seed(ctx.settings.seed_random)
-    if not is_at_head(ctx.engine):
-        upgrade(ctx.engine)
+    migrate_to_head(ctx.engine)
     ctx.shared.refresh()  # the clock and policies other processes may already have set
     ensure_default_accounts(ctx)
     seed_file = ctx.settings.seed_file
