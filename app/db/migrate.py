@@ -5,10 +5,11 @@ Alembic only when there is something to migrate: Alembic's import alone costs ab
 the rest of a warm start. A test keeps `SCHEMA_HEAD` equal to Alembic's own head.
 
 A database with no tables at all (a new data dir) gets the schema straight from the models'
-metadata, stamped at `SCHEMA_HEAD`, in one transaction: what running every migration makes, for
-a seventh of the CPU time and without Alembic in memory. tests/foundation/test_migrations.py
-compares the two schemas (tables, columns, defaults, keys, indexes, constraints, other objects and
-rows) on SQLite and PostgreSQL, so a migration the models do not mirror fails there.
+metadata, stamped at `SCHEMA_HEAD`, in one transaction: what running every migration makes, for a
+quarter of the CPU time (start-up's prepare step, default accounts included: ~180 → ~50 ms) and
+without Alembic in memory (10 MB). tests/foundation/test_migrations.py compares the two schemas
+(tables, columns, defaults, keys, indexes, constraints, other objects and rows) on SQLite and
+PostgreSQL, so a migration the models do not mirror fails there.
 """
 
 from __future__ import annotations
