@@ -131,13 +131,15 @@ def _mount(app: FastAPI) -> None:
     from lynkflow.web.routes import router as web_router
 
     app.include_router(health_router)
-    # The API faces are the hot paths and routes match in order: each route tried first costs every
-    # call (about 1 µs each, twice per request), so both come before the control plane.
+    # Routes match in order, and each route tried before the one that answers costs that call about
+    # 1 µs, twice (FastAPI matches once to choose and once to handle): the hot paths come first. No
+    # path matches routes of two of these routers, so the order changes what a request costs, never
+    # which route answers it (the OpenAPI document lists the routers in schema in this order).
     app.include_router(uplynk_router)
     # VIS answers under /api/ like the real service, and at the root as the seed pages write it.
     app.include_router(vuflow_router, prefix="/api")
+    app.include_router(storage_router)  # playback segments and media files: one route
     app.include_router(control_router, prefix=CONTROL_PREFIX)
     app.include_router(ingest_router)
-    app.include_router(vuflow_router, include_in_schema=False)
-    app.include_router(storage_router)
     app.include_router(web_router)
+    app.include_router(vuflow_router, include_in_schema=False)  # the seed pages' root paths: rare
