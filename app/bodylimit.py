@@ -45,8 +45,9 @@ def _header(scope: Scope, name: bytes) -> str:
     return ""
 
 
-def _mb(n: int) -> str:
-    return f"{n / (1024 * 1024):g} MB"
+def _too_large(cap: int) -> str:
+    return (f"the request body is larger than {cap / (1024 * 1024):g} MB ({cap} bytes), the most this API "
+            "accepts; send a smaller body")
 
 
 def _refusal(face: str, status: int, message: str, error_type: str, scope: Scope) -> tuple[int, dict[str, Any],
@@ -82,11 +83,9 @@ class BodyLimit:
             return
         face = _face(scope["path"])
         cap = _CAPS[face]
-        too_large = (f"the request body is larger than {_mb(cap)} ({cap} bytes), the most this API accepts; "
-                     "send a smaller body")
         length = _header(scope, b"content-length")
         if length.isdigit() and int(length) > cap:
-            await _refuse(send, scope, face, 413, too_large, "RequestTooLarge")
+            await _refuse(send, scope, face, 413, _too_large(cap), "RequestTooLarge")
             return
 
         chunks: list[bytes] = []
@@ -99,7 +98,7 @@ class BodyLimit:
             size += len(chunk)
             if size > cap:
                 chunks.clear()  # stop holding what was read; the rest is never read
-                await _refuse(send, scope, face, 413, too_large, "RequestTooLarge")
+                await _refuse(send, scope, face, 413, _too_large(cap), "RequestTooLarge")
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):

@@ -177,12 +177,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_migrate(_args: argparse.Namespace) -> int:
     from lynkflow.context import build_context
-    from lynkflow.db.migrate import current_revision, upgrade
+    from lynkflow.db.migrate import current_revision, migrate_to_head
 
     settings = _settings()
     print(f"lynkflow: using {describe_target(settings)}", flush=True)
     ctx = build_context(settings)
-    upgrade(ctx.engine)
+    migrate_to_head(ctx.engine)
     print(f"database at revision {current_revision(ctx.engine)}")
     return 0
 

@@ -1,17 +1,24 @@
-"""Start-up time: process start → first 200 from the readiness URL.
+"""Start-up time and idle memory: process start → first 200 from the readiness URL, and RSS.
 
-`lynkflow serve` on an existing data dir (the usual restart) and on an empty one (migrations
-run), side by side with a minimal FastAPI app under uvicorn, runs interleaved.
-Prints medians and the ratio (goal: ≤ 1.5×).
+`lynkflow serve` on an existing data dir (the usual restart) and on an empty one (the schema is
+created), side by side with a minimal FastAPI app under uvicorn, runs interleaved. With
+`--compare-to REV` the same is measured for another git revision in the same rounds (before/after).
+Prints medians and the ratios (goal: ≤ 1.5×), the CPU time used by then (steadier than wall time
+on a busy machine), and the resident memory at ready and once idle after a few requests (goal:
+≤ 100 MB; the first requests build route state and load lazy imports).
 
-    .venv/bin/python bench/startup.py [--runs N]
+Every server compiles its bytecode once, untimed, into a cache of this run
+(PYTHONPYCACHEPREFIX): a user's installed package has its .pyc files, and an environment with
+PYTHONDONTWRITEBYTECODE set would otherwise make every lynkflow start compile its own source while
+FastAPI's comes precompiled from site-packages.
+
+    .venv/bin/python bench/startup.py [--runs N] [--compare-to REV]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -19,7 +26,13 @@ import tempfile
 import textwrap
 import time
 import urllib.request
+from dataclasses import dataclass, field
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from peers import export_revision  # noqa: E402
+from wrkrun import env_without_lynkflow, free_port, rss_mb, stop  # noqa: E402
 
 MINIMAL_APP = textwrap.dedent(
     """
@@ -31,94 +44,107 @@ MINIMAL_APP = textwrap.dedent(
         return {"ready": True}
     """
 )
+IDLE_REQUESTS = 20  # after ready, before the idle RSS: what the first requests load stays loaded
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@dataclass
+class Server:
+    """One way of starting a server, and what was measured of it."""
+
+    name: str
+    cmd: list[str]
+    ready_path: str
+    env: dict[str, str]
+    cwd: str | None = None
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    rss_ready: list[float] = field(default_factory=list)
+    rss_idle: list[float] = field(default_factory=list)
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (Linux /proc), for the CPU column."""
+    """User + system CPU time a process has used so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def time_to_ready(cmd: list[str], url: str, env: dict[str, str], cwd: str | None = None,
-                  cpu: list[float] | None = None) -> float:
-    """Seconds from process start to the first 200 from `url`; appends the CPU seconds the process
-    used by then to `cpu` (what it costs, much less disturbed than wall time by a busy machine)."""
+def start_once(server: Server, env: dict[str, str], record: bool = True) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}{server.ready_path}"
+    cmd = [*server.cmd, "--port", str(port)]
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, env=env, cwd=server.cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         while True:
             try:
                 with urllib.request.urlopen(url, timeout=0.5) as r:
                     if r.status == 200:
-                        elapsed = time.perf_counter() - start
-                        if cpu is not None:
-                            cpu.append(cpu_seconds(proc.pid))
-                        return elapsed
+                        break
             except OSError:
                 pass
             if proc.poll() is not None:
                 raise RuntimeError(f"{cmd} exited with {proc.returncode}")
             time.sleep(0.005)
+        if not record:
+            return
+        server.wall.append(time.perf_counter() - start)
+        server.cpu.append(cpu_seconds(proc.pid))
+        server.rss_ready.append(rss_mb(proc.pid))
+        for _ in range(IDLE_REQUESTS):
+            urllib.request.urlopen(url, timeout=5).read()
+        time.sleep(1.0)  # lynkflow builds route state in a thread after the first answer
+        server.rss_idle.append(rss_mb(proc.pid))
     finally:
-        proc.terminate()
-        proc.wait(10)
+        stop(proc)
 
 
-def time_process(cmd: list[str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(cmd, check=True)
-    return time.perf_counter() - start
+def lynkflow_servers(bin_dir: Path, base_env: dict[str, str], rev: str | None) -> tuple[Server, Server]:
+    env = dict(base_env)
+    label = "lynkflow serve"
+    if rev:
+        env["PYTHONPATH"] = str(export_revision(rev))  # found before the installed (editable) package
+        label = f"lynkflow @{rev}"
+    cmd = [str(bin_dir / "lynkflow"), "serve"]
+    return (Server(f"{label}, existing data dir", cmd, "/_lynkflow/ready", env),
+            Server(f"{label}, empty data dir", cmd, "/_lynkflow/ready", env))
+
+
+def median_ms(xs: list[float]) -> float:
+    return statistics.median(xs) * 1000
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--compare-to", metavar="GIT_REV", help="also run lynkflow at this revision (before/after)")
     args = ap.parse_args()
     bin_dir = Path(sys.executable).parent
-    fresh, warm, mini = [], [], []
-    fresh_cpu: list[float] = []
-    warm_cpu: list[float] = []
-    mini_cpu: list[float] = []
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(prefix="lynkflow-bench-startup-") as tmp:
+        base_env = {k: v for k, v in env_without_lynkflow().items() if k != "PYTHONDONTWRITEBYTECODE"}
+        base_env["PYTHONPYCACHEPREFIX"] = f"{tmp}/pyc"
         Path(tmp, "minimal_app.py").write_text(MINIMAL_APP)
+        minimal = Server("minimal FastAPI app", [str(bin_dir / "uvicorn"), "minimal_app:app", "--log-level",
+                                                 "warning"], "/ready", base_env, cwd=tmp)
+        pairs = [lynkflow_servers(bin_dir, base_env, None)]
+        if args.compare_to:
+            pairs.append(lynkflow_servers(bin_dir, base_env, args.compare_to))
+        for server in [minimal, *(s for pair in pairs for s in pair)]:  # compile bytecode, untimed
+            start_once(server, {**server.env, "LYNKFLOW_DATA_DIR": f"{tmp}/warmup"}, record=False)
         for i in range(args.runs):
-            env = {**os.environ, "LYNKFLOW_DATA_DIR": f"{tmp}/data{i}"}
-            port = free_port()
-            fresh.append(time_to_ready([str(bin_dir / "lynkflow"), "serve", "--port", str(port)],
-                                       f"http://127.0.0.1:{port}/_lynkflow/ready", env, cpu=fresh_cpu))
-            port = free_port()  # the same data dir again: the usual restart
-            warm.append(time_to_ready([str(bin_dir / "lynkflow"), "serve", "--port", str(port)],
-                                      f"http://127.0.0.1:{port}/_lynkflow/ready", env, cpu=warm_cpu))
-            port = free_port()
-            mini.append(time_to_ready([str(bin_dir / "uvicorn"), "minimal_app:app", "--port", str(port),
-                                       "--log-level", "warning"], f"http://127.0.0.1:{port}/ready",
-                                      dict(os.environ), cwd=tmp, cpu=mini_cpu))
-    floor, bare = [], []
-    for _ in range(args.runs):
-        # What the fixed stack of DESIGN.md costs before any lynkflow code runs, for context.
-        bare.append(time_process([sys.executable, "-c", "import fastapi, uvicorn, fastapi.openapi.models"]))
-        floor.append(time_process([sys.executable, "-c", "import fastapi, uvicorn, fastapi.openapi.models, "
-                                   "sqlalchemy.orm, pydantic_settings"]))
-    fm, wm, mm = statistics.median(fresh), statistics.median(warm), statistics.median(mini)
-    print(f"start → ready, median of {args.runs} interleaved runs")
-    print(f"  minimal FastAPI app                   {mm * 1000:7.0f} ms")
-    print(f"  lynkflow serve, existing data dir     {wm * 1000:7.0f} ms   ratio {wm / mm:5.2f}×  (goal ≤ 1.5×)")
-    print(f"  lynkflow serve, empty dir (migrates)  {fm * 1000:7.0f} ms   ratio {fm / mm:5.2f}×")
-    fc, wc, mc = statistics.median(fresh_cpu), statistics.median(warm_cpu), statistics.median(mini_cpu)
-    print("CPU time used by the server process by then (steadier than wall time on a busy machine)")
-    print(f"  minimal FastAPI app                   {mc * 1000:7.0f} ms")
-    print(f"  lynkflow serve, existing data dir     {wc * 1000:7.0f} ms   ratio {wc / mc:5.2f}×")
-    print(f"  lynkflow serve, empty dir (migrates)  {fc * 1000:7.0f} ms   ratio {fc / mc:5.2f}×")
-    fl, br = statistics.median(floor), statistics.median(bare)
-    print("context: interpreter start + imports only")
-    print(f"  FastAPI + uvicorn                     {br * 1000:7.0f} ms")
-    print(f"  + SQLAlchemy ORM + pydantic-settings  {fl * 1000:7.0f} ms   ratio {fl / br:5.2f}×  (fixed-stack floor)")
+            start_once(minimal, minimal.env)
+            for n, (existing, empty) in enumerate(pairs):
+                data = {"LYNKFLOW_DATA_DIR": f"{tmp}/data{i}-{n}"}
+                start_once(empty, {**empty.env, **data})
+                start_once(existing, {**existing.env, **data})  # the same data dir again: a restart
+    mm, mc = median_ms(minimal.wall), median_ms(minimal.cpu)
+    print(f"start → ready, medians of {args.runs} interleaved runs (ratio to the minimal app; goal ≤ 1.5×)")
+    print(f"  {'server':42s} {'wall':>8s} {'ratio':>6s} {'CPU':>8s} {'ratio':>6s} {'RSS ready':>10s} "
+          f"{'RSS idle':>9s}")
+    for server in [minimal, *(s for pair in pairs for s in pair)]:
+        wall, cpu = median_ms(server.wall), median_ms(server.cpu)
+        print(f"  {server.name:42s} {wall:6.0f}ms {wall / mm:5.2f}× {cpu:6.0f}ms {cpu / mc:5.2f}× "
+              f"{statistics.median(server.rss_ready):7.0f} MB {statistics.median(server.rss_idle):6.0f} MB")
+    print(f"RSS idle: after {IDLE_REQUESTS} readiness requests and 1 s (goal ≤ 100 MB)")
 
 
 if __name__ == "__main__":

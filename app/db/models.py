@@ -44,7 +44,7 @@ class ControlState(Base):
     __tablename__ = "control_state"
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     doc: Mapped[str] = mapped_column(Text)
-    version: Mapped[int] = mapped_column(BigInteger, default=0)
+    version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class ControlFault(Base):
@@ -55,7 +55,7 @@ class ControlFault(Base):
     seq: Mapped[int] = mapped_column(BigInteger, index=True)
     doc: Mapped[str] = mapped_column(Text)
     remaining: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    hits: Mapped[int] = mapped_column(BigInteger, default=0)
+    hits: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class ControlReplay(Base):
@@ -86,17 +86,19 @@ class ControlStub(Base):
     seq: Mapped[int] = mapped_column(BigInteger, index=True)
     doc: Mapped[str] = mapped_column(Text)
     remaining: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    hits: Mapped[int] = mapped_column(BigInteger, default=0)
+    hits: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class ControlTenant(Base):
     """An isolated tenant for parallel tests: its own Uplynk owner and VIS key (lynkflow/tenancy.py)."""
 
     __tablename__ = "control_tenants"
+    __table_args__ = (UniqueConstraint("owner_id", name="uq_control_tenants_owner"),
+                      UniqueConstraint("vis_key", name="uq_control_tenants_vis_key"))
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), default="")
-    owner_id: Mapped[str] = mapped_column(String(32), unique=True)
-    vis_key: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    owner_id: Mapped[str] = mapped_column(String(32))
+    vis_key: Mapped[str] = mapped_column(String(100))
     vuflow_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     created: Mapped[int] = mapped_column(BigInteger)
 

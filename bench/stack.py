@@ -1,0 +1,121 @@
+"""What the server stack itself costs per request: the ASGI app called in-process, no network.
+
+CPU microseconds per call (process time, steadier than wall time on a busy machine) for a bare
+FastAPI route and for lynkflow's trivial route, a VIS route, a VIS list, a /storage miss and a
+dashboard page: middleware layers, route matching and the route itself, without uvicorn or a
+socket. With `--compare-to REV` the same cases run for another git revision in alternating rounds
+(each revision in its own process), for a before/after.
+
+    .venv/bin/python bench/stack.py [--calls N] [--rounds N] [--compare-to REV]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from peers import export_revision  # noqa: E402
+from wrkrun import env_without_lynkflow  # noqa: E402
+
+CASES = ["bare FastAPI GET /health", "GET /_lynkflow/health", "GET /api/health/", "GET /api/asset/",
+         "GET /storage/x/y.ts (404)", "GET /dashboard/login"]
+
+
+def _scope(path: str, headers: list[tuple[bytes, bytes]] | None = None) -> dict[str, Any]:
+    return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+            "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+            "headers": [(b"host", b"127.0.0.1"), *(headers or [])], "client": ("127.0.0.1", 1),
+            "server": ("127.0.0.1", 80)}
+
+
+async def _call(app: Any, scope: dict[str, Any]) -> int:
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(dict(scope), receive, send)
+    return sent[0]["status"]
+
+
+async def _measure(calls: int) -> dict[str, float]:
+    """One round in this process: CPU µs per call of each case."""
+    from fastapi import FastAPI
+
+    from lynkflow.config import Settings
+    from lynkflow.context import build_context
+    from lynkflow.main import build_route_state, create_app, prepare
+
+    settings = Settings(data_dir=Path(tempfile.mkdtemp(prefix="lynkflow-bench-stack-")), inproc_workers=0)
+    ctx = build_context(settings)
+    app = create_app(settings, ctx=ctx)
+    prepare(ctx)
+    build_route_state(app)  # as `lynkflow serve` does after its first answer
+    bare = FastAPI()
+
+    @bare.get("/health")
+    async def health() -> dict:
+        return {"status": "ok"}
+
+    key = [(b"api-key", settings.vuflow_api_key.encode())]
+    apps = {"bare FastAPI GET /health": (bare, _scope("/health"))}
+    for case in CASES[1:]:
+        path = case.split()[1]
+        apps[case] = (app, _scope(path, key if path.startswith("/api/") else None))
+    result = {}
+    for case, (target, scope) in apps.items():
+        await _call(target, scope)  # warm: lazy state, caches
+        start = time.process_time()
+        for _ in range(calls):
+            await _call(target, scope)
+        result[case] = (time.process_time() - start) / calls * 1e6
+    ctx.engine.dispose()
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--calls", type=int, default=3000)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--compare-to", metavar="GIT_REV", help="also run this git revision (before/after)")
+    ap.add_argument("--one-round", action="store_true", help=argparse.SUPPRESS)  # a child process
+    args = ap.parse_args()
+    if args.one_round:
+        print(json.dumps(asyncio.run(_measure(args.calls))))
+        return
+    revisions: dict[str, dict[str, str]] = {"this tree": env_without_lynkflow()}
+    if args.compare_to:
+        revisions[f"@{args.compare_to}"] = {**env_without_lynkflow(),
+                                            "PYTHONPATH": str(export_revision(args.compare_to))}
+    results: dict[str, dict[str, list[float]]] = {name: {c: [] for c in CASES} for name in revisions}
+    for _ in range(args.rounds):
+        for name, env in revisions.items():
+            out = subprocess.run([sys.executable, __file__, "--one-round", "--calls", str(args.calls)], env=env,
+                                 capture_output=True, text=True, check=True, cwd=os.getcwd()).stdout
+            for case, micros in json.loads(out.strip().splitlines()[-1]).items():
+                results[name][case].append(micros)
+    print(f"CPU µs per in-process call, medians of {args.rounds} alternating rounds of {args.calls} calls")
+    names = list(revisions)
+    print(f"  {'case':28s}" + "".join(f"{n:>16s}" for n in names) + ("   after/before" if len(names) > 1 else ""))
+    for case in CASES:
+        meds = [statistics.median(results[n][case]) for n in names]
+        ratio = f"   {meds[0] / meds[1]:10.2f}×" if len(meds) > 1 else ""
+        print(f"  {case:28s}" + "".join(f"{m:14.1f}µs" for m in meds) + ratio)
+
+
+if __name__ == "__main__":
+    main()
