@@ -62,7 +62,7 @@ def get(call: Api2Call, db: Session) -> dict[str, Any]:
     if len(wanted) > MAX_GET:
         raise Api2Error(f"at most {MAX_GET} assets may be retrieved per request (got {len(wanted)})")
     if key == "id":
-        doc = render_one_by_id(call.ctx, db, call.owner, wanted[0], call.public_base)
+        doc = render_one_by_id(call.ctx, call.owner, wanted[0], call.public_base)
         if doc is not None:  # the hot path: one asset by ID, one statement (none more when cached)
             return {"asset": doc}
         found = reads.shared_by_ids(db, call.owner, wanted)  # not the caller's own: it was just looked up
