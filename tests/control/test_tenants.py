@@ -154,3 +154,24 @@ def test_an_api2_tenant_is_found_in_a_get_query_string_and_a_multipart_body_is_l
     # A multipart body is not read ahead: the request is the instance's, and the face still serves it.
     served = client.post("/api2/asset/list", files={k: (None, v) for k, v in b.signer({}).items()})
     assert served.json()["error"] == 0
+
+
+def test_with_tenants_an_api2_msg_is_decoded_once_per_request(client, two, monkeypatch):
+    """The control middleware decodes the msg to find the tenant; the face reuses that decoding."""
+    from lynkflow.uplynk import signature
+
+    a, _ = two
+    decodes: list[str] = []
+    real = signature.decode_msg
+
+    def counting(msg: str) -> dict[str, Any]:
+        decodes.append(msg)
+        return real(msg)
+
+    monkeypatch.setattr(signature, "decode_msg", counting)
+    body = a.signer({}, timestamp=a.now_s())
+    assert client.post("/api2/asset/list", data=body).json()["error"] == 0  # the tenant's own asset list
+    assert decodes == [body["msg"]]
+    query = a.signer({}, timestamp=a.now_s())
+    assert client.get("/api2/asset/list", params=query).json()["error"] == 0
+    assert decodes == [body["msg"], query["msg"]]
