@@ -15,7 +15,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -167,7 +167,7 @@ def _sqlite_begin(conn) -> None:  # noqa: ANN001 - SQLAlchemy Connection
         raise
 
 
-def write_lock(engine: Engine) -> Any:
+def write_lock(engine: Engine) -> AbstractContextManager[None]:
     """A context manager around one autocommit write: on SQLite it queues behind this process's
     other writers (see WriteLock); on PostgreSQL it does nothing."""
     if engine.dialect.name != "sqlite":
