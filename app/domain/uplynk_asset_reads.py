@@ -24,6 +24,7 @@ from lynkflow.db.models import Media, UplynkAsset, UplynkLibraryAsset, UplynkLib
 A = UplynkAsset.__table__
 _PLAYERS = UplynkTestPlayer.__table__
 _MEMBERS = UplynkLibraryAsset.__table__
+_SHARES = UplynkLibraryShare.__table__
 _MEDIA = Media.__table__
 Db = Session | Connection
 
@@ -40,15 +41,14 @@ def live_assets(owner_id: str) -> Select:
 
 def shared_assets(owner_id: str) -> Select:
     """Other owners' live assets in libraries shared with `owner_id` (each asset once)."""
-    shared_ids = (select(UplynkLibraryAsset.asset_id)
-                  .join(UplynkLibraryShare, UplynkLibraryShare.library_id == UplynkLibraryAsset.library_id)
-                  .where(UplynkLibraryShare.owner_id == owner_id))
+    shared_ids = (select(_MEMBERS.c.asset_id).join(_SHARES, _SHARES.c.library_id == _MEMBERS.c.library_id)
+                  .where(_SHARES.c.owner_id == owner_id))
     return select(A).where(A.c.id.in_(shared_ids), A.c.deleted.is_(None), A.c.owner_id != owner_id)
 
 
 def library_page(db: Db, library_id: str, limit: int, skip: int) -> list[Row]:
     """One page of the live assets of one library, newest first."""
-    members = select(UplynkLibraryAsset.asset_id).where(UplynkLibraryAsset.library_id == library_id)
+    members = select(_MEMBERS.c.asset_id).where(_MEMBERS.c.library_id == library_id)
     return list(db.execute(select(A).where(A.c.id.in_(members), A.c.deleted.is_(None))
                            .order_by(A.c.created.desc(), A.c.id).offset(skip).limit(limit)))
 
