@@ -7,6 +7,10 @@ body in it is distinct (the server refuses a msg/sig pair twice) and the table i
 can use, so no request is a replay. Prints req/s, p50, p99 and errors (non-2xx, socket errors,
 and api2 error documents, which come with HTTP 200). Goals: ≥ 1,500 req/s, p99 ≤ 100 ms, 0 errors.
 
+It also prints the server's CPU time per request (user + system, all its processes, over the
+measured run): on a machine shared with other work, throughput moves with the neighbours' load,
+while the CPU a request costs barely does, so it is the figure to compare two versions by.
+
     .venv/bin/python bench/load.py [--seconds 20] [--connections 64] [--database-url postgresql://…]
                                    [--only KIND] [--workers 1 2 …] [--rounds N]
 
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import subprocess
 import sys
@@ -132,6 +137,22 @@ def throwaway_postgres(url: str) -> tuple[str, Callable[[], None]]:
     return url.rsplit("/", 1)[0] + "/" + name, drop
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its descendants (`serve --workers` forks), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime (fields 14 and 15)
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
 def run_one(label: str, database_url: str | None, seconds: float, connections: int, tmp: Path,
             mix: dict[str, int], workers: int = 1) -> None:
     from lynkflow.config import Settings
@@ -160,8 +181,11 @@ def run_one(label: str, database_url: str | None, seconds: float, connections: i
         write_lua(lua, table)
         write_lua(warm_lua, warm)
         run_wrk(base + "/", 1, connections=connections, lua=warm_lua)  # warm caches and pools
+        cpu_before = cpu_seconds(proc.pid)
         r = run_wrk(base + "/", seconds, connections=connections, lua=lua)
+        cpu_ms = (cpu_seconds(proc.pid) - cpu_before) * 1000 / max(1.0, r.rps * seconds)
         print(f"  {label:16s} {r.rps:8.0f} req/s   p50 {r.p50_ms:7.1f} ms   p99 {r.p99_ms:7.1f} ms   "
+              f"cpu {cpu_ms:5.2f} ms/req   "
               f"errors {r.errors} (non-2xx {r.non2xx}, socket {r.socket_errors}, api2 {r.api_errors})", flush=True)
     finally:
         stop(proc)

@@ -41,12 +41,13 @@ def decoded_msg(msg: str | None) -> dict[str, Any] | None:
         return None
 
 
-def _owner_in(msg: str | None) -> str | None:
-    from lynkflow.uplynk.signature import SignatureError, owner_of
+def _owner_in(scope: Scope, msg: str | None) -> str | None:
+    from lynkflow.uplynk.signature import SignatureError, decode_msg_once, owner_of
 
-    doc = decoded_msg(msg)
+    if not msg:
+        return None
     try:
-        return owner_of(doc) if doc is not None else None
+        return owner_of(decode_msg_once(scope, msg))  # kept for the face, which decodes it again
     except SignatureError:
         return None
 
@@ -87,7 +88,7 @@ async def resolve(directory: TenantDirectory, api: str, scope: Scope, receive: R
         key = _header(scope, _VIS_HEADERS)
         return (directory.for_vis_key(key) if key else None), receive
     query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
-    owner = _owner_in(query.get("msg"))
+    owner = _owner_in(scope, query.get("msg"))
     if owner is None and scope.get("method") == "POST":
         ctype = (_header(scope, (b"content-type",)) or "").split(";", 1)[0].strip().lower()
         if ctype == "application/x-www-form-urlencoded":
@@ -96,5 +97,5 @@ async def resolve(directory: TenantDirectory, api: str, scope: Scope, receive: R
             if complete:
                 form: dict[str, Any] = dict(parse_qsl(body.decode("utf-8", errors="replace"),
                                                       keep_blank_values=True))
-                owner = _owner_in(form.get("msg"))
+                owner = _owner_in(scope, form.get("msg"))
     return (directory.for_owner(owner) if owner else None), receive

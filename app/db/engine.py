@@ -2,17 +2,115 @@
 
 SQLite runs in WAL mode with foreign keys on and a busy timeout, so API threads and worker
 threads in one process can share the file. PostgreSQL needs nothing special here.
+
+SQLite has one write lock per database file. When two connections of one process collide on it,
+the loser sleeps in SQLite's busy handler (1 ms, 2 ms, … up to 100 ms a nap) and retries, so under
+load writers of one process (the replay guard, the journal flusher, write sessions) waste most of
+their time asleep. So writers in one process queue on a `WriteLock` first, a thread lock that hands
+over the moment the previous transaction ends; other processes still meet SQLite's busy timeout.
 """
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import URL, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+BUSY_TIMEOUT_SECONDS = 30
+
+
+class WriteLock:
+    """The in-process queue in front of SQLite's write lock (one per database file).
+
+    Not owned by a thread: a write transaction may begin in one thread-pool thread and commit in
+    another, so the connection that took it gives it back (`_SqliteConnection`). A thread that
+    already holds it and begins a second write on another connection does not wait for itself: that
+    one is left to SQLite, as before. A wait is bounded by the busy timeout; after it the writer goes
+    on to SQLite's own busy handling (and its timeout error), so a stuck holder cannot hang anyone
+    longer than SQLite would have.
+    """
+
+    def __init__(self, timeout: float = BUSY_TIMEOUT_SECONDS) -> None:
+        self._lock = threading.Lock()
+        self._holder: int | None = None  # the thread that took it (for the nested-use check only)
+        self.timeout = timeout
+
+    def acquire(self) -> bool:
+        """Wait for the lock; False (not taken) on nested use by its holder's thread or after the timeout."""
+        if self._holder == threading.get_ident():
+            return False
+        if not self._lock.acquire(timeout=self.timeout):
+            return False
+        self._holder = threading.get_ident()
+        return True
+
+    def release(self) -> None:
+        self._holder = None
+        self._lock.release()
+
+    def locked(self) -> bool:
+        return self._lock.locked()
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        taken = self.acquire()
+        try:
+            yield
+        finally:
+            if taken:
+                self.release()
+
+
+_write_locks: dict[URL, WriteLock] = {}
+_write_locks_guard = threading.Lock()
+
+
+def _write_lock_for(url: URL) -> WriteLock:
+    """One lock per database file, shared by every engine of this process on it."""
+    with _write_locks_guard:
+        return _write_locks.setdefault(url, WriteLock())
+
+
+class _SqliteConnection(sqlite3.Connection):
+    """A pysqlite connection that gives the process's `WriteLock` back when its transaction ends:
+    after COMMIT or ROLLBACK has run (SQLAlchemy's commit/rollback events fire before), or on close."""
+
+    write_lock: WriteLock | None = None
+    holds_write_lock = False
+
+    def take_write_lock(self) -> None:
+        if self.write_lock is not None and not self.holds_write_lock:
+            self.holds_write_lock = self.write_lock.acquire()
+
+    def give_back_write_lock(self) -> None:
+        if self.holds_write_lock:
+            self.holds_write_lock = False
+            assert self.write_lock is not None
+            self.write_lock.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.give_back_write_lock()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.give_back_write_lock()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.give_back_write_lock()
 
 
 def make_engine(url: str) -> Engine:
@@ -22,11 +120,18 @@ def make_engine(url: str) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url,
-            connect_args={"check_same_thread": False, "timeout": 30},
+            connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_SECONDS,
+                          "factory": _SqliteConnection},
             pool_size=20,
             max_overflow=20,
         )
-        event.listen(engine, "connect", _sqlite_pragmas)
+        lock = _write_lock_for(engine.url)
+
+        def on_connect(dbapi_conn: _SqliteConnection, _record: Any) -> None:
+            dbapi_conn.write_lock = lock
+            _sqlite_pragmas(dbapi_conn, _record)
+
+        event.listen(engine, "connect", on_connect)
         # pysqlite's own transaction handling defers BEGIN; take control so that
         # claim-style read-then-write transactions lock up front (BEGIN IMMEDIATE where asked).
         event.listen(engine, "begin", _sqlite_begin)
@@ -44,13 +149,30 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API conne
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}")
     cur.close()
 
 
 def _sqlite_begin(conn) -> None:  # noqa: ANN001 - SQLAlchemy Connection
     mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-    conn.exec_driver_sql(f"BEGIN {mode}")
+    if mode == "DEFERRED":
+        conn.exec_driver_sql("BEGIN DEFERRED")
+        return
+    driver = conn.connection.driver_connection
+    driver.take_write_lock()  # a write transaction: queue behind this process's other writers first
+    try:
+        conn.exec_driver_sql(f"BEGIN {mode}")
+    except BaseException:
+        driver.give_back_write_lock()
+        raise
+
+
+def write_lock(engine: Engine) -> AbstractContextManager[None]:
+    """A context manager around one autocommit write: on SQLite it queues behind this process's
+    other writers (see WriteLock); on PostgreSQL it does nothing."""
+    if engine.dialect.name != "sqlite":
+        return nullcontext()
+    return _write_lock_for(engine.url).held()
 
 
 def make_sessionmaker(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:

@@ -22,6 +22,10 @@ from lynkflow.db.engine import autocommit_cursor
 from lynkflow.db.models import Media, UplynkAsset, UplynkLibraryAsset, UplynkLibraryShare, UplynkTestPlayer
 
 A = UplynkAsset.__table__
+_PLAYERS = UplynkTestPlayer.__table__
+_MEMBERS = UplynkLibraryAsset.__table__
+_SHARES = UplynkLibraryShare.__table__
+_MEDIA = Media.__table__
 Db = Session | Connection
 
 
@@ -37,53 +41,80 @@ def live_assets(owner_id: str) -> Select:
 
 def shared_assets(owner_id: str) -> Select:
     """Other owners' live assets in libraries shared with `owner_id` (each asset once)."""
-    shared_ids = (select(UplynkLibraryAsset.asset_id)
-                  .join(UplynkLibraryShare, UplynkLibraryShare.library_id == UplynkLibraryAsset.library_id)
-                  .where(UplynkLibraryShare.owner_id == owner_id))
+    shared_ids = (select(_MEMBERS.c.asset_id).join(_SHARES, _SHARES.c.library_id == _MEMBERS.c.library_id)
+                  .where(_SHARES.c.owner_id == owner_id))
     return select(A).where(A.c.id.in_(shared_ids), A.c.deleted.is_(None), A.c.owner_id != owner_id)
 
 
 def library_page(db: Db, library_id: str, limit: int, skip: int) -> list[Row]:
     """One page of the live assets of one library, newest first."""
-    members = select(UplynkLibraryAsset.asset_id).where(UplynkLibraryAsset.library_id == library_id)
+    members = select(_MEMBERS.c.asset_id).where(_MEMBERS.c.library_id == library_id)
     return list(db.execute(select(A).where(A.c.id.in_(members), A.c.deleted.is_(None))
                            .order_by(A.c.created.desc(), A.c.id).offset(skip).limit(limit)))
 
 
-# Built once: the hot single-asset lookup skips statement construction and cache-key work.
+# Built once: the hot single-asset lookup (asset/get by ID) and, on a rendering-cache miss, the
+# related rows of that one asset.
 _ONE_BY_ID = select(A).where(A.c.owner_id == bindparam("owner"), A.c.deleted.is_(None), A.c.id == bindparam("id"))
+_PLAYERS_OF_ONE = (select(_PLAYERS).where(_PLAYERS.c.asset_id == bindparam("id"))
+                   .order_by(_PLAYERS.c.created, _PLAYERS.c.id))
+_LIBRARIES_OF_ONE = (select(_MEMBERS.c.library_id).where(_MEMBERS.c.asset_id == bindparam("id"))
+                     .order_by(_MEMBERS.c.library_id))
+_ONE_MEDIA = select(_MEDIA).where(_MEDIA.c.id == bindparam("id"))
 
 
-class OneByIdLookup:
-    """`_ONE_BY_ID` compiled once for the engine's dialect and run as one autocommit statement.
+class _Prepared:
+    """A SELECT compiled once for the engine's dialect, run on a DB-API cursor; rows come back as
+    named tuples with JSON columns decoded (SQLite hands them over as text), as SQLAlchemy would."""
 
-    The single-asset lookup is the hottest query of the api2 face; going around the Connection
-    layer (transaction events, result processing) halves its cost. JSON columns come back as text
-    from SQLite and are decoded here, as SQLAlchemy would.
+    def __init__(self, engine: Engine, stmt: Select) -> None:
+        compiled = stmt.compile(dialect=engine.dialect)
+        self.sql = str(compiled)
+        self.positional = list(compiled.positiontup or [])
+        columns = list(stmt.selected_columns)
+        self.row_type = namedtuple("Row", [c.name for c in columns])  # type: ignore[misc]
+        self.json_at = [i for i, c in enumerate(columns) if isinstance(c.type, JSON)]
+
+    def rows(self, cur: Any, params: dict[str, Any]) -> list[Any]:
+        cur.execute(self.sql, tuple(params[name] for name in self.positional) if self.positional else params)
+        out = []
+        for row in cur.fetchall():
+            values = list(row)
+            for i in self.json_at:
+                if isinstance(values[i], (str, bytes)):
+                    values[i] = json.loads(values[i])
+            out.append(self.row_type(*values))
+        return out
+
+
+class HotReads:
+    """The reads of asset/get by ID, compiled once and run as autocommit statements.
+
+    The single-asset lookup is the hottest query of the api2 face; going around the Session and
+    Connection layers (transaction events, ORM compile state, result processing) costs a fraction.
+    Each statement sees the latest commit on its own, as the rendering cache expects (render.py).
     """
 
     def __init__(self, engine: Engine) -> None:
-        compiled = _ONE_BY_ID.compile(dialect=engine.dialect)
-        self.sql = str(compiled)
-        self.positional = list(compiled.positiontup or [])
-        self.row_type = namedtuple("AssetRow", [c.name for c in A.c])  # type: ignore[misc]
-        self.json_at = [i for i, c in enumerate(A.c) if isinstance(c.type, JSON)]
         self.engine = engine
+        self._asset = _Prepared(engine, _ONE_BY_ID)
+        self._players = _Prepared(engine, _PLAYERS_OF_ONE)
+        self._libraries = _Prepared(engine, _LIBRARIES_OF_ONE)
+        self._media = _Prepared(engine, _ONE_MEDIA)
 
-    def __call__(self, owner: str, asset_id: str) -> Any | None:
-        params: Any = {"owner": owner, "id": asset_id}
-        if self.positional:
-            params = tuple(params[name] for name in self.positional)
+    def asset(self, owner: str, asset_id: str) -> Any | None:
+        """The owner's live asset with this id, or None."""
         with autocommit_cursor(self.engine) as cur:
-            cur.execute(self.sql, params)
-            row = cur.fetchone()
-        if row is None:
-            return None
-        values = list(row)
-        for i in self.json_at:
-            if isinstance(values[i], (str, bytes)):
-                values[i] = json.loads(values[i])
-        return self.row_type(*values)
+            rows = self._asset.rows(cur, {"owner": owner, "id": asset_id})
+        return rows[0] if rows else None
+
+    def related(self, asset: Any) -> Related:
+        """`related(db, [asset])` for one asset, without a session."""
+        with autocommit_cursor(self.engine) as cur:
+            players = self._players.rows(cur, {"id": asset.id})
+            libraries = [r.library_id for r in self._libraries.rows(cur, {"id": asset.id})]
+            media = self._media.rows(cur, {"id": asset.media_id}) if asset.media_id else []
+        return Related({asset.id: players}, {asset.id: libraries}, {m.id: m for m in media})
 
 
 def rows_by_ids(db: Db, owner_id: str, ids: Sequence[str]) -> dict[str, Row]:
@@ -127,7 +158,7 @@ def rows_in_order(db: Db, ids: Sequence[str]) -> list[Row]:
     """The rows of `ids` (deleted ones too), in the order given; unknown ids are left out."""
     if not ids:
         return []
-    by_id = {r.id: r for r in db.execute(select(A).where(A.c.id.in_(list(ids))))}
+    by_id = {r.id: r for r in db.execute(_ROWS_BY_ID, {"ids": list(ids)})}
     return [by_id[i] for i in ids if i in by_id]
 
 
@@ -160,6 +191,16 @@ class Related:
         return self.players_of(asset), self.libraries.get(asset.id, []), self.media_of(asset)
 
 
+# Built once, on Core columns (no ORM compile step), with expanding IN lists: rendering a batch of
+# assets constructs no statement and computes no cache key (both are memoized on these objects).
+_IDS = bindparam("ids", expanding=True)
+_ROWS_BY_ID = select(A).where(A.c.id.in_(_IDS))
+_PLAYERS_OF = select(_PLAYERS).where(_PLAYERS.c.asset_id.in_(_IDS)).order_by(_PLAYERS.c.created, _PLAYERS.c.id)
+_LIBRARIES_OF = (select(_MEMBERS.c.asset_id, _MEMBERS.c.library_id).where(_MEMBERS.c.asset_id.in_(_IDS))
+                 .order_by(_MEMBERS.c.library_id))
+_MEDIA_BY_ID = select(_MEDIA).where(_MEDIA.c.id.in_(_IDS))
+
+
 def related(db: Db, assets: Iterable[Any], *, libraries: bool = True) -> Related:
     """Players, libraries (unless not wanted) and media of many assets with one batched query per
     kind, never one per asset. api2 rendering, playback and the dashboard all load through here."""
@@ -170,17 +211,14 @@ def related(db: Db, assets: Iterable[Any], *, libraries: bool = True) -> Related
     media: dict[str, Any] = {}
     if not ids:
         return Related(players, libs, media)
-    for p in db.execute(select(UplynkTestPlayer.__table__).where(UplynkTestPlayer.asset_id.in_(ids))
-                        .order_by(UplynkTestPlayer.created, UplynkTestPlayer.id)):
+    for p in db.execute(_PLAYERS_OF, {"ids": ids}):
         players[p.asset_id].append(p)
     if libraries:
-        for asset_id, lib in db.execute(select(UplynkLibraryAsset.asset_id, UplynkLibraryAsset.library_id)
-                                        .where(UplynkLibraryAsset.asset_id.in_(ids))
-                                        .order_by(UplynkLibraryAsset.library_id)):
+        for asset_id, lib in db.execute(_LIBRARIES_OF, {"ids": ids}):
             libs[asset_id].append(lib)
     media_ids = list({a.media_id for a in assets if a.media_id})
     if media_ids:
-        media = {m.id: m for m in db.execute(select(Media.__table__).where(Media.id.in_(media_ids)))}
+        media = {m.id: m for m in db.execute(_MEDIA_BY_ID, {"ids": media_ids})}
     return Related(players, libs, media)
 
 
@@ -188,4 +226,4 @@ def media_of(db: Db, asset: Any) -> Any | None:
     """The media row of one asset (its ingest outputs), or None before ingest has made one."""
     if not asset.media_id:
         return None
-    return db.execute(select(Media.__table__).where(Media.id == asset.media_id)).first()
+    return db.execute(_ONE_MEDIA, {"id": asset.media_id}).first()

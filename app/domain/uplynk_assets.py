@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Select, delete, insert, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from lynkflow import ids
@@ -90,11 +90,18 @@ def term_rows(asset_id: str, desc: str, external_id: str, meta: dict[str, Any] |
     return [{"asset_id": asset_id, "field": f, "term": t} for f, t in sorted(seen)] + pair_rows(asset_id, fields)
 
 
+# Built once, on the Core table: a reindex (every create and update) constructs no statement and
+# takes the Core executemany path rather than the ORM bulk insert (no ORM objects are involved).
+_TERMS = UplynkAssetTerm.__table__
+_DELETE_TERMS = _TERMS.delete().where(_TERMS.c.asset_id == bindparam("of_asset"))
+_INSERT_TERMS = _TERMS.insert()
+
+
 def reindex(db: Session, asset: UplynkAsset) -> None:
-    db.execute(delete(UplynkAssetTerm).where(UplynkAssetTerm.asset_id == asset.id))
+    db.execute(_DELETE_TERMS, {"of_asset": asset.id})
     rows = term_rows(asset.id, asset.desc, asset.external_id, asset.meta)
     if rows:
-        db.execute(insert(UplynkAssetTerm), rows)
+        db.execute(_INSERT_TERMS, rows)
 
 
 # --- create / update / delete -----------------------------------------------------------------

@@ -14,7 +14,7 @@ import itertools
 
 from sqlalchemy import Engine, delete
 
-from lynkflow.db.engine import autocommit_cursor
+from lynkflow.db.engine import autocommit_cursor, write_lock
 from lynkflow.db.models import ControlReplay
 
 # One insert in this many also prunes expired rows (cheap: the expiry is indexed).
@@ -47,7 +47,8 @@ class ReplayGuard:
         """Remember the pair; True if it was already remembered and its window has not ended."""
         params = (replay_key(msg, sig), now_ms + window_ms, now_ms)
         prune = next(self._inserts) % PRUNE_EVERY == 0
-        with autocommit_cursor(self.engine) as cur:
+        # The write lock before the connection: a writer waiting its turn holds no pooled connection.
+        with write_lock(self.engine), autocommit_cursor(self.engine) as cur:
             cur.execute(self._remember, params)
             remembered = cur.rowcount
             if prune:

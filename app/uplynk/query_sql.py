@@ -24,7 +24,7 @@ from lynkflow.db.models import UplynkAsset, UplynkAssetTerm
 from lynkflow.domain.uplynk_search import pair_field, pair_is_exact, pair_term
 from lynkflow.uplynk.query import Criterion, Query, Term, scope_fields
 
-T = UplynkAssetTerm
+T = UplynkAssetTerm.__table__
 A = UplynkAsset.__table__
 PROBE_LIMIT = 2000
 
@@ -46,22 +46,22 @@ def _word_cond(col, pattern: str) -> ColumnElement[bool]:  # noqa: ANN001 - a co
 
 def _field_cond(scope: str) -> ColumnElement[bool]:
     fields = scope_fields(scope)
-    return T.field == fields[0] if len(fields) == 1 else T.field.in_(fields)
+    return T.c.field == fields[0] if len(fields) == 1 else T.c.field.in_(fields)
 
 
 def _has_word(scope: str, pattern: str) -> ColumnElement[bool]:
     if scope == "source":
         return _word_cond(func.lower(A.c.source), pattern)
-    return exists().where(T.asset_id == A.c.id, _field_cond(scope), _word_cond(T.term, pattern))
+    return exists().where(T.c.asset_id == A.c.id, _field_cond(scope), _word_cond(T.c.term, pattern))
 
 
 def _pair_field_cond(scope: str) -> ColumnElement[bool]:
     fields = [pair_field(f) for f in scope_fields(scope)]
-    return T.field == fields[0] if len(fields) == 1 else T.field.in_(fields)
+    return T.c.field == fields[0] if len(fields) == 1 else T.c.field.in_(fields)
 
 
 def _has_pair(scope: str, pair: str) -> ColumnElement[bool]:
-    return exists().where(T.asset_id == A.c.id, _pair_field_cond(scope), T.term == pair)
+    return exists().where(T.c.asset_id == A.c.id, _pair_field_cond(scope), T.c.term == pair)
 
 
 def _pairs(term: Term) -> list[tuple[str, str]]:
@@ -116,11 +116,11 @@ def _criterion_cond(c: Criterion, skip: tuple[int, str] | None = None) -> Column
 def _word_ids(scope: str, pattern: str) -> Select:
     if scope == "source":
         return select(A.c.id.label("asset_id")).where(_word_cond(func.lower(A.c.source), pattern))
-    return select(T.asset_id).where(_field_cond(scope), _word_cond(T.term, pattern))
+    return select(T.c.asset_id).where(_field_cond(scope), _word_cond(T.c.term, pattern))
 
 
 def _pair_ids(scope: str, pair: str) -> Select:
-    return select(T.asset_id).where(_pair_field_cond(scope), T.term == pair)
+    return select(T.c.asset_id).where(_pair_field_cond(scope), T.c.term == pair)
 
 
 def _term_sets(scope: str, term: Term) -> list[tuple[Select, str]]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -125,26 +125,29 @@ def _cache(ctx: Any) -> _RenderCache:
     return ctx.caches.get(_RenderCache, _RenderCache)
 
 
-def _one_by_id(ctx: Any) -> reads.OneByIdLookup:
-    return ctx.services.get(reads.OneByIdLookup, lambda: reads.OneByIdLookup(ctx.engine))
+def _hot_reads(ctx: Any) -> reads.HotReads:
+    return ctx.services.get(reads.HotReads, lambda: reads.HotReads(ctx.engine))
 
 
-def render_one_by_id(ctx: Any, db: Session, owner: str, asset_id: str, base: str) -> dict[str, Any] | None:
+def render_one_by_id(ctx: Any, owner: str, asset_id: str, base: str) -> dict[str, Any] | None:
     """The hot path of asset/get: one autocommit statement, and the rendering from the cache when
-    the row is unchanged (`db`, lazy, is used only on a cache miss). None if not found."""
-    row = _one_by_id(ctx)(owner, asset_id)
+    the row is unchanged (on a miss, the related rows are read the same way). None if not found."""
+    hot = _hot_reads(ctx)
+    row = hot.asset(owner, asset_id)
     if row is None:
         return None
-    doc = _cache(ctx).get((row.id, row.lastmod, base, False), row)
-    if doc is None:
-        return render_assets(ctx, db, base, [row])[0]
-    return dict(doc)
+    return _render(ctx, base, [row], lambda missing: hot.related(missing[0]))[0]
 
 
 def render_assets(ctx: Any, db: Session, base: str, rows: Iterable[Any], *, include_deleted: bool = False
                   ) -> list[dict[str, Any]]:
     """Asset dictionaries for rows (Core rows or ORM objects); related rows are loaded only for the
     ones not in the cache. Callers may add to a document: each is a shallow copy."""
+    return _render(ctx, base, rows, lambda missing: reads.related(db, missing), include_deleted=include_deleted)
+
+
+def _render(ctx: Any, base: str, rows: Iterable[Any], load_related: Callable[[list[Any]], reads.Related], *,
+            include_deleted: bool = False) -> list[dict[str, Any]]:
     rows = list(rows)
     cache = _cache(ctx)
     out: list[dict[str, Any] | None] = []
@@ -158,7 +161,7 @@ def render_assets(ctx: Any, db: Session, base: str, rows: Iterable[Any], *, incl
         if doc is None:
             missing.append((i, r, values, key))
     if missing:
-        related = reads.related(db, [r for _, r, _, _ in missing])
+        related = load_related([r for _, r, _, _ in missing])
         for i, r, values, key in missing:
             doc = asset_dict(base, r, *related.of(r), include_deleted=include_deleted)
             if values is not None:

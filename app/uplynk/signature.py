@@ -19,7 +19,7 @@ import hmac
 import json
 import re
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, MutableMapping
 from typing import Any
 
 from lynkflow import jsondoc, limits
@@ -114,6 +114,22 @@ def decode_msg(msg: str) -> dict[str, Any]:
         raise SignatureError(f"msg parameter {exc.message}" if exc.field else exc.message) from None
     if not isinstance(doc, dict):
         raise SignatureError(f"msg must hold a JSON object, not a {type(doc).__name__}")
+    return doc
+
+
+# The ASGI scope key under which a request's decoded msg is kept: (msg, document).
+_DECODED_KEY = "lynkflow.api2_msg"
+
+
+def decode_msg_once(scope: MutableMapping[str, Any], msg: str) -> dict[str, Any]:
+    """`decode_msg`, kept on the request's ASGI scope: with tenants, the control middleware decodes
+    the msg to find the owner before the face does, and one request decodes its msg once. The
+    document is shared by both: read it, never change it."""
+    kept = scope.get(_DECODED_KEY)
+    if kept is not None and kept[0] == msg:
+        return kept[1]
+    doc = decode_msg(msg)
+    scope[_DECODED_KEY] = (msg, doc)
     return doc
 
 

@@ -118,7 +118,7 @@ async def authenticate(request: Request) -> Api2Call:
         _journal(request, None, "missing-sig")
         raise Api2Error("missing sig parameter: sign msg with HMAC-SHA256 using your API key")
     try:
-        doc = signature.decode_msg(msg)
+        doc = signature.decode_msg_once(request.scope, msg)
     except SignatureError as exc:
         _journal(request, None, exc.reason)
         raise Api2Error(str(exc)) from None

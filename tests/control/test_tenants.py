@@ -206,3 +206,24 @@ def test_a_held_jobs_delay_runs_out_on_the_clock_it_was_held_on(client, two):
     assert later not in queue.due_held_job_ids(ctx)
     # Released, it finished at its tenant's time too (as it was created and held on it).
     assert finish_job(ctx, frozen_a).finished == 1_622_505_605_000
+
+
+def test_with_tenants_an_api2_msg_is_decoded_once_per_request(client, two, monkeypatch):
+    """The control middleware decodes the msg to find the tenant; the face reuses that decoding."""
+    from lynkflow.uplynk import signature
+
+    a, _ = two
+    decodes: list[str] = []
+    real = signature.decode_msg
+
+    def counting(msg: str) -> dict[str, Any]:
+        decodes.append(msg)
+        return real(msg)
+
+    monkeypatch.setattr(signature, "decode_msg", counting)
+    body = a.signer({}, timestamp=a.now_s())
+    assert client.post("/api2/asset/list", data=body).json()["error"] == 0  # the tenant's own asset list
+    assert decodes == [body["msg"]]
+    query = a.signer({}, timestamp=a.now_s())
+    assert client.get("/api2/asset/list", params=query).json()["error"] == 0
+    assert decodes == [body["msg"], query["msg"]]

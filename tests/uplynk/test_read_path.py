@@ -71,3 +71,35 @@ def test_a_row_changed_behind_the_cache_is_rendered_fresh(client, api) -> None:
     assert again["desc"] == "after" and again["meta"] == {"k": "v2"}
     listed = {a["id"]: a for a in api.ok("asset/list")["assets"]}
     assert listed[asset_id]["desc"] == "after"
+
+
+def test_asset_get_by_id_renders_what_the_batch_path_renders(client, api) -> None:
+    """asset/get by ID reads the asset and, on a cache miss, its players, libraries and media on a
+    path of its own (no session); its answer must equal the batch rendering (`ids=`) field for field."""
+    from lynkflow.db.models import Media, UplynkAsset
+
+    ctx = client.app.state.ctx
+    asset_id = make_asset(ctx, desc="with everything", meta={"k": "v"})
+    media_id = "ee" * 16
+    now = ctx.clock.now_ms()
+    with ctx.session() as db:
+        db.add(Media(id=media_id, original_filename="clip.mp4", source_path=f"media/{media_id}/source.mp4",
+                     size_bytes=1, state="ready", output_dir=f"media/{media_id}/out", created=now, updated=now,
+                     renditions={"mp4": "clip.mp4", "thumbs": [f"t{i}.jpg" for i in range(12)],
+                                 "poster": "poster.jpg"}))
+        db.flush()
+        db.get(UplynkAsset, asset_id).media_id = media_id
+    api.ok("asset/update", id=asset_id, test_player_url=1)
+    api.ok("asset/update", id=asset_id, test_player_url=1)
+    for desc in ("shelf b", "shelf a"):
+        lib = api.ok("library/create", desc=desc)["library"]["id"]
+        api.ok("library/add", id=lib, asset_ids=[asset_id])
+
+    ctx.caches.reset()  # both answers rendered from the database, not from the cache
+    by_id = api.ok("asset/get", id=asset_id)["asset"]
+    ctx.caches.reset()
+    batch = api.ok("asset/get", ids=[asset_id])["assets"][0]
+    assert by_id == batch
+    assert len(by_id["test_players"]) == 3 and len(by_id["libraries"]) == 2
+    assert by_id["libraries"] == sorted(by_id["libraries"])
+    assert by_id["mp4_url"].endswith(f"media/{media_id}/out/clip.mp4") and by_id["thumb_url"].endswith("t1.jpg")
