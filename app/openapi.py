@@ -9,12 +9,15 @@ what FastAPI generates. Nothing here runs on a request except the one-off build 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Response
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import RouteContext, iter_route_contexts
 from pydantic import BaseModel, ConfigDict
 from pydantic.json_schema import models_json_schema
+from starlette.routing import BaseRoute
 
 from lynkflow.config import DEFAULT_UPLYNK_API_KEY, DEFAULT_UPLYNK_OWNER
 from lynkflow.testing.signing import sign
@@ -206,9 +209,29 @@ TAGS: list[dict[str, str]] = [
 ]
 
 
+# A route's endpoint -> the routes that stand for it in the document. A face that serves many documented
+# operations from one route (api2: app/uplynk/routes.py) declares the documented routes here; they are
+# built with the document, so the start-up never pays for their analysis and no request tries them.
+_LAZY_ROUTES: dict[Callable[..., Any], Callable[[], list[BaseRoute]]] = {}
+
+
+def document_lazily(endpoint: Callable[..., Any], routes: Callable[[], list[BaseRoute]]) -> None:
+    """In the document, the route (wherever included) whose endpoint is `endpoint` is replaced by `routes()`."""
+    _LAZY_ROUTES[endpoint] = routes
+
+
+def _documented_routes(app: FastAPI) -> list[BaseRoute | RouteContext]:
+    """The app's routes as the document lists them: each lazily documented route replaced in place."""
+    found: list[BaseRoute | RouteContext] = []
+    for context in iter_route_contexts(app.routes):
+        make = _LAZY_ROUTES.get(getattr(context.original_route, "endpoint", None))  # type: ignore[arg-type]
+        found += make() if make is not None else [context]
+    return found
+
+
 def build_openapi(app: FastAPI) -> dict[str, Any]:
-    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes,
-                         tags=TAGS)
+    schema = get_openapi(title=app.title, version=app.version, description=app.description,
+                         routes=_documented_routes(app), tags=TAGS)
     components = schema.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     # Answers first, written as FastAPI writes the models it renders (no nulls); then request bodies.
