@@ -1,7 +1,8 @@
 """What the server stack itself costs per request: the ASGI app called in-process, no network.
 
 CPU microseconds per call (process time, steadier than wall time on a busy machine) for a bare
-FastAPI route and for lynkflow's trivial route, a VIS route, a VIS list, a /storage miss and a
+FastAPI route and for lynkflow's trivial route, a VIS route, a VIS list, api2 asset/get (GET and
+POST, each call a freshly signed pair: the replay guard refuses a pair twice), a /storage miss and a
 dashboard page: middleware layers, route matching and the route itself, without uvicorn or a
 socket. With `--compare-to REV` the same cases run for another git revision in alternating rounds
 (each revision in its own process), for a before/after.
@@ -29,27 +30,51 @@ from peers import export_revision  # noqa: E402
 from wrkrun import env_without_lynkflow  # noqa: E402
 
 CASES = ["bare FastAPI GET /health", "GET /_lynkflow/health", "GET /api/health/", "GET /api/asset/",
-         "GET /storage/x/y.ts (404)", "GET /dashboard/login"]
+         "GET /api2/asset/get", "POST /api2/asset/get", "GET /storage/x/y.ts (404)", "GET /dashboard/login"]
+
+_FORM = [(b"content-type", b"application/x-www-form-urlencoded")]
 
 
-def _scope(path: str, headers: list[tuple[bytes, bytes]] | None = None) -> dict[str, Any]:
-    return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
-            "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+def _scope(path: str, headers: list[tuple[bytes, bytes]] | None = None, *, method: str = "GET",
+           query: bytes = b"", body: bytes = b"") -> dict[str, Any]:
+    """A request; `body` rides in the scope under a private key for `_call` to send."""
+    return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
+            "path": path, "raw_path": path.encode(), "query_string": query, "root_path": "",
             "headers": [(b"host", b"127.0.0.1"), *(headers or [])], "client": ("127.0.0.1", 1),
-            "server": ("127.0.0.1", 80)}
+            "server": ("127.0.0.1", 80), "bench.body": body}
 
 
-async def _call(app: Any, scope: dict[str, Any]) -> int:
+def _api2_scopes(settings: Any, ctx: Any, method: str, count: int) -> list[dict[str, Any]]:
+    """`count` asset/get calls for one asset, each signed afresh (outside the timing)."""
+    from urllib.parse import urlencode
+
+    from lynkflow.domain.uplynk_assets import create_asset
+    from lynkflow.testing.signing import signed_params
+
+    with ctx.session() as db:
+        asset_id = create_asset(db, ctx, owner_id=settings.uplynk_owner, media_id=None).id
+    scopes = []
+    for n in range(count):
+        pair = urlencode(signed_params({"id": asset_id, "n": n}, settings.uplynk_owner, settings.uplynk_api_key))
+        if method == "GET":
+            scopes.append(_scope("/api2/asset/get", query=pair.encode()))
+        else:
+            scopes.append(_scope("/api2/asset/get", _FORM, method="POST", body=pair.encode()))
+    return scopes
+
+
+async def _call(app: Any, scope: dict[str, Any]) -> tuple[int, bytes]:
+    """The status and the first body chunk."""
     sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
+        return {"type": "http.request", "body": scope["bench.body"], "more_body": False}
 
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
     await app(dict(scope), receive, send)
-    return sent[0]["status"]
+    return sent[0]["status"], sent[1].get("body", b"") if len(sent) > 1 else b""
 
 
 async def _measure(calls: int) -> dict[str, float]:
@@ -72,15 +97,20 @@ async def _measure(calls: int) -> dict[str, float]:
         return {"status": "ok"}
 
     key = [(b"api-key", settings.vuflow_api_key.encode())]
-    apps = {"bare FastAPI GET /health": (bare, _scope("/health"))}
+    apps = {"bare FastAPI GET /health": (bare, [_scope("/health")] * (calls + 1))}
     for case in CASES[1:]:
-        path = case.split()[1]
-        apps[case] = (app, _scope(path, key if path.startswith("/api/") else None))
+        method, path = case.split()[:2]
+        if path.startswith("/api2/"):
+            apps[case] = (app, _api2_scopes(settings, ctx, method, calls + 1))
+        else:
+            apps[case] = (app, [_scope(path, key if path.startswith("/api/") else None)] * (calls + 1))
     result = {}
-    for case, (target, scope) in apps.items():
-        await _call(target, scope)  # warm: lazy state, caches
+    for case, (target, scopes) in apps.items():
+        status, body = await _call(target, scopes[0])  # warm: lazy state, caches
+        # Measure the real path: api2 refuses with HTTP 200, so its answer must say error 0.
+        assert status < 500 and (b'"error":0' in body or "/api2/" not in case), f"{case}: {status} {body[:200]!r}"
         start = time.process_time()
-        for _ in range(calls):
+        for scope in scopes[1:]:
             await _call(target, scope)
         result[case] = (time.process_time() - start) / calls * 1e6
     ctx.engine.dispose()
