@@ -162,10 +162,16 @@ def rows_in_order(db: Db, ids: Sequence[str]) -> list[Row]:
     return [by_id[i] for i in ids if i in by_id]
 
 
-def page(db: Db, stmt: Select, limit: int, skip: int) -> list[Row]:
-    """One page of an ordered asset query: sort and page on IDs only, then read the page's full rows,
-    so the sorter never carries every candidate's whole row (meta and all)."""
-    ids = db.execute(stmt.with_only_columns(A.c.id).offset(skip).limit(limit)).scalars().all()
+def ids_page(stmt: Select) -> Select:
+    """The page-of-IDs form of an ordered asset query, for `page`: limit and skip are parameters,
+    so one built statement serves every page."""
+    return stmt.with_only_columns(A.c.id).offset(bindparam("skip")).limit(bindparam("limit"))
+
+
+def page(db: Db, ids_stmt: Select, limit: int, skip: int) -> list[Row]:
+    """One page of an ordered asset query (`ids_page`): sort and page on IDs only, then read the
+    page's full rows, so the sorter never carries every candidate's whole row (meta and all)."""
+    ids = db.execute(ids_stmt, {"limit": limit, "skip": skip}).scalars().all()
     return rows_in_order(db, ids)
 
 
