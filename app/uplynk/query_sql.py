@@ -18,6 +18,7 @@ confirm with `lynkflow.uplynk.query.matches` (see `needs_confirmation`).
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, exists, false, func, not_, or_, select, union
 
@@ -46,9 +47,14 @@ def _word_cond(col, pattern: str) -> ColumnElement[bool]:  # noqa: ANN001 - a co
     return col.like(escape_like(pattern).replace("*", "%"), escape=ESCAPE)
 
 
+def _field_is(fields: Iterable[str]) -> ColumnElement[bool]:
+    # Equalities, not IN: a list of values is an "expanding" parameter, which SQLAlchemy renders into
+    # the SQL again on every execution; both planners read this OR as the same IN list.
+    return or_(*[T.c.field == f for f in fields])
+
+
 def _field_cond(scope: str) -> ColumnElement[bool]:
-    fields = scope_fields(scope)
-    return T.c.field == fields[0] if len(fields) == 1 else T.c.field.in_(fields)
+    return _field_is(scope_fields(scope))
 
 
 def _has_word(scope: str, pattern: str) -> ColumnElement[bool]:
@@ -58,8 +64,7 @@ def _has_word(scope: str, pattern: str) -> ColumnElement[bool]:
 
 
 def _pair_field_cond(scope: str) -> ColumnElement[bool]:
-    fields = [pair_field(f) for f in scope_fields(scope)]
-    return T.c.field == fields[0] if len(fields) == 1 else T.c.field.in_(fields)
+    return _field_is(pair_field(f) for f in scope_fields(scope))
 
 
 def _has_pair(scope: str, pair: str) -> ColumnElement[bool]:
