@@ -127,12 +127,12 @@ def _search_cond(text: str) -> ColumnElement[bool]:
 
 class _ListStatements(NamedTuple):
     """The statements of one asset/list: own and shared assets, in order (full rows, for a query
-    whose matches are confirmed in Python) and as pages of IDs (`reads.ids_page`)."""
+    whose matches are confirmed in Python) and as one page (`reads.paged`)."""
 
     own: Select
     shared: Select
-    own_ids: Select
-    shared_ids: Select
+    own_page: Select
+    shared_page: Select
 
 
 # Built once per distinct list: a repeated list (the usual case: the same search from many clients,
@@ -149,13 +149,13 @@ def _list_statements(owner: str, query: q.Query | None, driver: int, search: str
     if query is not None and query.criteria:
         conds.append(query_sql.where_clause(query, driver))
     by = [ORDER_COLUMNS[name].desc() if desc else ORDER_COLUMNS[name].asc() for name, desc in order]
-    own, shared = own.where(*conds).order_by(*by), shared.where(*conds).order_by(*by)
-    return _ListStatements(own, shared, reads.ids_page(own), reads.ids_page(shared))
+    own, shared = own.where(*conds), shared.where(*conds)
+    return _ListStatements(own.order_by(*by), shared.order_by(*by), reads.paged(own, by), reads.paged(shared, by))
 
 
-def _page(db: Session, ordered: Select, ids: Select, query: q.Query | None, limit: int, skip: int) -> list:
+def _page(db: Session, ordered: Select, paged: Select, query: q.Query | None, limit: int, skip: int) -> list:
     if query is None or not query_sql.needs_confirmation(query):
-        return reads.page(db, ids, limit, skip)
+        return reads.page(db, paged, limit, skip)
     out: list = []
     skipped = 0
     for a in db.execute(ordered.limit(MAX_CONFIRM_CANDIDATES)):
@@ -184,10 +184,10 @@ def list_(call: Api2Call, db: Session) -> dict[str, Any]:
     # The driver's index probes are not per owner: chosen once for both pages.
     driver = query_sql.choose_driver(query, db.connection()) if query is not None and query.criteria else 0
     stmts = _list_statements(call.owner, query, driver, search, order)
-    rows = _page(db, stmts.own, stmts.own_ids, query, limit, skip)
+    rows = _page(db, stmts.own, stmts.own_page, query, limit, skip)
     result: dict[str, Any] = {"assets": render_assets(call.ctx, db, call.public_base, rows)}
     if not ignore_shared:
-        shared_rows = _page(db, stmts.shared, stmts.shared_ids, query, limit, skip)
+        shared_rows = _page(db, stmts.shared, stmts.shared_page, query, limit, skip)
         result["shared_assets"] = render_assets(call.ctx, db, call.public_base, shared_rows)
     return result
 
