@@ -184,3 +184,30 @@ def test_a_list_built_once_answers_each_owner_page_and_search_alone(client, api)
     assert ids(api, search="noon") == [mine[1]]
     assert ids(api, search="dusk") == [mine[2]]
     assert ids(api, order="created") == mine
+
+
+def test_own_and_shared_pages_are_one_statement_each(client, api) -> None:
+    """Own and shared pages are one statement each (IDs sorted in a subquery, rows joined in), and a
+    page whose renderings are cached reads nothing more: the statement count does not grow with the page."""
+    from sqlalchemy import event
+
+    from tests.uplynk.conftest import make_asset
+
+    ctx = client.app.state.ctx
+    for i in range(5):
+        make_asset(ctx, desc=f"lighthouse {i}", created=1000 + i)
+    statements: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+        if "uplynk_assets" in statement or "uplynk_test_players" in statement:
+            statements.append(statement)
+
+    assert len(api.ok("asset/list", query="lighthouse", limit=5)["assets"]) == 5  # renderings cached
+    event.listen(ctx.engine, "before_cursor_execute", note)
+    try:
+        listed = api.ok("asset/list", query="lighthouse", limit=5)
+    finally:
+        event.remove(ctx.engine, "before_cursor_execute", note)
+    assert [a["desc"] for a in listed["assets"]] == [f"lighthouse {i}" for i in range(4, -1, -1)]
+    assert listed["shared_assets"] == []
+    assert len(statements) == 2, statements
