@@ -45,7 +45,7 @@ def migrations_dir() -> Path:
 
 
 # The newest revision in migrations/versions (tests/foundation/test_migrations.py checks it).
-SCHEMA_HEAD = "0007_search_pairs"
+SCHEMA_HEAD = "0008_asset_search_cover"
 
 
 def alembic_config(url: str) -> Config:

@@ -205,6 +205,9 @@ class UplynkAsset(Base):
         Index("ix_uplynk_assets_owner_created", "owner_id", "created"),
         Index("ix_uplynk_assets_owner_external", "owner_id", "external_id"),
         Index("ix_uplynk_assets_autoexpire", "autoexpire"),
+        # Covering for asset/list: a candidate ID from the term index is checked (owner, deleted)
+        # and sorted (created) without reading its table row (migration 0008_asset_search_cover).
+        Index("ix_uplynk_assets_search_cover", "id", "owner_id", "deleted", "created"),
     )
 
 

@@ -162,11 +162,19 @@ def rows_in_order(db: Db, ids: Sequence[str]) -> list[Row]:
     return [by_id[i] for i in ids if i in by_id]
 
 
-def page(db: Db, stmt: Select, limit: int, skip: int) -> list[Row]:
-    """One page of an ordered asset query: sort and page on IDs only, then read the page's full rows,
-    so the sorter never carries every candidate's whole row (meta and all)."""
-    ids = db.execute(stmt.with_only_columns(A.c.id).offset(skip).limit(limit)).scalars().all()
-    return rows_in_order(db, ids)
+def paged(stmt: Select, order: Sequence[ColumnElement]) -> Select:
+    """One page of an asset query in `order`, as one statement run with `page`: the sort and paging
+    see IDs only (the sorter never carries every candidate's whole row, meta and all), then the
+    page's full rows are joined in and put in the same order. Limit and skip are parameters, so
+    one built statement serves every page."""
+    ids = (stmt.with_only_columns(A.c.id).order_by(*order)
+           .offset(bindparam("skip")).limit(bindparam("limit")).subquery())
+    return select(A).join(ids, A.c.id == ids.c.id).order_by(*order)
+
+
+def page(db: Db, paged_stmt: Select, limit: int, skip: int) -> list[Row]:
+    """Run a `paged` statement."""
+    return list(db.execute(paged_stmt, {"limit": limit, "skip": skip}))
 
 
 # --- the one loader of what a rendering needs --------------------------------------------------

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, func, or_
+from sqlalchemy import ColumnElement, Select, func, or_
 from sqlalchemy.orm import Session
 
 from lynkflow.db.like import ESCAPE, escape_like
@@ -84,7 +85,10 @@ def get(call: Api2Call, db: Session) -> dict[str, Any]:
 # --- list ---------------------------------------------------------------------------------------
 
 
-def parse_order(text: Any) -> list[ColumnElement]:
+Order = tuple[tuple[str, bool], ...]  # (attribute, descending) pairs, "id" among them; hashable
+
+
+def parse_order(text: Any) -> Order:
     """`order` = Attr[,Attr...] with '-' for descending; only the documented attributes."""
     if text is None or text == "":
         text = "-created"
@@ -100,20 +104,19 @@ def parse_order(text: Any) -> list[ColumnElement]:
         name = item.lstrip("-").strip()
         if name.startswith("+"):
             name = name[1:]
-        col = ORDER_COLUMNS.get(name)
-        if col is None:
+        if name not in ORDER_COLUMNS:
             shown = name if len(name) <= 40 else name[:40] + "…"
             raise ParamError(f"order: unknown attribute {shown!r}; sort by "
                              + ", ".join(ORDER_COLUMNS) + " (prefix '-' for descending)")
         if name in seen:
             continue
         seen.add(name)
-        clauses.append(col.desc() if desc else col.asc())
+        clauses.append((name, desc))
     if not clauses:
         raise ParamError("order is empty; e.g. '-created'")
     if "id" not in seen:
-        clauses.append(A.c.id.asc())  # a stable order, so skip-based paging never repeats
-    return clauses
+        clauses.append(("id", False))  # a stable order, so skip-based paging never repeats
+    return tuple(clauses)
 
 
 def _search_cond(text: str) -> ColumnElement[bool]:
@@ -122,17 +125,40 @@ def _search_cond(text: str) -> ColumnElement[bool]:
                func.lower(A.c.external_id).like(like, escape=ESCAPE))
 
 
-def _page(db: Session, base_stmt, query: q.Query | None, cond, order, limit: int, skip: int) -> list:  # noqa: ANN001
-    """`cond`: the query's SQL condition, built once for both pages (its index probes are not per owner)."""
-    stmt = base_stmt
-    if cond is not None:
-        stmt = stmt.where(cond)
-    stmt = stmt.order_by(*order)
+class _ListStatements(NamedTuple):
+    """The statements of one asset/list: own and shared assets, in order (full rows, for a query
+    whose matches are confirmed in Python) and as one page (`reads.paged`)."""
+
+    own: Select
+    shared: Select
+    own_page: Select
+    shared_page: Select
+
+
+# Built once per distinct list: a repeated list (the usual case: the same search from many clients,
+# page after page) constructs no statement and computes no SQLAlchemy cache key (both memoized on
+# the objects). Every argument is part of the key; none is data read from the database.
+@functools.lru_cache(maxsize=256)
+def _list_statements(owner: str, query: q.Query | None, driver: int, search: str | None,
+                     order: Order) -> _ListStatements:
+    own = reads.live_assets(owner)
+    shared = reads.shared_assets(owner)
+    conds = []
+    if search is not None:
+        conds.append(_search_cond(search))
+    if query is not None and query.criteria:
+        conds.append(query_sql.where_clause(query, driver))
+    by = [ORDER_COLUMNS[name].desc() if desc else ORDER_COLUMNS[name].asc() for name, desc in order]
+    own, shared = own.where(*conds), shared.where(*conds)
+    return _ListStatements(own.order_by(*by), shared.order_by(*by), reads.paged(own, by), reads.paged(shared, by))
+
+
+def _page(db: Session, ordered: Select, paged: Select, query: q.Query | None, limit: int, skip: int) -> list:
     if query is None or not query_sql.needs_confirmation(query):
-        return reads.page(db, stmt, limit, skip)
+        return reads.page(db, paged, limit, skip)
     out: list = []
     skipped = 0
-    for a in db.execute(stmt.limit(MAX_CONFIRM_CANDIDATES)):
+    for a in db.execute(ordered.limit(MAX_CONFIRM_CANDIDATES)):
         if q.matches(query, desc=a.desc, asset_id=a.id, external_id=a.external_id, meta=a.meta or {},
                      source=a.source):
             if skipped < skip:
@@ -154,16 +180,14 @@ def list_(call: Api2Call, db: Session) -> dict[str, Any]:
     if p.get("query") not in (None, ""):
         query = q.parse(as_str(p["query"], "query", max_len=q.MAX_QUERY_CHARS))
     search = p.get("search")
-    own = reads.live_assets(call.owner)
-    shared = reads.shared_assets(call.owner)
-    if search not in (None, ""):
-        cond = _search_cond(as_str(search, "search", max_len=1000))
-        own, shared = own.where(cond), shared.where(cond)
-    cond = query_sql.where_clause(query, db.connection()) if query is not None and query.criteria else None
-    rows = _page(db, own, query, cond, order, limit, skip)
+    search = as_str(search, "search", max_len=1000) if search not in (None, "") else None
+    # The driver's index probes are not per owner: chosen once for both pages.
+    driver = query_sql.choose_driver(query, db.connection()) if query is not None and query.criteria else 0
+    stmts = _list_statements(call.owner, query, driver, search, order)
+    rows = _page(db, stmts.own, stmts.own_page, query, limit, skip)
     result: dict[str, Any] = {"assets": render_assets(call.ctx, db, call.public_base, rows)}
     if not ignore_shared:
-        shared_rows = _page(db, shared, query, cond, order, limit, skip)
+        shared_rows = _page(db, stmts.shared, stmts.shared_page, query, limit, skip)
         result["shared_assets"] = render_assets(call.ctx, db, call.public_base, shared_rows)
     return result
 

@@ -17,6 +17,9 @@ confirm with `lynkflow.uplynk.query.matches` (see `needs_confirmation`).
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterable
+
 from sqlalchemy import ColumnElement, Connection, Select, and_, exists, false, func, not_, or_, select, union
 
 from lynkflow.db.like import ESCAPE, escape_like
@@ -44,9 +47,14 @@ def _word_cond(col, pattern: str) -> ColumnElement[bool]:  # noqa: ANN001 - a co
     return col.like(escape_like(pattern).replace("*", "%"), escape=ESCAPE)
 
 
+def _field_is(fields: Iterable[str]) -> ColumnElement[bool]:
+    # Equalities, not IN: a list of values is an "expanding" parameter, which SQLAlchemy renders into
+    # the SQL again on every execution; both planners read this OR as the same IN list.
+    return or_(*[T.c.field == f for f in fields])
+
+
 def _field_cond(scope: str) -> ColumnElement[bool]:
-    fields = scope_fields(scope)
-    return T.c.field == fields[0] if len(fields) == 1 else T.c.field.in_(fields)
+    return _field_is(scope_fields(scope))
 
 
 def _has_word(scope: str, pattern: str) -> ColumnElement[bool]:
@@ -56,8 +64,7 @@ def _has_word(scope: str, pattern: str) -> ColumnElement[bool]:
 
 
 def _pair_field_cond(scope: str) -> ColumnElement[bool]:
-    fields = [pair_field(f) for f in scope_fields(scope)]
-    return T.c.field == fields[0] if len(fields) == 1 else T.c.field.in_(fields)
+    return _field_is(pair_field(f) for f in scope_fields(scope))
 
 
 def _has_pair(scope: str, pair: str) -> ColumnElement[bool]:
@@ -131,8 +138,12 @@ def _term_sets(scope: str, term: Term) -> list[tuple[Select, str]]:
 Skip = tuple[int, int, str] | None  # (criterion index, term index, part) the driver guarantees
 
 
+# Built once per distinct query (a Query is frozen, so hashable): a repeated query then neither builds
+# its selects again nor has SQLAlchemy compute their cache keys again (memoized on the objects).
+@functools.lru_cache(maxsize=256)
 def _must_sets(query: Query) -> list[tuple[list[Select], Skip]]:
-    """Candidate sets every match belongs to (each a union of word-id selects), with what they prove."""
+    """Candidate sets every match belongs to (each a union of word-id selects), with what they prove.
+    Shared between callers: never modified."""
     out: list[tuple[list[Select], Skip]] = []
     for ci, c in enumerate(query.criteria):
         index = {id(t): i for i, t in enumerate(c.terms)}
@@ -155,20 +166,27 @@ def _probe(conn: Connection, parts: list[Select]) -> int:
     return total
 
 
-def where_clause(query: Query, conn: Connection | None = None) -> ColumnElement[bool]:
+def choose_driver(query: Query, conn: Connection) -> int:
+    """Which candidate set drives the query (`where_clause`'s `driver`): the smallest, by counting
+    each one's first `PROBE_LIMIT` rows; with one candidate set or none, no statement is run."""
+    sets = _must_sets(query)
+    if len(sets) <= 1:
+        return 0
+    sizes = [_probe(conn, parts) for parts, _ in sets]
+    return sizes.index(min(sizes))
+
+
+def where_clause(query: Query, driver: int = 0) -> ColumnElement[bool]:
+    """The query as a condition on uplynk_assets, its candidates drawn from candidate set `driver`."""
     if not query.criteria:
         return ~false()
     sets = _must_sets(query)
     if not sets:
         return and_(*[_criterion_cond(c) for c in query.criteria])
-    if conn is not None and len(sets) > 1:
-        sizes = [_probe(conn, parts) for parts, _ in sets]
-        driver, skip = sets[sizes.index(min(sizes))]
-    else:
-        driver, skip = sets[0]
+    ids, skip = sets[driver]
     cond = and_(*[_criterion_cond(c, (skip[1], skip[2]) if skip is not None and skip[0] == ci else None)
                   for ci, c in enumerate(query.criteria)])
-    driver_ids = driver[0] if len(driver) == 1 else union(*driver)
+    driver_ids = ids[0] if len(ids) == 1 else union(*ids)
     return and_(A.c.id.in_(driver_ids), cond)
 
 

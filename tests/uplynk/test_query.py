@@ -158,3 +158,56 @@ def test_list_probes_candidate_sets_once_for_own_and_shared(api, client, corpus)
     assert "shared_assets" in shared and "shared_assets" not in own_only
     assert {a["id"] for a in shared["assets"]} == {a["id"] for a in own_only["assets"]} == {corpus["A1"], corpus["A2"]}
     assert alone == len(probes) == 2  # one probe per candidate set (two required words), not per page
+
+
+def test_a_list_built_once_answers_each_owner_page_and_search_alone(client, api) -> None:
+    """asset/list statements are built once per distinct list and reused (lynkflow.uplynk.assets):
+    the same query from another owner, for another page or with another search must each be
+    answered from their own parameters, never from an earlier caller's."""
+    from tests.uplynk.conftest import OTHER_OWNER, make_asset, other_owner
+
+    ctx = client.app.state.ctx
+    mine = [make_asset(ctx, desc=f"harbour {word}", created=1000 + i)
+            for i, word in enumerate(["dawn", "noon", "dusk"])]
+    other = other_owner(client)
+    theirs = make_asset(ctx, owner=OTHER_OWNER, desc="harbour dawn", created=2000)
+
+    def ids(caller, **params) -> list[str]:  # noqa: ANN001
+        return [a["id"] for a in caller.ok("asset/list", query="harbour", **params)["assets"]]
+
+    newest_first = mine[::-1]
+    assert ids(api) == newest_first
+    assert ids(other) == [theirs]
+    assert ids(api) == newest_first
+    assert [ids(api, limit=1, skip=s)[0] for s in range(3)] == newest_first
+    assert ids(api, limit=2, skip=2) == newest_first[2:]
+    assert ids(api, search="noon") == [mine[1]]
+    assert ids(api, search="dusk") == [mine[2]]
+    assert ids(api, order="created") == mine
+
+
+def test_own_and_shared_pages_are_one_statement_each(client, api) -> None:
+    """Own and shared pages are one statement each (IDs sorted in a subquery, rows joined in), and a
+    page whose renderings are cached reads nothing more: the statement count does not grow with the page."""
+    from sqlalchemy import event
+
+    from tests.uplynk.conftest import make_asset
+
+    ctx = client.app.state.ctx
+    for i in range(5):
+        make_asset(ctx, desc=f"lighthouse {i}", created=1000 + i)
+    statements: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+        if "uplynk_assets" in statement or "uplynk_test_players" in statement:
+            statements.append(statement)
+
+    assert len(api.ok("asset/list", query="lighthouse", limit=5)["assets"]) == 5  # renderings cached
+    event.listen(ctx.engine, "before_cursor_execute", note)
+    try:
+        listed = api.ok("asset/list", query="lighthouse", limit=5)
+    finally:
+        event.remove(ctx.engine, "before_cursor_execute", note)
+    assert [a["desc"] for a in listed["assets"]] == [f"lighthouse {i}" for i in range(4, -1, -1)]
+    assert listed["shared_assets"] == []
+    assert len(statements) == 2, statements
