@@ -121,6 +121,8 @@ def test_ingest_then_gif_video_image(make_client, short_clip) -> None:
     failing = client.post("/api/asset/gif/", json=gif_body(eid, name="Broken"), headers=h).json()
     done = _done(client, h, failing["id"])
     assert done["stateString"] == "FAILED"
-    job = queue.get_job(ctx, int(failing["jobId"]))
+    # The asset's FAILED is committed just before the job reads as ended (a client that sees the job
+    # end sees the outcome too, not the other way round): wait for the job's own end.
+    job = wait_for(lambda: (j := queue.get_job(ctx, int(failing["jobId"]))).state != "running" and j, timeout=10)
     assert job.state == "failed" and job.last_error
     assert not (ctx.storage.vis_root / failing["path"]).exists()
