@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import BindParameter, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from lynkflow import ids
@@ -222,16 +222,21 @@ def on_ingest_failed(db: Session, ctx: AppContext, asset_id: str, reason: str, s
                 job.asset_id = asset.id
 
 
-def live_assets(owner_id: str) -> Select:
+def live_assets(owner_id: str | BindParameter[str]) -> Select:
     """The owner's live assets as ORM objects, for writes (reads use `uplynk_asset_reads.live_assets`)."""
     return select(UplynkAsset).where(*is_live_of(owner_id))
+
+
+# Built once (every update and delete starts with it): executing it builds no statement and
+# computes no cache key; only the `ids` list is expanded per call.
+_LIVE_BY_IDS = live_assets(bindparam("owner")).where(UplynkAsset.id.in_(bindparam("ids", expanding=True)))
 
 
 def find_by_ids(db: Session, owner_id: str, asset_ids: Iterable[str]) -> dict[str, UplynkAsset]:
     wanted = list(dict.fromkeys(asset_ids))
     if not wanted:
         return {}
-    rows = db.scalars(live_assets(owner_id).where(UplynkAsset.id.in_(wanted)))
+    rows = db.scalars(_LIVE_BY_IDS, {"owner": owner_id, "ids": wanted})
     return {a.id: a for a in rows}
 
 

@@ -10,10 +10,14 @@ from sqlalchemy.orm import Session
 from lynkflow.context import AppContext
 from lynkflow.db.models import UplynkAsset, UplynkChange
 
+# Built once, on the Core table: every asset write appends a row, and a Core insert skips the ORM's
+# unit of work for an object nothing reads back (no identity map entry, no fetch of the new id).
+_APPEND = UplynkChange.__table__.insert()
+
 
 def record_change(db: Session, ctx: AppContext, asset: UplynkAsset, action: str, at_ms: int | None = None) -> None:
-    db.add(UplynkChange(owner_id=asset.owner_id, asset_id=asset.id, action=action,
-                        at_ms=ctx.clock.now_ms() if at_ms is None else at_ms))
+    db.execute(_APPEND, {"owner_id": asset.owner_id, "asset_id": asset.id, "action": action,
+                         "at_ms": ctx.clock.now_ms() if at_ms is None else at_ms})
 
 
 def changes_since(db: Session, owner_id: str, start: int, end: int, cap: int) -> tuple[list[UplynkChange], int]:

@@ -3,8 +3,13 @@
 A (msg, sig) pair is one row of `control_replay` (a hash as the key, an expiry on the lynkflow
 clock). Remembering is one atomic statement — insert, or take over a row whose window has ended —
 so a pair served by any process is refused by every other one until the skew window ends (a replay
-older than that is refused by the skew check anyway), and the memory survives a restart. Expired
-rows are pruned now and then by the process that inserts.
+older than that is refused by the skew check anyway), and the memory survives a restart of
+lynkflow. Expired rows are pruned now and then by the process that inserts.
+
+On PostgreSQL the statement commits asynchronously (`synchronous_commit` off for its own implicit
+transaction only): with it on, every signed request waited for a WAL flush — an fsync, ~5 ms on
+this disk — which made signed reads mostly wait. What that gives up is argued in
+docs/architecture.md ("Durability of the replay memory and the journal").
 """
 
 from __future__ import annotations
@@ -21,9 +26,15 @@ from lynkflow.db.models import ControlReplay
 PRUNE_EVERY = 500
 
 # `excluded` names the row that was to be inserted (same word on SQLite and PostgreSQL).
-_REMEMBER = ("INSERT INTO control_replay (key, expires_ms) VALUES ({p}, {p}) "
-             "ON CONFLICT (key) DO UPDATE SET expires_ms = excluded.expires_ms "
-             "WHERE control_replay.expires_ms < {p}")
+_TAKE_OVER = ("ON CONFLICT (key) DO UPDATE SET expires_ms = excluded.expires_ms "
+              "WHERE control_replay.expires_ms < {p}")
+_REMEMBER = "INSERT INTO control_replay (key, expires_ms) VALUES ({p}, {p}) " + _TAKE_OVER
+# PostgreSQL: the same statement, with `synchronous_commit` off for its implicit transaction
+# (`set_config(..., true)` is SET LOCAL; an autocommit statement is a transaction of its own, so
+# the setting ends with it and never reaches other work on the pooled connection).
+_REMEMBER_RELAXED = ("WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true)) "
+                     "INSERT INTO control_replay (key, expires_ms) SELECT {p}, {p} FROM relaxed "
+                     + _TAKE_OVER)
 _PRUNE = "DELETE FROM control_replay WHERE expires_ms < {p}"
 
 
@@ -39,7 +50,7 @@ class ReplayGuard:
         self.engine = engine
         self._postgres = engine.dialect.name == "postgresql"
         p = "%s" if self._postgres else "?"
-        self._remember = _REMEMBER.format(p=p)
+        self._remember = (_REMEMBER_RELAXED if self._postgres else _REMEMBER).format(p=p)
         self._prune = _PRUNE.format(p=p)
         self._inserts = itertools.count(1)
 

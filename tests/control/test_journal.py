@@ -8,7 +8,9 @@ import time
 
 import httpx
 import pytest
+from sqlalchemy import event, text
 
+from lynkflow.control.journal import get_journal
 from lynkflow.testing.signing import Signer, encode_msg, sign
 
 
@@ -150,3 +152,26 @@ def test_journal_stays_capped_under_10000_requests(make_client):
     # bound would measure the machine, not the journal).
     # The best of the last rounds against the worst of the first: one slow round on a busy machine is noise.
     assert min(rounds[-3:]) < 3 * max(rounds[:3]), rounds
+
+
+def test_journal_flush_commits_asynchronously_on_postgres_and_requests_do_not(ctx):
+    """The journal's flush (every 20 ms under load) does not wait for a WAL flush; a request's own
+    write transaction still does. Read at each COMMIT: the setting in effect for it."""
+    if ctx.engine.dialect.name != "postgresql":
+        pytest.skip("synchronous_commit is a PostgreSQL setting")
+    at_commit: list[str] = []
+
+    def record(conn) -> None:  # noqa: ANN001 - SQLAlchemy Connection, just before its COMMIT
+        at_commit.append(conn.connection.driver_connection.execute("SHOW synchronous_commit").fetchone()[0])
+
+    journal = get_journal(ctx)
+    event.listen(ctx.engine, "commit", record)
+    try:
+        journal.record({"time": 1, "api": "uplynk", "method": "POST", "status": 200, "route": "/api2/x"})
+        journal.flush()
+        flushed, at_commit[:] = list(at_commit), []
+        with ctx.session() as db:
+            db.execute(text("UPDATE control_state SET doc = doc WHERE name = 'none'"))
+    finally:
+        event.remove(ctx.engine, "commit", record)
+    assert flushed == ["off"] and at_commit == ["on"]

@@ -4,15 +4,17 @@ with a message that says what is wrong (pure decoder tests, then real HTTP reque
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import json
 import time
 import zlib
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select
 
 from lynkflow.db.models import ControlReplay
+from lynkflow.domain import uplynk_replay
 from lynkflow.domain.uplynk_replay import PRUNE_EVERY, ReplayGuard
 from lynkflow.testing.signing import sign
 from lynkflow.uplynk import signature as sg
@@ -144,6 +146,40 @@ def test_replay_guard_window_and_pruning(ctx) -> None:
             g.seen_before(f"x{i}", "s", 1_000_000 + i * 1000, 1)
         left = conn.scalar(select(func.count()).select_from(ControlReplay))
     assert left < 2 * PRUNE_EVERY
+
+
+def test_replay_guard_commits_asynchronously_on_postgres_and_only_itself(ctx, monkeypatch) -> None:
+    """Each check commits without waiting for a WAL flush (an fsync per signed request otherwise),
+    and the relaxed setting ends with the check: other work on the pooled connection stays durable."""
+    if ctx.engine.dialect.name != "postgresql":
+        pytest.skip("synchronous_commit is a PostgreSQL setting")
+    seen: list[str] = []
+
+    @contextlib.contextmanager
+    def cursor_in_open_transaction(engine):  # noqa: ANN001, ANN202 - stands in for autocommit_cursor
+        # The check's statement inside a transaction held open: its setting can be read before the end.
+        raw = engine.raw_connection()
+        try:
+            cur = raw.cursor()
+            yield cur
+            cur.execute("SHOW synchronous_commit")
+            seen.append(cur.fetchone()[0])
+        finally:
+            raw.rollback()
+            raw.close()
+
+    with monkeypatch.context() as m:
+        m.setattr(uplynk_replay, "autocommit_cursor", cursor_in_open_transaction)
+        ReplayGuard(ctx.engine).seen_before("m", "s", 100_000, 300_000)
+    assert seen == ["off"]
+
+    one = create_engine(ctx.engine.url, pool_size=1, max_overflow=0)  # the check's connection, reused
+    try:
+        assert not ReplayGuard(one).seen_before("m", "s", 100_000, 300_000)
+        with one.connect() as conn:
+            assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+    finally:
+        one.dispose()
 
 
 # --- over HTTP ------------------------------------------------------------------------------------
