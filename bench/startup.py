@@ -128,8 +128,9 @@ def main() -> None:
         pairs = [lynkflow_servers(bin_dir, base_env, None)]
         if args.compare_to:
             pairs.append(lynkflow_servers(bin_dir, base_env, args.compare_to))
-        for server in [minimal, *(s for pair in pairs for s in pair)]:  # compile bytecode, untimed
-            start_once(server, {**server.env, "LYNKFLOW_DATA_DIR": f"{tmp}/warmup"}, record=False)
+        # Compile bytecode, untimed; a data dir per server, as revisions may differ in schema head.
+        for k, server in enumerate([minimal, *(s for pair in pairs for s in pair)]):
+            start_once(server, {**server.env, "LYNKFLOW_DATA_DIR": f"{tmp}/warmup-{k}"}, record=False)
         for i in range(args.runs):
             start_once(minimal, minimal.env)
             for n, (existing, empty) in enumerate(pairs):
