@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from typing import Any
+from typing import Any, Self
 
 from lynkflow.domain import uplynk_owners
 
@@ -30,27 +30,49 @@ KEYS_DOC = "uplynk_keys"
 
 
 class KeyCache:
-    """This process's cached keys per owner, dropped when the published key generation changes."""
+    """This process's cached key lookups, dropped when the published key generation changes.
+
+    One mechanism for api2 signing keys (per owner) and VIS API keys (vuflow/auth.py, a subclass so
+    each has its own instance in `ctx.caches`): entries live `KEY_CACHE_SECONDS`, a new generation
+    drops them all, and a read that straddles a drop is not cached.
+    """
+
+    MAX_ENTRIES = 10_000
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.entries: dict[str, tuple[float, bool, list[tuple[str, str]]]] = {}
+        self.entries: dict[str, tuple[float, Any]] = {}  # key -> (expiry on the monotonic clock, value)
         self.seen: Any = None  # the KEYS_DOC value the entries were read under
         self.generation = 0  # bumped on every drop: a read that straddles one is not cached
+
+    @classmethod
+    def of(cls, ctx: Any) -> Self:
+        """This process's cache, emptied first if any process published a new key generation."""
+        cache = ctx.caches.get(cls, cls)
+        published = ctx.shared.get(KEYS_DOC)  # refreshed at the start of every API request
+        if cache.seen != published:
+            cache.clear()
+            cache.seen = published
+        return cache
 
     def clear(self) -> None:
         with self.lock:
             self.entries.clear()
             self.generation += 1
 
+    def fresh(self, key: str) -> Any | None:
+        """The cached value of `key` while it lives; None on a miss (values are never None)."""
+        hit = self.entries.get(key)
+        return hit[1] if hit is not None and hit[0] > time.monotonic() else None
 
-def _cache(ctx: Any) -> KeyCache:
-    cache = ctx.caches.get(KeyCache, KeyCache)
-    published = ctx.shared.get(KEYS_DOC)
-    if cache.seen != published:
-        cache.clear()
-        cache.seen = published
-    return cache
+    def remember(self, key: str, value: Any, generation: int) -> None:
+        """Cache `value`, read while the cache was at `generation`, unless a drop came meanwhile
+        (a change committed during the read would be undone by caching what was read)."""
+        with self.lock:
+            if len(self.entries) > self.MAX_ENTRIES:
+                self.entries.clear()
+            if self.generation == generation:
+                self.entries[key] = (time.monotonic() + KEY_CACHE_SECONDS, value)
 
 
 def _load(ctx: Any, owner: str) -> tuple[bool, list[tuple[str, str]]]:
@@ -60,21 +82,15 @@ def _load(ctx: Any, owner: str) -> tuple[bool, list[tuple[str, str]]]:
 
 def lookup(ctx: Any, owner: str, *, fresh: bool = False) -> tuple[bool, list[tuple[str, str]]]:
     """(owner exists, [(key id, secret), ...] of enabled keys, its `api` subowners' keys last)."""
-    cache = _cache(ctx)
-    now = time.monotonic()
+    cache = KeyCache.of(ctx)
     if not fresh:
-        hit = cache.entries.get(owner)
-        if hit is not None and hit[0] > now:
-            return hit[1], hit[2]
+        hit = cache.fresh(owner)
+        if hit is not None:
+            return hit
     generation = cache.generation
-    exists, keys = _load(ctx, owner)
-    with cache.lock:
-        if len(cache.entries) > 10_000:
-            cache.entries.clear()
-        # A key change committed while we were reading would be undone by caching what we read.
-        if cache.generation == generation:
-            cache.entries[owner] = (now + KEY_CACHE_SECONDS, exists, keys)
-    return exists, keys
+    found = _load(ctx, owner)
+    cache.remember(owner, found, generation)
+    return found
 
 
 def owner_exists(ctx: Any, owner: str) -> bool:
@@ -91,7 +107,7 @@ def forget(ctx: Any) -> None:
     Call after the change is committed, so no reader re-caches the old keys.
     """
     ctx.shared.put(KEYS_DOC, {"generation": uuid.uuid4().hex})
-    _cache(ctx)
+    KeyCache.of(ctx)
 
 
 def forget_owner(ctx: Any, owner: str) -> None:

@@ -12,31 +12,20 @@ within the cache lifetime. An unknown key is never cached: a key added a moment 
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from lynkflow.db.models import VisApiKey
-from lynkflow.uplynk.signing_keys import KEY_CACHE_SECONDS, KEYS_DOC, KeyCache
+from lynkflow.uplynk.signing_keys import KeyCache
 from lynkflow.vuflow.errors import VisError
 
 HEADERS = ("API-KEY", "X-Auth-Key")
 
 
 class VisKeyCache(KeyCache):
-    """The api2 key cache's lock, generation and drop, for VIS keys: `entries[key]` is
-    `(expiry, True, [])` for a key found in `vis_api_keys` (a VIS key has no signing secrets)."""
-
-
-def _cache(ctx: Any) -> VisKeyCache:
-    cache = ctx.caches.get(VisKeyCache, VisKeyCache)
-    published = ctx.shared.get(KEYS_DOC)  # refreshed at the start of every API request (control/middleware.py)
-    if cache.seen != published:
-        cache.clear()
-        cache.seen = published
-    return cache
+    """The api2 key cache's mechanism for VIS keys: `key -> True` for a key found in `vis_api_keys`."""
 
 
 def _load(ctx: Any, key: str, cache: VisKeyCache) -> bool:
@@ -49,12 +38,7 @@ def _load(ctx: Any, key: str, cache: VisKeyCache) -> bool:
     with ctx.read_session() as db:
         known = db.get(VisApiKey, key) is not None
     if known:
-        with cache.lock:
-            if len(cache.entries) > 10_000:
-                cache.entries.clear()
-            # A removal committed while we were reading would be undone by caching what we read.
-            if cache.generation == generation:
-                cache.entries[key] = (time.monotonic() + KEY_CACHE_SECONDS, True, [])
+        cache.remember(key, True, generation)
     return known
 
 
@@ -69,9 +53,7 @@ async def api_key(request: Request) -> str:
         raise VisError(401, "Unauthorised: send your API key in the API-KEY (or X-Auth-Key) header",
                        "MissingApiKey")
     ctx = request.app.state.ctx
-    cache = _cache(ctx)
-    hit = cache.entries.get(key)
-    cached = hit is not None and hit[0] > time.monotonic()
-    if not cached and not await run_in_threadpool(_load, ctx, key, cache):
+    cache = VisKeyCache.of(ctx)
+    if cache.fresh(key) is None and not await run_in_threadpool(_load, ctx, key, cache):
         raise VisError(401, "Unauthorised: the API key is not valid", "InvalidApiKey")
     return key

@@ -9,7 +9,7 @@ import time
 from sqlalchemy import delete
 
 from lynkflow.db.models import VisApiKey
-from lynkflow.vuflow import auth
+from lynkflow.uplynk import signing_keys
 from tests.vuflow.helpers import assert_vis_error, statements_during
 
 NEW_KEY = "77777777-1111-4222-8333-444444444444"
@@ -29,7 +29,7 @@ def _set_key(ctx, key: str, *, present: bool) -> None:  # noqa: ANN001
 
 
 def test_a_known_key_is_read_once_then_served_from_the_cache(client, vis_headers, monkeypatch) -> None:
-    monkeypatch.setattr(auth, "KEY_CACHE_SECONDS", 60)  # however slow the machine, the second call is cached
+    monkeypatch.setattr(signing_keys, "KEY_CACHE_SECONDS", 60)  # however slow the machine, the second call is cached
     ctx = client.app.state.ctx
     assert client.get("/api/event/", headers=vis_headers).status_code == 200
     for path in ("/api/event/", "/api/asset/", "/api/vuflow/"):
@@ -40,7 +40,7 @@ def test_a_known_key_is_read_once_then_served_from_the_cache(client, vis_headers
 
 
 def test_an_unknown_key_is_never_cached_so_a_new_key_works_at_once(client, monkeypatch) -> None:
-    monkeypatch.setattr(auth, "KEY_CACHE_SECONDS", 60)
+    monkeypatch.setattr(signing_keys, "KEY_CACHE_SECONDS", 60)
     ctx = client.app.state.ctx
     headers = {"API-KEY": NEW_KEY}
     for _ in range(2):  # refused each time: an unknown key is not remembered as known either
@@ -50,7 +50,7 @@ def test_an_unknown_key_is_never_cached_so_a_new_key_works_at_once(client, monke
 
 
 def test_a_deleted_tenants_key_is_refused_at_once_by_every_process(make_client, monkeypatch) -> None:
-    monkeypatch.setattr(auth, "KEY_CACHE_SECONDS", 60)  # only the published key generation can drop it
+    monkeypatch.setattr(signing_keys, "KEY_CACHE_SECONDS", 60)  # only the published key generation can drop it
     a, b = make_client(), make_client()  # two apps on one database: two processes' caches
     doc = a.post("/_lynkflow/tenants", json={"name": "going"}).json()
     headers = {"API-KEY": doc["vis"]["apiKey"]}
@@ -63,7 +63,7 @@ def test_a_deleted_tenants_key_is_refused_at_once_by_every_process(make_client, 
 
 
 def test_a_key_removed_in_the_database_stops_within_the_cache_lifetime(client, monkeypatch) -> None:
-    monkeypatch.setattr(auth, "KEY_CACHE_SECONDS", 0.2)
+    monkeypatch.setattr(signing_keys, "KEY_CACHE_SECONDS", 0.2)
     ctx = client.app.state.ctx
     headers = {"API-KEY": NEW_KEY}
     _set_key(ctx, NEW_KEY, present=True)
