@@ -1,4 +1,5 @@
-"""lynkflow next to its peers, from one run: a bare FastAPI app, Stoplight Prism, moto's server.
+"""lynkflow next to its peers, from one run: a bare FastAPI app, Stoplight Prism, moto's server,
+and the floor (bench/floor_app.py: the fixed stack doing only what a signed DB-backed read must).
 
 For each system, in interleaved rounds with fresh processes: start → first 200, the trivial route
 and the read route under wrk (-t2 -c32), and idle RSS (the process and its children, before load).
@@ -7,7 +8,7 @@ Prints medians and lynkflow's ratios against the goals of issue #14.
 Prism (npm `@stoplight/prism-cli`) and moto's server (PyPI `moto[server]`) are installed into
 `.cache/bench-peers/` on first use. Everything listens on 127.0.0.1 and every load run is bounded.
 
-    .venv/bin/python bench/peers.py [--seconds 8] [--rounds 3] [--only lynkflow,fastapi]
+    .venv/bin/python bench/peers.py [--seconds 8] [--rounds 3] [--only lynkflow,fastapi,prism,moto,floor]
 """
 
 from __future__ import annotations
@@ -203,6 +204,39 @@ def fastapi_system() -> System:
                   launch, "/health", "/health", read)
 
 
+def floor_system(seconds: float) -> System:
+    """The fixed stack doing only what a signed DB-backed asset/get must (bench/floor_app.py)."""
+    bin_dir = Path(sys.executable).parent
+    owner, key = "f" * 32, "floor-key"
+
+    def launch(tmp: Path, port: int) -> tuple[list[str], Path, dict[str, str]]:
+        db = tmp / f"floor-{port}.sqlite"
+        db.unlink(missing_ok=True)
+        env = {**env_without_lynkflow(), "FLOOR_DB": str(db), "FLOOR_OWNER": owner, "FLOOR_KEY": key,
+               "PYTHONPATH": str(Path(__file__).resolve().parent)}
+        return [str(bin_dir / "uvicorn"), "floor_app:app", "--host", "127.0.0.1", "--port", str(port),
+                "--no-access-log", "--log-level", "warning"], tmp, env
+
+    def read(tmp: Path, port: int, rnd: int) -> tuple[str, Path | None]:
+        import sqlite3
+
+        import httpx
+
+        asset = ASSET_EXAMPLE["asset"]
+        with sqlite3.connect(tmp / f"floor-{port}.sqlite") as conn:
+            conn.execute("INSERT INTO asset VALUES (?, ?, ?)", (asset["id"], owner, json.dumps(asset)))
+        check = signed_bodies(owner, key, {"id": asset["id"]}, 1, tag="check")[0]
+        answer = httpx.post(f"http://127.0.0.1:{port}/api2/asset/get", content=check, headers=FORM).json()
+        assert answer["error"] == 0 and answer["asset"]["id"] == asset["id"], answer
+        bodies = signed_bodies(owner, key, {"id": asset["id"]}, int(max(20_000, 9_000 * seconds)), tag=f"r{rnd}-")
+        lua = tmp / f"floor-get-{rnd}.lua"
+        write_lua(lua, [("POST", "/api2/asset/get", b, FORM) for b in bodies])
+        return "/api2/asset/get", lua
+
+    return System("floor: fixed stack, minimum work", "async def GET", "signed SQLite asset/get",
+                  launch, "/health", "/health", read)
+
+
 def prism_system() -> System:
     def launch(tmp: Path, port: int) -> tuple[list[str], Path, dict[str, str]]:
         spec = tmp / "prism-spec.json"
@@ -278,7 +312,7 @@ def main() -> int:
     ap.add_argument("--compare-to", metavar="GIT_REV", help="also run lynkflow at this revision (before/after)")
     args = ap.parse_args()
     factories = {"lynkflow": lambda: lynkflow_system(args.seconds), "fastapi": fastapi_system,
-                 "prism": prism_system, "moto": moto_system}
+                 "prism": prism_system, "moto": moto_system, "floor": lambda: floor_system(args.seconds)}
     systems = {k: factories[k]() for k in args.only.split(",")}
     if args.compare_to:
         systems["before"] = lynkflow_system(args.seconds, args.compare_to)
@@ -318,6 +352,20 @@ def main() -> int:
             ratio = med(lf.results["read"]) / med(systems["moto"].results["read"])
             print(f"  signed asset/get vs moto ListBuckets     {ratio:5.2f}×")
         print(f"  idle RSS                                 {med(lf.results['rss']):5.0f} MB  (goal ≤ 100 MB)")
+    floor = systems.get("floor")
+    if floor is not None:
+        # What no change to lynkflow can beat on the fixed stack: the same goals, met by the floor?
+        print("\nthe floor (bench/floor_app.py: fixed stack, minimum work) against the same goals")
+        if "prism" in systems:
+            ratio = med(floor.results["read"]) / med(systems["prism"].results["read"])
+            print(f"  floor signed asset/get vs Prism          {ratio:5.2f}×  (goal for lynkflow ≥ 1.2×)")
+        if lf is not None:
+            ratio = med(lf.results["read"]) / med(floor.results["read"])
+            print(f"  lynkflow signed asset/get vs the floor   {ratio:5.2f}×")
+        if "fastapi" in systems:
+            fa = systems["fastapi"].results
+            print(f"  floor start → 200 vs bare FastAPI        {med(floor.results['start']) / med(fa['start']):5.2f}×"
+                  "  (goal for lynkflow ≤ 1.5×)")
     return 0
 
 
