@@ -10,7 +10,8 @@ dashboard share it.
 from __future__ import annotations
 
 import json
-from collections import namedtuple
+import threading
+from collections import OrderedDict, namedtuple
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -69,13 +70,22 @@ class _Prepared:
 
     def __init__(self, engine: Engine, stmt: Select) -> None:
         compiled = stmt.compile(dialect=engine.dialect)
+        # Only plain parameters can be bound by name at run time: a statement that SQLAlchemy would
+        # render again per execution (expanding IN lists, literal_execute) or whose values need a bind
+        # processor cannot be run this way.
+        if compiled.literal_execute_params or compiled.post_compile_params or compiled._bind_processors:
+            raise ValueError("statement needs SQLAlchemy's per-execution processing")
         self.sql = str(compiled)
         self.positional = list(compiled.positiontup or [])
+        # Values bound in the statement itself (an owner, a search pattern); run-time ones are added.
+        self.bound = {k: v for k, v in compiled.params.items() if v is not None}
         columns = list(stmt.selected_columns)
         self.row_type = namedtuple("Row", [c.name for c in columns])  # type: ignore[misc]
         self.json_at = [i for i, c in enumerate(columns) if isinstance(c.type, JSON)]
 
     def rows(self, cur: Any, params: dict[str, Any]) -> list[Any]:
+        if self.bound:
+            params = {**self.bound, **params}
         cur.execute(self.sql, tuple(params[name] for name in self.positional) if self.positional else params)
         out = []
         for row in cur.fetchall():
@@ -115,6 +125,44 @@ class HotReads:
             libraries = [r.library_id for r in self._libraries.rows(cur, {"id": asset.id})]
             media = self._media.rows(cur, {"id": asset.media_id}) if asset.media_id else []
         return Related({asset.id: players}, {asset.id: libraries}, {m.id: m for m in media})
+
+
+class PageReads:
+    """asset/list's `paged` statements, compiled once per statement for the engine's dialect and run
+    together as autocommit statements on one DB-API cursor.
+
+    A list's page statements are built once per list shape (assets._list_statements) and hold their
+    owner and search values; run through a Session each page paid for the transaction, the ORM
+    execute path and SQLAlchemy's result processing, several times what the database took. Each
+    page is one statement and sees the latest commit, as the rendering cache expects (render.py).
+    """
+
+    MAX_STATEMENTS = 512
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        # Keyed by the statement object itself (kept alive here, so its identity is never reused).
+        self._compiled: OrderedDict[Select, _Prepared] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _prepared(self, stmt: Select) -> _Prepared:
+        with self._lock:
+            hit = self._compiled.get(stmt)
+            if hit is not None:
+                self._compiled.move_to_end(stmt)
+                return hit
+        prepared = _Prepared(self.engine, stmt)  # outside the lock: compiling takes a while
+        with self._lock:
+            self._compiled[stmt] = prepared
+            if len(self._compiled) > self.MAX_STATEMENTS:
+                self._compiled.popitem(last=False)
+        return prepared
+
+    def pages(self, stmts: Sequence[Select], limit: int, skip: int) -> list[list[Any]]:
+        """One page of each `paged` statement, in the order given."""
+        prepared = [self._prepared(s) for s in stmts]
+        with autocommit_cursor(self.engine) as cur:
+            return [p.rows(cur, {"limit": limit, "skip": skip}) for p in prepared]
 
 
 def rows_by_ids(db: Db, owner_id: str, ids: Sequence[str]) -> dict[str, Row]:
@@ -166,15 +214,10 @@ def paged(stmt: Select, order: Sequence[ColumnElement]) -> Select:
     """One page of an asset query in `order`, as one statement run with `page`: the sort and paging
     see IDs only (the sorter never carries every candidate's whole row, meta and all), then the
     page's full rows are joined in and put in the same order. Limit and skip are parameters, so
-    one built statement serves every page."""
+    one built statement serves every page (run by `PageReads`)."""
     ids = (stmt.with_only_columns(A.c.id).order_by(*order)
            .offset(bindparam("skip")).limit(bindparam("limit")).subquery())
     return select(A).join(ids, A.c.id == ids.c.id).order_by(*order)
-
-
-def page(db: Db, paged_stmt: Select, limit: int, skip: int) -> list[Row]:
-    """Run a `paged` statement."""
-    return list(db.execute(paged_stmt, {"limit": limit, "skip": skip}))
 
 
 # --- the one loader of what a rendering needs --------------------------------------------------

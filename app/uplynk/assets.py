@@ -153,9 +153,13 @@ def _list_statements(owner: str, query: q.Query | None, driver: int, search: str
     return _ListStatements(own.order_by(*by), shared.order_by(*by), reads.paged(own, by), reads.paged(shared, by))
 
 
-def _page(db: Session, ordered: Select, paged: Select, query: q.Query | None, limit: int, skip: int) -> list:
-    if query is None or not query_sql.needs_confirmation(query):
-        return reads.page(db, paged, limit, skip)
+def _page_reads(call: Api2Call) -> reads.PageReads:
+    ctx = call.ctx
+    return ctx.services.get(reads.PageReads, lambda: reads.PageReads(ctx.engine))
+
+
+def _confirmed_page(db: Session, ordered: Select, query: q.Query, limit: int, skip: int) -> list:
+    """A page of a query whose SQL may return non-matches: candidates in order, confirmed in Python."""
     out: list = []
     skipped = 0
     for a in db.execute(ordered.limit(MAX_CONFIRM_CANDIDATES)):
@@ -182,12 +186,18 @@ def list_(call: Api2Call, db: Session) -> dict[str, Any]:
     search = p.get("search")
     search = as_str(search, "search", max_len=1000) if search not in (None, "") else None
     # The driver's index probes are not per owner: chosen once for both pages.
-    driver = query_sql.choose_driver(query, db.connection()) if query is not None and query.criteria else 0
+    driver = query_sql.choose_driver(query, db.connection) if query is not None and query.criteria else 0
     stmts = _list_statements(call.owner, query, driver, search, order)
-    rows = _page(db, stmts.own, stmts.own_page, query, limit, skip)
+    if query is not None and query_sql.needs_confirmation(query):
+        rows = _confirmed_page(db, stmts.own, query, limit, skip)
+        shared_rows = None if ignore_shared else _confirmed_page(db, stmts.shared, query, limit, skip)
+    else:
+        # The usual case: each page is one statement; both run on one cursor, outside the session.
+        pages = _page_reads(call).pages([stmts.own_page] if ignore_shared else [stmts.own_page, stmts.shared_page],
+                                        limit, skip)
+        rows, shared_rows = pages[0], (None if ignore_shared else pages[1])
     result: dict[str, Any] = {"assets": render_assets(call.ctx, db, call.public_base, rows)}
-    if not ignore_shared:
-        shared_rows = _page(db, stmts.shared, stmts.shared_page, query, limit, skip)
+    if shared_rows is not None:
         result["shared_assets"] = render_assets(call.ctx, db, call.public_base, shared_rows)
     return result
 

@@ -18,7 +18,7 @@ confirm with `lynkflow.uplynk.query.matches` (see `needs_confirmation`).
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, exists, false, func, not_, or_, select, union
 
@@ -166,12 +166,14 @@ def _probe(conn: Connection, parts: list[Select]) -> int:
     return total
 
 
-def choose_driver(query: Query, conn: Connection) -> int:
+def choose_driver(query: Query, connection: Callable[[], Connection]) -> int:
     """Which candidate set drives the query (`where_clause`'s `driver`): the smallest, by counting
-    each one's first `PROBE_LIMIT` rows; with one candidate set or none, no statement is run."""
+    each one's first `PROBE_LIMIT` rows; with one candidate set or none, no statement is run (and
+    `connection` is not called, so a caller's session need not begin a transaction)."""
     sets = _must_sets(query)
     if len(sets) <= 1:
         return 0
+    conn = connection()
     sizes = [_probe(conn, parts) for parts, _ in sets]
     return sizes.index(min(sizes))
 
