@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+import functools
 import json
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import Select, delete, insert, select, update
+from sqlalchemy import Select, delete, select
 
 from lynkflow.db.engine import commit_without_flush_wait
 from lynkflow.db.models import ControlJournal, ControlState
@@ -105,6 +106,25 @@ def route_matches(pattern: str, path: str) -> bool:
     return pattern in candidates
 
 
+class _FlushSql(NamedTuple):
+    """The flush's statements, written for a DB-API parameter style (SQLite's `?`, psycopg's `%s`)."""
+
+    bump: str
+    insert: str
+    trim: str
+
+    @staticmethod
+    @functools.cache
+    def of(paramstyle: str) -> _FlushSql:
+        p = "?" if paramstyle == "qmark" else "%s"
+        return _FlushSql(
+            bump=f"UPDATE control_state SET version = version + {p} WHERE name = {p} RETURNING version",
+            insert=("INSERT INTO control_journal (n, time_ms, api, method, status, doc) "
+                    f"VALUES ({p}, {p}, {p}, {p}, {p}, {p})"),
+            trim=f"DELETE FROM control_journal WHERE n <= {p}",
+        )
+
+
 class Journal:
     """The request journal of every process, in the `control_journal` table.
 
@@ -153,18 +173,25 @@ class Journal:
                 batch, self._pending = self._pending, []
             if not batch:
                 return
+            # Encoded before the transaction: the write lock is held for the statements only.
+            rows = [(int(e["time"]), e["api"], e["method"], int(e["status"] or 0),
+                     json.dumps(e, separators=(",", ":"), default=str)) for e in batch]
             with self.shared.writer().begin() as conn:
                 commit_without_flush_wait(conn)  # a flush every 20 ms under load need not wait for an fsync
-                # The counter row's lock also orders concurrent flushes of several processes.
-                last = conn.execute(update(ControlState).where(ControlState.name == JOURNAL_ROW)
-                                    .values(version=ControlState.version + len(batch))
-                                    .returning(ControlState.version)).scalar_one()
-                first = last - len(batch) + 1
-                conn.execute(insert(ControlJournal), [
-                    {"n": first + i, "time_ms": int(e["time"]), "api": e["api"], "method": e["method"],
-                     "status": int(e["status"] or 0), "doc": json.dumps(e, separators=(",", ":"), default=str)}
-                    for i, e in enumerate(batch)])
-                conn.execute(delete(ControlJournal).where(ControlJournal.n <= last - self.size))
+                sql = _FlushSql.of(conn.dialect.paramstyle)
+                # The three statements go straight to the DB-API cursor of the transaction SQLAlchemy
+                # began (so the write lock, BEGIN IMMEDIATE and the commit events stay as they are):
+                # through Core, building, caching and processing them cost more than the database's work.
+                cur = conn.connection.driver_connection.cursor()
+                try:
+                    # The counter row's lock also orders concurrent flushes of several processes.
+                    cur.execute(sql.bump, (len(batch), JOURNAL_ROW))
+                    last = int(cur.fetchone()[0])
+                    first = last - len(batch) + 1
+                    cur.executemany(sql.insert, [(first + i, *row) for i, row in enumerate(rows)])
+                    cur.execute(sql.trim, (last - self.size,))
+                finally:
+                    cur.close()
 
     def close(self) -> None:
         self._stopped.set()
