@@ -174,6 +174,11 @@ def _confirmed_page(db: Session, ordered: Select, query: q.Query, limit: int, sk
     return out
 
 
+# The same few queries arrive over and over; a Query is frozen, so a parse can be shared (a text
+# that does not parse raises each time: exceptions are not cached).
+_parse_query = functools.lru_cache(maxsize=256)(q.parse)
+
+
 def list_(call: Api2Call, db: Session) -> dict[str, Any]:
     p = call.params
     limit = parse_int(p["limit"], "limit", low=1, high=100) if p.get("limit") not in (None, "") else 100
@@ -182,7 +187,7 @@ def list_(call: Api2Call, db: Session) -> dict[str, Any]:
     ignore_shared = parse_bool(p.get("ignore_shared_libraries", False), "ignore_shared_libraries")
     query = None
     if p.get("query") not in (None, ""):
-        query = q.parse(as_str(p["query"], "query", max_len=q.MAX_QUERY_CHARS))
+        query = _parse_query(as_str(p["query"], "query", max_len=q.MAX_QUERY_CHARS))
     search = p.get("search")
     search = as_str(search, "search", max_len=1000) if search not in (None, "") else None
     # The driver's index probes are not per owner: chosen once for both pages.
@@ -196,9 +201,10 @@ def list_(call: Api2Call, db: Session) -> dict[str, Any]:
         pages = _page_reads(call).pages([stmts.own_page] if ignore_shared else [stmts.own_page, stmts.shared_page],
                                         limit, skip)
         rows, shared_rows = pages[0], (None if ignore_shared else pages[1])
-    result: dict[str, Any] = {"assets": render_assets(call.ctx, db, call.public_base, rows)}
+    base = call.public_base  # computed from the request each time it is read
+    result: dict[str, Any] = {"assets": render_assets(call.ctx, db, base, rows)}
     if shared_rows is not None:
-        result["shared_assets"] = render_assets(call.ctx, db, call.public_base, shared_rows)
+        result["shared_assets"] = render_assets(call.ctx, db, base, shared_rows)
     return result
 
 

@@ -102,13 +102,19 @@ class _RenderCache:
         self._lock = threading.Lock()
         self._size = size
 
-    def get(self, key: tuple, values: tuple) -> dict[str, Any] | None:
+    def get_many(self, wanted: list[tuple[tuple, tuple | None]]) -> list[dict[str, Any] | None]:
+        """The cached renderings of (key, values) pairs, under one lock: an entry is a hit only while its row
+        values equal the ones read now; None values (not cacheable) miss."""
+        out: list[dict[str, Any] | None] = []
         with self._lock:
-            hit = self._items.get(key)
-            if hit is None or hit[0] != values:  # the same lastmod, yet another row: a stale entry
-                return None
-            self._items.move_to_end(key)
-            return hit[1]
+            for key, values in wanted:
+                hit = self._items.get(key) if values is not None else None
+                if hit is None or hit[0] != values:
+                    out.append(None)
+                    continue
+                self._items.move_to_end(key)
+                out.append(hit[1])
+        return out
 
     def put(self, key: tuple, values: tuple, doc: dict[str, Any]) -> None:
         with self._lock:
@@ -149,17 +155,13 @@ def render_assets(ctx: Any, db: Session, base: str, rows: Iterable[Any], *, incl
 def _render(ctx: Any, base: str, rows: Iterable[Any], load_related: Callable[[list[Any]], reads.Related], *,
             include_deleted: bool = False) -> list[dict[str, Any]]:
     rows = list(rows)
+    # ORM objects (just written by this call) are rendered fresh and not cached.
+    wanted = [((r.id, r.lastmod, base, include_deleted), None if isinstance(r, UplynkAsset) else tuple(r))
+              for r in rows]
     cache = _cache(ctx)
-    out: list[dict[str, Any] | None] = []
-    missing: list[tuple[int, Any, tuple | None, tuple]] = []
-    for i, r in enumerate(rows):
-        key = (r.id, r.lastmod, base, include_deleted)
-        # ORM objects (just written by this call) are rendered fresh and not cached.
-        values = None if isinstance(r, UplynkAsset) else tuple(r)
-        doc = cache.get(key, values) if values is not None else None
-        out.append(doc)
-        if doc is None:
-            missing.append((i, r, values, key))
+    out = cache.get_many(wanted)
+    missing = [(i, r, values, key) for i, (r, doc, (key, values)) in enumerate(zip(rows, out, wanted, strict=True))
+               if doc is None]
     if missing:
         related = load_related([r for _, r, _, _ in missing])
         for i, r, values, key in missing:
