@@ -71,9 +71,10 @@ class _Prepared:
     def __init__(self, engine: Engine, stmt: Select) -> None:
         compiled = stmt.compile(dialect=engine.dialect)
         # Only plain parameters can be bound by name at run time: a statement that SQLAlchemy would
-        # render again per execution (expanding IN lists, literal_execute) or whose values need a bind
-        # processor cannot be run this way.
-        if compiled.literal_execute_params or compiled.post_compile_params or compiled._bind_processors:
+        # render again per execution (expanding IN lists, literal_execute), whose values need a bind
+        # processor or whose parameter names are escaped in the SQL cannot be run this way.
+        if (compiled.literal_execute_params or compiled.post_compile_params or compiled._bind_processors
+                or compiled.escaped_bind_names):
             raise ValueError("statement needs SQLAlchemy's per-execution processing")
         self.sql = str(compiled)
         self.positional = list(compiled.positiontup or [])

@@ -234,3 +234,29 @@ def test_own_and_shared_pages_are_one_statement_each(client, api, monkeypatch) -
     assert [a["desc"] for a in listed["assets"]] == [f"lighthouse {i}" for i in range(4, -1, -1)]
     assert listed["shared_assets"] == []
     assert len(statements) == 2, statements
+
+
+def test_a_list_page_begins_no_transaction(client, api) -> None:
+    """A list whose query needs no probing reads its pages as autocommit statements: the request's
+    read session never begins a transaction (no BEGIN, no ROLLBACK around two SELECTs)."""
+    from sqlalchemy import event
+
+    from tests.uplynk.conftest import make_asset
+
+    ctx = client.app.state.ctx
+    for i in range(3):
+        make_asset(ctx, desc=f"lantern {i}", created=1000 + i)
+    assert len(api.ok("asset/list", query="lantern")["assets"]) == 3  # renderings cached
+    begins: list[object] = []
+
+    def note(conn) -> None:  # noqa: ANN001 - SQLAlchemy Connection
+        begins.append(conn)
+
+    event.listen(ctx.engine, "begin", note)
+    try:
+        listed = api.ok("asset/list", query="lantern", limit=2, skip=1)
+    finally:
+        event.remove(ctx.engine, "begin", note)
+    assert [a["desc"] for a in listed["assets"]] == ["lantern 1", "lantern 0"]
+    assert listed["shared_assets"] == []
+    assert begins == []
