@@ -66,7 +66,8 @@ _ONE_MEDIA = select(_MEDIA).where(_MEDIA.c.id == bindparam("id"))
 
 class _Prepared:
     """A SELECT compiled once for the engine's dialect, run on a DB-API cursor; rows come back as
-    named tuples with JSON columns decoded (SQLite hands them over as text), as SQLAlchemy would."""
+    named tuples with JSON columns decoded (SQLite hands them over as text), as SQLAlchemy would.
+    Rows are read-only: equal JSON values may be one shared object (`_decoded_json`)."""
 
     def __init__(self, engine: Engine, stmt: Select) -> None:
         compiled = stmt.compile(dialect=engine.dialect)
@@ -93,9 +94,29 @@ class _Prepared:
             values = list(row)
             for i in self.json_at:
                 if isinstance(values[i], (str, bytes)):
-                    values[i] = json.loads(values[i])
+                    values[i] = _decoded_json(values[i])
             out.append(self.row_type(*values))
         return out
+
+
+# Decoded JSON column values by their text. A page of rows whose renderings are cached needs its
+# JSON only to compare with the cached row, yet decoding `meta` and `break_offsets` of 20 rows was a
+# sizeable share of a list; the same short texts recur from request to request. The decoded values
+# are shared between rows: rows of `_Prepared` are read-only (rendering copies what it keeps).
+_JSON_MEMO: dict[str | bytes, Any] = {}
+_JSON_MEMO_ENTRIES = 20_000
+_JSON_MEMO_TEXT_MAX = 512  # longer texts are decoded each time: the memo's size stays bounded
+
+
+def _decoded_json(text: str | bytes) -> Any:
+    value = _JSON_MEMO.get(text, _JSON_MEMO)  # the memo itself stands for "absent"
+    if value is _JSON_MEMO:
+        value = json.loads(text)
+        if len(text) <= _JSON_MEMO_TEXT_MAX:
+            if len(_JSON_MEMO) >= _JSON_MEMO_ENTRIES:
+                _JSON_MEMO.clear()  # crude but bounded; one dict operation each, safe across threads
+            _JSON_MEMO[text] = value
+    return value
 
 
 class HotReads:
