@@ -106,6 +106,10 @@ def route_matches(pattern: str, path: str) -> bool:
     return pattern in candidates
 
 
+# One encoder for every entry (json.dumps with options builds a new one per call).
+_encode = json.JSONEncoder(separators=(",", ":"), default=str).encode
+
+
 class _FlushSql(NamedTuple):
     """The flush's statements, written for a DB-API parameter style (SQLite's `?`, psycopg's `%s`)."""
 
@@ -140,6 +144,7 @@ class Journal:
     def __init__(self, shared: SharedState, size: int) -> None:
         self.shared = shared
         self.size = size
+        self._writer = shared.writer()  # made once: each `writer()` builds a new option engine
         self._pending: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
@@ -174,9 +179,8 @@ class Journal:
             if not batch:
                 return
             # Encoded before the transaction: the write lock is held for the statements only.
-            rows = [(int(e["time"]), e["api"], e["method"], int(e["status"] or 0),
-                     json.dumps(e, separators=(",", ":"), default=str)) for e in batch]
-            with self.shared.writer().begin() as conn:
+            rows = [(int(e["time"]), e["api"], e["method"], int(e["status"] or 0), _encode(e)) for e in batch]
+            with self._writer.begin() as conn:
                 commit_without_flush_wait(conn)  # a flush every 20 ms under load need not wait for an fsync
                 sql = _FlushSql.of(conn.dialect.paramstyle)
                 # The three statements go straight to the DB-API cursor of the transaction SQLAlchemy
