@@ -54,6 +54,9 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
         pool.start()
         if ctx.on_ready is not None:
             ctx.on_ready()
+        from lynkflow import startgc
+
+        startgc.resume()  # `lynkflow serve` paused the collector for its start (lynkflow/startgc.py)
         try:
             yield
         finally:
