@@ -9,9 +9,10 @@ from fastapi.responses import JSONResponse
 from lynkflow import __version__
 from lynkflow.control import docs_models as docs
 from lynkflow.db.migrate import is_at_head
+from lynkflow.routeclass import DeferredRoute
 from lynkflow.seeding import seed_progress
 
-router = APIRouter(prefix="/_lynkflow")
+router = APIRouter(route_class=DeferredRoute, prefix="/_lynkflow")
 
 
 _HEALTH = {"status": "ok", "version": __version__}

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.routing import BaseRoute
 
 from lynkflow import openapi
+from lynkflow.routeclass import DeferredRoute
 from lynkflow.uplynk.assetinfo import router as assetinfo_router
 from lynkflow.uplynk.dispatch import journaled_error, make_endpoint
 from lynkflow.uplynk.playback import router as playback_router
@@ -21,7 +22,7 @@ from lynkflow.uplynk.urls import URLS
 
 _ENDPOINTS = {name: make_endpoint(name, op) for name, op in URLS.items()}
 
-router = APIRouter()
+router = APIRouter(route_class=DeferredRoute)
 
 
 @router.api_route("/api2/{name:path}", methods=["GET", "POST"], include_in_schema=False)

@@ -7,6 +7,7 @@ embed players (app/web/players.py), `/dashboard/static/...` the dashboard's own 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse
 
+from lynkflow.routeclass import DeferredRoute
 from lynkflow.storage.paths import UnsafePath, safe_join
 from lynkflow.storage.serve import content_type_for
 from lynkflow.web.dashboard import router as dashboard_router
@@ -14,7 +15,7 @@ from lynkflow.web.login import router as login_router
 from lynkflow.web.players import router as players_router
 from lynkflow.web.templating import STATIC_DIR
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=DeferredRoute, include_in_schema=False)
 router.include_router(login_router)
 router.include_router(dashboard_router)
 router.include_router(players_router)
