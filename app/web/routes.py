@@ -16,9 +16,8 @@ from lynkflow.web.players import router as players_router
 from lynkflow.web.templating import STATIC_DIR
 
 router = APIRouter(route_class=DeferredRoute, include_in_schema=False)
-router.include_router(login_router)
-router.include_router(dashboard_router)
-router.include_router(players_router)
+# Included in this order by app/main.py, side by side rather than nested (see uplynk/routes.ROUTERS).
+ROUTERS = (login_router, dashboard_router, players_router, router)
 
 
 @router.get("/dashboard/static/{name:path}")

@@ -23,7 +23,8 @@ from lynkflow.routeclass import DeferredRoute
 
 # Imported by the first request that needs them (media work, pages, S3, migrations, matchers).
 LAZY = ("jinja2", "PIL", "av", "boto3", "alembic", "regex", "imageio_ffmpeg", "lynkflow.media.frames",
-        "lynkflow.uplynk.docs_models")
+        "lynkflow.uplynk.docs_models",
+        "pydantic.v1")  # FastAPI imports it when it analyses a route (a nested router included without prefix)
 
 _BUILD = """
 import json, sys
