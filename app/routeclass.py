@@ -24,6 +24,7 @@ from collections.abc import Callable
 from enum import IntEnum
 from typing import Any
 
+from fastapi._form_limits import _validate_form_limits
 from fastapi.datastructures import Default
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
@@ -79,7 +80,7 @@ class DeferredRoute(APIRoute):
         self.generate_unique_id_function = generate_unique_id_function
         self.strict_content_type = strict_content_type
         self.max_body_size = max_body_size
-        self.form_limits = form_limits  # validated by APIRoute.__init__: {} for None, as FastAPI keeps it
+        self.form_limits = _validate_form_limits(form_limits)  # as APIRoute.__init__ stores it ({} for None)
         self.tags = tags or []
         self.responses = responses or {}
         self.name = get_name(endpoint) if name is None else name
