@@ -9,9 +9,12 @@ import signal
 import socket
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lynkflow import __version__
-from lynkflow.config import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from lynkflow.config import Settings
 
 SWITCH_INTERVAL = 0.001  # seconds; see cmd_serve
 
@@ -34,6 +37,10 @@ class Parser(argparse.ArgumentParser):
 
 
 def _settings() -> Settings:
+    # Imported here, not at the top: pydantic-settings is the first heavy import of a start, and
+    # `lynkflow serve` pauses the garbage collector before it (see main and lynkflow/startgc.py).
+    from lynkflow.config import SettingsError, load_settings
+
     try:
         return load_settings()
     except SettingsError as exc:
@@ -267,11 +274,18 @@ def main(argv: list[str] | None = None) -> int:
     from lynkflow.db.migrate import MigrationsMissing
 
     args = build_parser().parse_args(argv)
+    if args.fn is cmd_serve:
+        from lynkflow import startgc
+
+        startgc.pause()  # resumed by the app's lifespan once it serves
     try:
         return int(args.fn(args) or 0)
     except MigrationsMissing as exc:
         print(f"lynkflow: {exc}", file=sys.stderr)
         return 1
+    finally:
+        if args.fn is cmd_serve:
+            startgc.resume()  # a start that failed before serving (a caller in-process goes on)
 
 
 if __name__ == "__main__":

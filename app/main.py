@@ -54,6 +54,9 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
         pool.start()
         if ctx.on_ready is not None:
             ctx.on_ready()
+        from lynkflow import startgc
+
+        startgc.resume()  # `lynkflow serve` paused the collector for its start (lynkflow/startgc.py)
         try:
             yield
         finally:
@@ -126,20 +129,22 @@ def _mount(app: FastAPI) -> None:
     from lynkflow.control.routes import PREFIX as CONTROL_PREFIX
     from lynkflow.control.routes import router as control_router
     from lynkflow.storage.serve import router as storage_router
-    from lynkflow.uplynk.routes import router as uplynk_router
+    from lynkflow.uplynk.routes import ROUTERS as UPLYNK_ROUTERS
     from lynkflow.vuflow.routes import router as vuflow_router
-    from lynkflow.web.routes import router as web_router
+    from lynkflow.web.routes import ROUTERS as WEB_ROUTERS
 
     app.include_router(health_router)
     # Routes match in order, and each route tried before the one that answers costs that call about
     # 1 µs, twice (FastAPI matches once to choose and once to handle): the hot paths come first. No
     # path matches routes of two of these routers, so the order changes what a request costs, never
     # which route answers it (the OpenAPI document lists the routers in schema in this order).
-    app.include_router(uplynk_router)
+    for router in UPLYNK_ROUTERS:  # api2, then playback (routers of routers go side by side: uplynk/routes.py)
+        app.include_router(router)
     # VIS answers under /api/ like the real service, and at the root as the seed pages write it.
     app.include_router(vuflow_router, prefix="/api")
     app.include_router(storage_router)  # playback segments and media files: one route
     app.include_router(control_router, prefix=CONTROL_PREFIX)
     app.include_router(ingest_router)
-    app.include_router(web_router)
+    for router in WEB_ROUTERS:
+        app.include_router(router)
     app.include_router(vuflow_router, include_in_schema=False)  # the seed pages' root paths: rare

@@ -34,6 +34,9 @@ _ADDRESS_ENV = "LYNKFLOW_SERVE_ADDRESS"
 
 def worker_app() -> FastAPI:
     """The application of one HTTP process (uvicorn's factory; settings from the inherited environment)."""
+    from lynkflow import startgc
+
+    startgc.pause()  # a fresh (spawned) interpreter starting: resumed by the app's lifespan
     from lynkflow.context import build_context
     from lynkflow.main import create_app
 
@@ -66,6 +69,9 @@ def serve(settings: Settings, sock: socket.socket, host: str, port: int, workers
     pool.start()
     stop = threading.Event()
     threading.Thread(target=_announce_when_up, args=(host, port, on_ready, stop), daemon=True).start()
+    from lynkflow import startgc
+
+    startgc.resume()  # the supervisor's own start is done (`lynkflow serve` paused the collector)
     try:
         Multiprocess(config, sockets=[sock]).run()
     finally:

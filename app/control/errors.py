@@ -14,13 +14,13 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 
 # Starlette's, the base of FastAPI's: FastAPI's own body parsing raises the Starlette one.
 from starlette.exceptions import HTTPException
 
 from lynkflow import jsondoc
 from lynkflow.db.deps import settle
+from lynkflow.routeclass import DeferredRoute
 from lynkflow.storage.diskfull import NO_SPACE, is_disk_full
 
 
@@ -74,7 +74,7 @@ async def request_object(request: Request, usage: str, *, allow_empty: bool = Fa
     return doc
 
 
-class ControlRoute(APIRoute):
+class ControlRoute(DeferredRoute):
     def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
         inner = super().get_route_handler()
 

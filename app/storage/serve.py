@@ -13,9 +13,10 @@ from email.utils import format_datetime
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, Response, StreamingResponse
 
+from lynkflow.routeclass import DeferredRoute
 from lynkflow.storage.paths import UnsafePath, safe_join
 
-router = APIRouter()
+router = APIRouter(route_class=DeferredRoute)
 
 _TYPES = {
     ".m3u8": "application/vnd.apple.mpegurl",

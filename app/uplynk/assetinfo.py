@@ -16,9 +16,10 @@ from fastapi.responses import JSONResponse
 
 from lynkflow.domain import uplynk_asset_reads as reads
 from lynkflow.openapi import PLAYBACK
+from lynkflow.routeclass import DeferredRoute
 from lynkflow.storage.urls import storage_url
 
-router = APIRouter(tags=[PLAYBACK])
+router = APIRouter(route_class=DeferredRoute, tags=[PLAYBACK])
 
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
 _HEADERS = {"Access-Control-Allow-Origin": "*", "Cache-Control": "no-cache"}

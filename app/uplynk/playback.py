@@ -35,12 +35,13 @@ from lynkflow import limits
 from lynkflow.domain import uplynk_asset_reads as reads
 from lynkflow.media.ingest import playlist_segments
 from lynkflow.openapi import PLAYBACK
+from lynkflow.routeclass import DeferredRoute
 from lynkflow.storage.paths import UnsafePath
 from lynkflow.storage.urls import storage_url
 from lynkflow.uplynk import hls
 from lynkflow.uplynk.playback_tokens import check_playback_token, check_token_for
 
-router = APIRouter(tags=[PLAYBACK])
+router = APIRouter(route_class=DeferredRoute, tags=[PLAYBACK])
 
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
 _HEADERS = {"Access-Control-Allow-Origin": "*", "Cache-Control": "no-cache"}

@@ -17,11 +17,11 @@ from typing import Any
 from fastapi import HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 
 from lynkflow.db.deps import settle
 from lynkflow.domain.vis_errors import VisConflict, VisDomainError, VisNotFound, VisValidation
 from lynkflow.logging import get_logger
+from lynkflow.routeclass import DeferredRoute
 from lynkflow.storage.diskfull import NO_SPACE, is_disk_full
 from lynkflow.textcheck import bad_text_field
 
@@ -93,7 +93,7 @@ def error_response(err: VisError, transaction: str | None = None,
                                                                      **transaction_headers(transaction)})
 
 
-class VisRoute(APIRoute):
+class VisRoute(DeferredRoute):
     """Every VIS route answers failures in the VIS shape and echoes X-Transaction-ID."""
 
     def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:

@@ -21,13 +21,14 @@ from lynkflow.control.journal import JournalQuery, get_journal
 from lynkflow.db.deps import ReadDb
 from lynkflow.db.models import UplynkOwner, VisEvent, VisVuflow
 from lynkflow.domain.vis_events import EVENT_STATES, HAS_RECORDING_STATES, MP4_STATES
+from lynkflow.routeclass import DeferredRoute
 from lynkflow.web import queries
 from lynkflow.web.credentials import signed_example
 from lynkflow.web.login import require_login
 from lynkflow.web.templating import render
 
 # With LYNKFLOW_ADMIN_TOKEN set, every page and JSON here needs a login (app/web/login.py).
-router = APIRouter(include_in_schema=False, dependencies=[Depends(require_login)])
+router = APIRouter(route_class=DeferredRoute, include_in_schema=False, dependencies=[Depends(require_login)])
 
 JOURNAL_ON_OVERVIEW = 15
 JOURNAL_PAGE = 200

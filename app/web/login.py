@@ -21,12 +21,13 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from lynkflow.control.auth import presented_token
+from lynkflow.routeclass import DeferredRoute
 from lynkflow.web.templating import render
 
 COOKIE = "lynkflow_dashboard"
 LOGIN_PATH = "/dashboard/login"
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=DeferredRoute, include_in_schema=False)
 
 
 def _session_value(token: str) -> str:

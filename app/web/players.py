@@ -22,12 +22,13 @@ from fastapi.responses import HTMLResponse
 from lynkflow.db.deps import ReadDb
 from lynkflow.db.models import Media, VisEvent
 from lynkflow.domain.vis_events import EVENT_STATES
+from lynkflow.routeclass import DeferredRoute
 from lynkflow.uplynk.playback_tokens import player_token_query
 from lynkflow.web import queries
 from lynkflow.web.dashboard import not_found
 from lynkflow.web.templating import render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=DeferredRoute, include_in_schema=False)
 
 
 @router.get("/player5/{player_id}.html", response_class=HTMLResponse)

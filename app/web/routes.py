@@ -7,6 +7,7 @@ embed players (app/web/players.py), `/dashboard/static/...` the dashboard's own 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse
 
+from lynkflow.routeclass import DeferredRoute
 from lynkflow.storage.paths import UnsafePath, safe_join
 from lynkflow.storage.serve import content_type_for
 from lynkflow.web.dashboard import router as dashboard_router
@@ -14,10 +15,9 @@ from lynkflow.web.login import router as login_router
 from lynkflow.web.players import router as players_router
 from lynkflow.web.templating import STATIC_DIR
 
-router = APIRouter(include_in_schema=False)
-router.include_router(login_router)
-router.include_router(dashboard_router)
-router.include_router(players_router)
+router = APIRouter(route_class=DeferredRoute, include_in_schema=False)
+# Included in this order by app/main.py, side by side rather than nested (see uplynk/routes.ROUTERS).
+ROUTERS = (login_router, dashboard_router, players_router, router)
 
 
 @router.get("/dashboard/static/{name:path}")
