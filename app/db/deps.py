@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -28,6 +28,8 @@ from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
     from lynkflow.context import AppContext
+
+T = TypeVar("T")
 
 # The ASGI scope key holding this request's write sessions that are not yet settled.
 _PENDING = "lynkflow.write_sessions"
@@ -85,6 +87,28 @@ async def _read_db(request: Request) -> AsyncIterator[Session]:
             await _close(db)
         finally:
             _opened_closed(request)
+
+
+async def run_read(request: Request, work: Callable[[Session], T]) -> T:
+    """`work(db)` with a read session, in ONE thread-pool hop that also ends the session: what a `ReadDb`
+    route does, for the hot VIS GETs that skip FastAPI's dependency solving (vuflow/errors.py, VisRoute).
+
+    The same permit rule as `ReadDb`. A cancelled request still waits for the hop (the thread pool does
+    not abandon a running call), so the permit is returned only after the session is closed.
+    """
+    await _open(request)
+    try:
+        db = _context(request).read_sessions()
+
+        def hop() -> T:
+            try:
+                return work(db)
+            finally:
+                db.close()
+
+        return await run_in_threadpool(hop)
+    finally:
+        _opened_closed(request)
 
 
 async def _write_db(request: Request) -> AsyncIterator[Session]:
