@@ -214,12 +214,13 @@ def list_assets(db: Session, api_key: str, f: AssetFilter, page_index: int) -> l
     """A page of the key's assets as rows of what GET /asset/ shows (see `_ROWS`)."""
     conds = _conditions(f)
     query = _PAGE.where(*conds) if conds else _PAGE
-    return list(db.execute(query, _row_params(api_key, offset=page_index * PAGE_SIZE)))
+    # On the session's connection: plain rows need none of the ORM's result handling, half the cost.
+    return list(db.connection().execute(query, _row_params(api_key, offset=page_index * PAGE_SIZE)))
 
 
 def asset_row(db: Session, api_key: str, asset_id: str) -> Row[Any]:
     """One asset as a row like `list_assets` gives; VisNotFound when the key has no such asset."""
-    row = db.execute(_ONE, _row_params(api_key, asset_id=asset_id)).first()
+    row = db.connection().execute(_ONE, _row_params(api_key, asset_id=asset_id)).first()  # as in list_assets
     if row is None:
         raise _not_found(asset_id)
     return row

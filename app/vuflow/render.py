@@ -39,8 +39,15 @@ from lynkflow.vuflow.times import format_date
 HLS = 0
 # lynkflow serves every file itself, so each URL is an origin URL (there is no CDN in front of it).
 STREAM_SOURCE, STREAM_SOURCE_STRING = 0, "ORIGIN"
+# Encoded assets by everything they show (Renderer.asset_rows_json). Each entry holds about 1 kB: a few MB.
+_ASSET_TEXTS: dict[tuple[Any, ...], str] = {}
+_ASSET_TEXTS_MAX = 4096
 # safe_join needs a base to check a relative path against; the check is lexical, so any folder does.
 _CHECK_ROOT = Path("/nonexistent-lynkflow-root")
+
+
+def _dumps(doc: Any) -> str:
+    return json.dumps(doc, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"))
 
 
 def json_response(doc: Any) -> Response:
@@ -52,8 +59,18 @@ def json_response(doc: Any) -> Response:
     cannot be encoded then fails the request and rolls the write back, instead of failing after the
     commit (and every later read of the row).
     """
-    body = json.dumps(doc, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"))
-    return Response(body.encode("utf-8"), media_type="application/json")
+    return Response(_dumps(doc).encode("utf-8"), media_type="application/json")
+
+
+def json_text_response(text: str) -> Response:
+    """The answer whose JSON text is already encoded (as `json_response` encodes)."""
+    return Response(text.encode("utf-8"), media_type="application/json")
+
+
+def json_array_response(texts: list[str]) -> Response:
+    """The JSON array of these encoded items: the bytes `json_response` gives for the list of their documents
+    (no whitespace between items, as its separators write)."""
+    return json_text_response("[" + ",".join(texts) + "]")
 
 
 def player_page_url(base: str, event_id: str) -> str:
@@ -156,12 +173,26 @@ class Renderer:
         flow = self._flow(vuflow_id)
         return self._base(vuflow_id, flow.configuration_json if flow is not None else None)
 
-    def asset_rows(self, rows: Iterable[Row[Any]]) -> list[dict[str, Any]]:
-        """Assets read by vis_assets.list_assets / asset_row: each row carries its vuflow's configuration,
-        so rendering them runs no statement. A row is read by position (the order of vis_assets.ROW_COLUMNS):
-        reading its 13 values by name cost half of rendering it."""
+    def asset_rows_json(self, rows: Iterable[Row[Any]]) -> list[str]:
+        """The JSON text of each asset read by vis_assets.list_assets / asset_row (`json_array_response`
+        joins them). Each row carries its vuflow's configuration, so rendering runs no statement.
+
+        A row is read by position (the order of vis_assets.ROW_COLUMNS), and its text is remembered
+        under everything it shows (its values and the URL base), so an unchanged asset listed again is
+        one lookup, not a rendering and an encoding.
+        """
         base = self._base
-        return [_asset(*row[:11], base(row[11], row[12])) for row in rows]
+        texts = []
+        for row in rows:
+            values = (*row[:11], base(row[11], row[12]))
+            text = _ASSET_TEXTS.get(values)
+            if text is None:
+                text = _dumps(_asset(*values))
+                if len(_ASSET_TEXTS) >= _ASSET_TEXTS_MAX:
+                    _ASSET_TEXTS.clear()  # a bound, not a policy: a cold page costs what it did without it
+                _ASSET_TEXTS[values] = text
+            texts.append(text)
+        return texts
 
     def asset(self, a: VisAsset) -> dict[str, Any]:
         return _asset(a.id, a.event_id, a.name, a.path, a.extension, a.state, a.type, a.job_id, a.content_id,

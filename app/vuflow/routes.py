@@ -34,7 +34,7 @@ from lynkflow.vuflow import params, schemas
 from lynkflow.vuflow.auth import api_key
 from lynkflow.vuflow.casing import CIDict
 from lynkflow.vuflow.errors import VisError, VisRoute, bad_request, direct
-from lynkflow.vuflow.render import Renderer, json_response, vuflow
+from lynkflow.vuflow.render import Renderer, json_array_response, json_response, json_text_response, vuflow
 from lynkflow.vuflow.times import TimeFormatError, parse_clip_time
 
 router = APIRouter(route_class=VisRoute)
@@ -82,8 +82,8 @@ async def asset_list(request: Request) -> Response:
     f = params.asset_filter(q, with_extensions=True)
     page_index = params.q_int(q, "pageIndex", 0, 0, 10_000_000)
     params.q_bool(q, "noCache")  # accepted: lynkflow has no cache to bypass
-    return await _read(request, lambda db: Renderer(db, request).asset_rows(
-        vis_assets.list_assets(db, key, f, page_index)))
+    return await run_read(request, lambda db: json_array_response(Renderer(db, request).asset_rows_json(
+        vis_assets.list_assets(db, key, f, page_index))))
 
 
 @route("/event/", "POST", **docs.EVENT_CREATE)
@@ -413,8 +413,8 @@ def asset_delete_many(request: Request, db: WriteDb, key: Key) -> Response:
 async def asset_get(request: Request, asset_id: str) -> Response:
     key = await api_key(request)
     params.q_bool(params.query(request), "noCache")
-    return await _read(request, lambda db: Renderer(db, request).asset_rows(
-        [vis_assets.asset_row(db, key, asset_id)])[0])
+    return await run_read(request, lambda db: json_text_response(Renderer(db, request).asset_rows_json(
+        [vis_assets.asset_row(db, key, asset_id)])[0]))
 
 
 @route("/asset/{asset_id}/", "PUT", **docs.ASSET_RENAME)
