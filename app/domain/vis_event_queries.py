@@ -98,9 +98,11 @@ def _matches(f: EventFilter, created: int, extra: dict[str, Any] | None) -> bool
 
 
 # What an event list shows, read as plain rows (no ORM objects): every column of the event and its
-# vuflow's name, `flow_name` (NULL when it names none or that vuflow is gone).
+# vuflow's name, `flow_name` (NULL when it names none or that vuflow is gone), and `extra_text`, the stored
+# text of `extra`: with the other columns, it names everything the row shows (the renderer remembers an
+# encoded event under it; a dict is no key).
 _EVENTS = VisEvent.__table__
-_SHOWN = (select(*_EVENTS.columns, VisVuflow.name.label("flow_name"))
+_SHOWN = (select(*_EVENTS.columns, VisVuflow.name.label("flow_name"), cast(VisEvent.extra, Text).label("extra_text"))
           .select_from(_EVENTS.outerjoin(VisVuflow, VisVuflow.id == VisEvent.vuflow_id)))
 
 

@@ -42,6 +42,9 @@ STREAM_SOURCE, STREAM_SOURCE_STRING = 0, "ORIGIN"
 # Encoded assets by everything they show (Renderer.asset_rows_json). Each entry holds about 1 kB: a few MB.
 _ASSET_TEXTS: dict[tuple[Any, ...], str] = {}
 _ASSET_TEXTS_MAX = 4096
+# Encoded events by everything they show (Renderer.events_json): about 3 kB an entry.
+_EVENT_TEXTS: dict[tuple[Any, ...], str] = {}
+_EVENT_TEXTS_MAX = 2048
 # safe_join needs a base to check a relative path against; the check is lexical, so any folder does.
 _CHECK_ROOT = Path("/nonexistent-lynkflow-root")
 
@@ -65,6 +68,13 @@ def json_response(doc: Any) -> Response:
 def json_text_response(text: str) -> Response:
     """The answer whose JSON text is already encoded (as `json_response` encodes)."""
     return Response(text.encode("utf-8"), media_type="application/json")
+
+
+def json_page_response(texts: list[str], total: int, page_size: int) -> Response:
+    """`{"results": [...], "totalCount": total, "pageSize": page_size}` from encoded results: the bytes
+    `json_response` gives for that document."""
+    return json_text_response(f'{{"results":[{",".join(texts)}],"totalCount":{_dumps(total)},'
+                              f'"pageSize":{_dumps(page_size)}}}')
 
 
 def json_array_response(texts: list[str]) -> Response:
@@ -198,16 +208,33 @@ class Renderer:
         return _asset(a.id, a.event_id, a.name, a.path, a.extension, a.state, a.type, a.job_id, a.content_id,
                       a.created, a.modified, self._storage_base(a.event_id))
 
-    def events(self, rows: list[Row[Any]]) -> list[dict[str, Any]]:
-        """Events read by vis_event_queries.find_events: each row carries its vuflow's name, so rendering
-        them runs no statement (but the one batched media query, when asked to process video)."""
+    def events_json(self, rows: list[Row[Any]]) -> list[str]:
+        """The JSON text of each event read by vis_event_queries.find_events. Each row carries its vuflow's
+        name, so rendering runs no statement (but the one batched media query, when asked to process video).
+
+        A row is read by position, all at once (a Row's attribute access costs more than the rest of the
+        rendering). Without `video` (lists leave it null unless asked), an event's text is remembered under
+        everything it shows: its columns, the stored text of `extra` and its vuflow's name.
+        """
         if not rows:
             return []
         self.prefetch_media(rows)
-        # Read by position, all at once (a Row's attribute access costs more than the rest of the rendering).
         fields = rows[0]._fields
         values = itemgetter(*(fields.index(name) for name in (*_EVENT_VALUES, "flow_name")))
-        return [self._event(e, *values(e)) for e in rows]
+        if self.process_video:
+            return [_dumps(self._event(e, *values(e))) for e in rows]
+        shown = itemgetter(*(i for i, name in enumerate(fields) if name not in ("extra", "total")))
+        texts = []
+        for e in rows:
+            key = shown(e)
+            text = _EVENT_TEXTS.get(key)
+            if text is None:
+                text = _dumps(self._event(e, *values(e)))
+                if len(_EVENT_TEXTS) >= _EVENT_TEXTS_MAX:
+                    _EVENT_TEXTS.clear()  # a bound, not a policy (as for assets)
+                _EVENT_TEXTS[key] = text
+            texts.append(text)
+        return texts
 
     def event(self, e: VisEvent) -> dict[str, Any]:
         flow = self._flow(e.vuflow_id)

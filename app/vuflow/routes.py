@@ -34,7 +34,14 @@ from lynkflow.vuflow import params, schemas
 from lynkflow.vuflow.auth import api_key
 from lynkflow.vuflow.casing import CIDict
 from lynkflow.vuflow.errors import VisError, VisRoute, bad_request, direct
-from lynkflow.vuflow.render import Renderer, json_array_response, json_response, json_text_response, vuflow
+from lynkflow.vuflow.render import (
+    Renderer,
+    json_array_response,
+    json_page_response,
+    json_response,
+    json_text_response,
+    vuflow,
+)
 from lynkflow.vuflow.times import TimeFormatError, parse_clip_time
 
 router = APIRouter(route_class=VisRoute)
@@ -237,13 +244,13 @@ async def _event_page(request: Request, q: dict[str, str], key: str, f: EventFil
     # Lists leave `video` null unless asked: filling it costs one batched media query per page.
     process_video = params.q_process_video(q, default=False)
 
-    def render(db: Session) -> dict[str, Any]:
+    def render(db: Session) -> Response:
         page = vis_event_queries.find_events(db, key, f, deleted=deleted, page_number=page_number,
                                              page_size=page_size, ascending=ascending)
-        return {"results": Renderer(db, request, process_video=process_video).events(page.results),
-                "totalCount": page.total, "pageSize": page.page_size}
+        return json_page_response(Renderer(db, request, process_video=process_video).events_json(page.results),
+                                  page.total, page.page_size)
 
-    return await _read(request, render)
+    return await run_read(request, render)
 
 
 # Literal /event/... paths are registered before /event/{event_id}, which would otherwise capture them.

@@ -116,3 +116,42 @@ def test_format_date_is_strftime_for_every_second() -> None:
                253_402_300_799_999, *range(-5_000, 5_000, 7), *range(0, 10**13, 10**13 // 997)):
         assert format_date(ms) == reference(ms), ms
     assert format_date(None) is None
+
+
+def test_a_listed_event_shows_what_changed_since_it_was_last_listed(client, vis_headers) -> None:
+    """Encoded events are remembered under everything they show: extras changed without a new
+    dateModified, a renamed vuflow and the page's total each show."""
+    from sqlalchemy import update
+
+    from lynkflow.db.models import VisEvent
+
+    ctx = client.app.state.ctx
+    key = vis_headers["API-KEY"]
+    flow = make_vuflow(ctx, key)
+    with ctx.session() as db:
+        event_id = vis_events.create_event(db, ctx, key, title="t", vuflow_id=flow, extra={"tags": ["a"]}).id
+
+    def listed() -> dict:
+        page = client.get("/api/event/", headers=vis_headers).json()
+        assert [e["id"] for e in page["results"]][-1] == event_id
+        return page
+
+    first = listed()
+    assert first["results"][0]["tags"] == ["a"] and first["results"][0]["vuflow"] == "Test Vuflow"
+    assert listed() == first
+    with ctx.session() as db:  # straight in the database: same columns but `extra`
+        db.execute(update(VisEvent).where(VisEvent.id == event_id).values(extra={"tags": ["b"], "autoEnd": None}))
+    changed = listed()["results"][0]
+    assert changed["tags"] == ["b"] and changed["autoEnd"] is False
+    assert {k: v for k, v in changed.items() if k != "tags"} == {k: v for k, v in first["results"][0].items()
+                                                                  if k != "tags"}
+    renamed = client.put(f"/api/vuflow/{flow}", headers=vis_headers, json={"name": "Renamed"})
+    assert renamed.status_code == 200, renamed.text
+    assert listed()["results"][0]["vuflow"] == "Renamed"
+    with ctx.session() as db:
+        vis_events.create_event(db, ctx, key, title="second")
+    resp = client.get("/api/event/?order=ASC", headers=vis_headers)
+    page = resp.json()  # joined from encoded events: the bytes of encoding the page at once
+    assert resp.content == json.dumps(page, ensure_ascii=False, separators=(",", ":")).encode()
+    assert page["totalCount"] == 2 and page["pageSize"] == 25
+    assert [e["title"] for e in page["results"]] == ["t", "second"]
