@@ -114,7 +114,12 @@ async def run_read(request: Request, work: Callable[[Session], T]) -> T:
         raise
     # The permit goes back when the hop ends, even for a request cancelled meanwhile (`shield`: the hop,
     # which holds the session, runs on).
-    done.add_done_callback(lambda _: _opened_closed(request))
+    def ended(hop_result: asyncio.Future[T]) -> None:
+        _opened_closed(request)
+        if not hop_result.cancelled():
+            hop_result.exception()  # seen: a cancelled request's failed hop is not "never retrieved"
+
+    done.add_done_callback(ended)
     return await asyncio.shield(done)
 
 

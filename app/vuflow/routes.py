@@ -329,8 +329,12 @@ async def event_get(request: Request, event_id: str) -> Response:
     # One event: `video` is filled by default (ProcessVideo=false turns it off). StreamSource is accepted
     # and ignored: lynkflow serves every URL itself (streamSource ORIGIN).
     process_video = params.q_process_video(params.query(request), default=True)
-    return await _read(request, lambda db: Renderer(db, request, process_video=process_video)
-                       .event(vis_events.get_event(db, key, event_id)))
+
+    def render(db: Session) -> Response:
+        row = vis_event_queries.event_row(db, key, event_id)
+        return json_text_response(Renderer(db, request, process_video=process_video).events_json([row])[0])
+
+    return await run_read(request, render)
 
 
 @route("/event/{event_id}", "PATCH", **docs.EVENT_UPDATE)
