@@ -155,3 +155,26 @@ def test_a_listed_event_shows_what_changed_since_it_was_last_listed(client, vis_
     assert resp.content == json.dumps(page, ensure_ascii=False, separators=(",", ":")).encode()
     assert page["totalCount"] == 2 and page["pageSize"] == 25
     assert [e["title"] for e in page["results"]] == ["t", "second"]
+
+
+def test_filtered_asset_pages_answer_each_request_from_its_own_values(client, vis_headers) -> None:
+    """A filtered page statement is built once per combination of filters; each request binds its own."""
+    ctx = client.app.state.ctx
+    key = vis_headers["API-KEY"]
+    with ctx.session() as db:
+        events = [vis_events.create_event(db, ctx, key, title=f"e{i}").id for i in range(2)]
+    made = {(e, n): _asset(ctx, key, e, f"{n}.gif") for e in events for n in ("x", "y")}
+
+    def ids_of(query: str) -> set[str]:
+        resp = client.get(f"/api/asset/?{query}", headers=vis_headers)
+        assert resp.status_code == 200, resp.text
+        return {a["id"] for a in resp.json()}
+
+    for e in events:
+        assert ids_of(f"eventId={e}") == {made[e, "x"], made[e, "y"]}
+        for n in ("x", "y"):
+            assert ids_of(f"eventId={e}&name={n}.gif&states=COMPLETED&types=GIF,1") == {made[e, n]}
+            assert ids_of(f"name={n}.gif&contentId={e}") == {made[e, n]}  # contentId is the event id here
+    assert ids_of(f"eventId={events[0]}&states=FAILED,0") == set()
+    assert ids_of("types=GIF") == set(made.values())
+    assert ids_of("jobId=none") == set()
