@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import func, select
@@ -32,6 +33,7 @@ DEFAULT_VUFLOW_NAME = "lynkflow storage"
 DEFAULT_VUFLOW_CONFIGURATION = json.dumps({"storageUrlPublic": "{lynkflow}/storage/vis"})
 
 
+@lru_cache(maxsize=1024)  # a uuid5 (a SHA-1) per VIS read otherwise; a process sees few keys
 def default_vuflow_id(api_key: str) -> str:
     return str(uuid.uuid5(DEFAULT_VUFLOW_NAMESPACE, api_key))
 

@@ -7,12 +7,17 @@ caps in bodylimit.py). `VisRoute` is the route class of the VIS router only, so 
 VIS routes without touching the other faces: it catches `VisError`, FastAPI's request-validation
 errors, domain errors and anything unexpected (a 500 in the same shape, never a bare traceback), and
 settles the request's write session inside that handling (db/deps.py).
+
+A route whose endpoint is marked `direct` is called straight, with the request and its path
+parameters: no dependency solving, body handling or exit stacks, which cost a hot GET about as much
+as its own work. Such an endpoint declares only `request` and its path parameters (which is also
+what its OpenAPI operation shows) and checks the key and opens its session itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -93,11 +98,20 @@ def error_response(err: VisError, transaction: str | None = None,
                                                                      **transaction_headers(transaction)})
 
 
+F = TypeVar("F", bound=Callable[..., Awaitable[Response]])
+
+
+def direct(endpoint: F) -> F:
+    """Mark an async endpoint `(request, **path_params) -> Response` that VisRoute calls straight."""
+    endpoint.vis_direct = True  # type: ignore[attr-defined]
+    return endpoint
+
+
 class VisRoute(DeferredRoute):
     """Every VIS route answers failures in the VIS shape and echoes X-Transaction-ID."""
 
     def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
-        inner = super().get_route_handler()
+        inner = self._direct_handler() if getattr(self.endpoint, "vis_direct", False) else super().get_route_handler()
 
         async def handler(request: Request) -> Response:
             try:
@@ -129,3 +143,12 @@ class VisRoute(DeferredRoute):
             return response
 
         return handler
+
+    def _direct_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        endpoint = self.endpoint
+
+        async def call(request: Request) -> Response:
+            # Path parameters are all `str` (no convertors on VIS paths): what FastAPI would pass.
+            return await endpoint(request, **request.path_params)
+
+        return call

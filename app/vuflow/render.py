@@ -17,6 +17,7 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Iterable
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -38,8 +39,18 @@ from lynkflow.vuflow.times import format_date
 HLS = 0
 # lynkflow serves every file itself, so each URL is an origin URL (there is no CDN in front of it).
 STREAM_SOURCE, STREAM_SOURCE_STRING = 0, "ORIGIN"
+# Encoded assets by everything they show (Renderer.asset_rows_json). Each entry holds about 1 kB: a few MB.
+_ASSET_TEXTS: dict[tuple[Any, ...], str] = {}
+_ASSET_TEXTS_MAX = 4096
+# Encoded events by everything they show (Renderer.events_json): about 3 kB an entry.
+_EVENT_TEXTS: dict[tuple[Any, ...], str] = {}
+_EVENT_TEXTS_MAX = 2048
 # safe_join needs a base to check a relative path against; the check is lexical, so any folder does.
 _CHECK_ROOT = Path("/nonexistent-lynkflow-root")
+
+
+def _dumps(doc: Any) -> str:
+    return json.dumps(doc, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"))
 
 
 def json_response(doc: Any) -> Response:
@@ -51,8 +62,25 @@ def json_response(doc: Any) -> Response:
     cannot be encoded then fails the request and rolls the write back, instead of failing after the
     commit (and every later read of the row).
     """
-    body = json.dumps(doc, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"))
-    return Response(body.encode("utf-8"), media_type="application/json")
+    return Response(_dumps(doc).encode("utf-8"), media_type="application/json")
+
+
+def json_text_response(text: str) -> Response:
+    """The answer whose JSON text is already encoded (as `json_response` encodes)."""
+    return Response(text.encode("utf-8"), media_type="application/json")
+
+
+def json_page_response(texts: list[str], total: int, page_size: int) -> Response:
+    """`{"results": [...], "totalCount": total, "pageSize": page_size}` from encoded results: the bytes
+    `json_response` gives for that document."""
+    return json_text_response(f'{{"results":[{",".join(texts)}],"totalCount":{_dumps(total)},'
+                              f'"pageSize":{_dumps(page_size)}}}')
+
+
+def json_array_response(texts: list[str]) -> Response:
+    """The JSON array of these encoded items: the bytes `json_response` gives for the list of their documents
+    (no whitespace between items, as its separators write)."""
+    return json_text_response("[" + ",".join(texts) + "]")
 
 
 def player_page_url(base: str, event_id: str) -> str:
@@ -155,72 +183,137 @@ class Renderer:
         flow = self._flow(vuflow_id)
         return self._base(vuflow_id, flow.configuration_json if flow is not None else None)
 
-    def asset_rows(self, rows: Iterable[Row[Any]]) -> list[dict[str, Any]]:
-        """Assets read by vis_assets.list_assets / asset_row: each row carries its vuflow's configuration,
-        so rendering them runs no statement."""
-        return [self._asset(r, self._base(r.flow_id, r.flow_configuration)) for r in rows]
+    def asset_rows_json(self, rows: Iterable[Row[Any]]) -> list[str]:
+        """The JSON text of each asset read by vis_assets.list_assets / asset_row (`json_array_response`
+        joins them). Each row carries its vuflow's configuration, so rendering runs no statement.
+
+        A row is read by position (the order of vis_assets.ROW_COLUMNS), and its text is remembered
+        under everything it shows (its values and the URL base), so an unchanged asset listed again is
+        one lookup, not a rendering and an encoding.
+        """
+        base = self._base
+        texts = []
+        for row in rows:
+            values = (*row[:11], base(row[11], row[12]))
+            text = _ASSET_TEXTS.get(values)
+            if text is None:
+                text = _dumps(_asset(*values))
+                if len(_ASSET_TEXTS) >= _ASSET_TEXTS_MAX:
+                    _ASSET_TEXTS.clear()  # a bound, not a policy: a cold page costs what it did without it
+                _ASSET_TEXTS[values] = text
+            texts.append(text)
+        return texts
 
     def asset(self, a: VisAsset) -> dict[str, Any]:
-        return self._asset(a, self._storage_base(a.event_id))
+        return _asset(a.id, a.event_id, a.name, a.path, a.extension, a.state, a.type, a.job_id, a.content_id,
+                      a.created, a.modified, self._storage_base(a.event_id))
 
-    @staticmethod
-    def _asset(a: VisAsset | Row[Any], base: str) -> dict[str, Any]:
-        return {
-            "id": a.id,
-            "eventId": a.event_id,
-            "name": a.name,
-            "path": a.path,
-            "extension": a.extension,
-            "state": a.state,
-            "stateString": ASSET_STATES[a.state],
-            "type": a.type,
-            "typeString": ASSET_TYPES[a.type],
-            "jobId": a.job_id,
-            "contentId": a.content_id,
-            "dateCreated": format_date(a.created),
-            "dateModified": format_date(a.modified),
-            "url": f"{base}/{quote(a.path)}" if base else "",
-        }
+    def events_json(self, rows: list[Row[Any]]) -> list[str]:
+        """The JSON text of each event read by vis_event_queries.find_events. Each row carries its vuflow's
+        name, so rendering runs no statement (but the one batched media query, when asked to process video).
 
-    def events(self, rows: list[Row[Any]]) -> list[dict[str, Any]]:
-        """Events read by vis_event_queries.find_events: each row carries its vuflow's name, so rendering
-        them runs no statement (but the one batched media query, when asked to process video)."""
+        A row is read by position, all at once (a Row's attribute access costs more than the rest of the
+        rendering). Without `video` (lists leave it null unless asked), an event's text is remembered under
+        everything it shows: its columns, the stored text of `extra` and its vuflow's name.
+        """
+        if not rows:
+            return []
         self.prefetch_media(rows)
-        return [self._event(r, r.flow_name) for r in rows]
+        fields = rows[0]._fields
+        values = itemgetter(*(fields.index(name) for name in (*_EVENT_VALUES, "flow_name")))
+        if self.process_video:
+            return [_dumps(self._event(e, *values(e))) for e in rows]
+        shown = itemgetter(*(i for i, name in enumerate(fields) if name not in ("extra", "total")))
+        texts = []
+        for e in rows:
+            key = shown(e)
+            text = _EVENT_TEXTS.get(key)
+            if text is None:
+                text = _dumps(self._event(e, *values(e)))
+                if len(_EVENT_TEXTS) >= _EVENT_TEXTS_MAX:
+                    _EVENT_TEXTS.clear()  # a bound, not a policy (as for assets)
+                _EVENT_TEXTS[key] = text
+            texts.append(text)
+        return texts
 
     def event(self, e: VisEvent) -> dict[str, Any]:
         flow = self._flow(e.vuflow_id)
-        return self._event(e, flow.name if flow is not None else None)
+        return self._event(e, *_event_values(e), flow.name if flow is not None else None)
 
-    def _event(self, e: VisEvent | Row[Any], flow_name: str | None) -> dict[str, Any]:
-        extra = e.extra or {}
-        out: dict[str, Any] = {"video": self.video(e), "id": e.id}
-        out.update({name: None for name in EVENT_EXTRA_FIELDS})
-        out.update({
-            "channel": None, "vuflowId": e.vuflow_id, "vuflow": flow_name,
-            "remixflow": None, "archiverflow": None, "infrastructureProfile": None,
-            "state": e.state, "stateString": EVENT_STATES[e.state],
-            "mp4State": e.mp4_state, "mp4StateString": MP4_STATES.get(e.mp4_state, "NONE"),
-            "eventType": None, "eventTypeColour": None, "room": None,
-            "title": e.title, "refId": e.ref_id, "externalId": e.external_id, "contentId": e.content_id,
-            "description": e.description,
-            "actualLiveStart": None, "actualLiveEnd": None, "instantVodStart": None, "instantVodEnd": None,
-            "dateCreated": format_date(e.created), "dateModified": format_date(e.modified),
-            "dateDeleted": format_date(e.deleted),
-        })
-        for name in EVENT_EXTRA_FIELDS:
-            if name in extra:
-                out[name] = extra[name]
-        for flag in ("autoStart", "autoEnd", "autoPublish", "autoStartPublications", "autoProvisionInfrastructure",
-                     "autoTerminateInfrastructure", "embededVodTimestamps", "capturingLive2Vod",
-                     "externalUpdateAllowed"):
-            if out[flag] is None:
-                out[flag] = False
-        if e.media_id is not None:
-            out["lynkflowMediaId"] = e.media_id  # extension: the media item holding the recording
-        if "lynkflowIngestError" in extra:
+    def _event(self, e: VisEvent | Row[Any], event_id: str, vuflow_id: str | None, state: int, mp4_state: int,
+               title: str, ref_id: str | None, external_id: str | None, content_id: str, description: str,
+               created: int, modified: int, deleted: int | None, media_id: str | None,
+               extra: dict[str, Any] | None, flow_name: str | None) -> dict[str, Any]:
+        out = _EVENT_TEMPLATE.copy()  # every key in its place: assigning a key keeps its position
+        if self.process_video:
+            out["video"] = self.video(e)
+        out["id"] = event_id
+        out["vuflowId"] = vuflow_id
+        out["vuflow"] = flow_name
+        out["state"] = state
+        out["stateString"] = EVENT_STATES[state]
+        out["mp4State"] = mp4_state
+        out["mp4StateString"] = MP4_STATES.get(mp4_state, "NONE")
+        out["title"] = title
+        out["refId"] = ref_id
+        out["externalId"] = external_id
+        out["contentId"] = content_id
+        out["description"] = description
+        out["dateCreated"] = format_date(created)
+        out["dateModified"] = format_date(modified)
+        out["dateDeleted"] = format_date(deleted)
+        if extra:
+            for name, value in extra.items():
+                if name in _EXTRA_NAMES:  # a flag stored as null shows false, as an absent one does
+                    out[name] = False if value is None and name in _EVENT_FLAGS else value
+        if media_id is not None:
+            out["lynkflowMediaId"] = media_id  # extension: the media item holding the recording
+        if extra and "lynkflowIngestError" in extra:
             out["lynkflowIngestError"] = extra["lynkflowIngestError"]
         return out
+
+
+# What an event shows of its own columns, in the order Renderer._event takes them.
+_EVENT_VALUES = ("id", "vuflow_id", "state", "mp4_state", "title", "ref_id", "external_id", "content_id",
+                 "description", "created", "modified", "deleted", "media_id", "extra")
+_event_values = attrgetter(*_EVENT_VALUES)
+_EVENT_FLAGS = frozenset({"autoStart", "autoEnd", "autoPublish", "autoStartPublications",
+                          "autoProvisionInfrastructure", "autoTerminateInfrastructure", "embededVodTimestamps",
+                          "capturingLive2Vod", "externalUpdateAllowed"})
+_EXTRA_NAMES = frozenset(EVENT_EXTRA_FIELDS)
+# An event's keys in the order it shows them, with the value each has when nothing sets it (the documented
+# extras: null, or false for a flag). Fields lynkflow has no behaviour for stay null.
+_EVENT_TEMPLATE: dict[str, Any] = {
+    "video": None, "id": None,
+    **{name: False if name in _EVENT_FLAGS else None for name in EVENT_EXTRA_FIELDS},
+    "channel": None, "vuflowId": None, "vuflow": None,
+    "remixflow": None, "archiverflow": None, "infrastructureProfile": None,
+    "state": None, "stateString": None, "mp4State": None, "mp4StateString": None,
+    "eventType": None, "eventTypeColour": None, "room": None,
+    "title": None, "refId": None, "externalId": None, "contentId": None, "description": None,
+    "actualLiveStart": None, "actualLiveEnd": None, "instantVodStart": None, "instantVodEnd": None,
+    "dateCreated": None, "dateModified": None, "dateDeleted": None,
+}
+
+
+def _asset(asset_id: str, event_id: str, name: str, path: str, extension: str, state: int, type_: int,
+           job_id: str | None, content_id: str, created: int, modified: int, base: str) -> dict[str, Any]:
+    return {
+        "id": asset_id,
+        "eventId": event_id,
+        "name": name,
+        "path": path,
+        "extension": extension,
+        "state": state,
+        "stateString": ASSET_STATES[state],
+        "type": type_,
+        "typeString": ASSET_TYPES[type_],
+        "jobId": job_id,
+        "contentId": content_id,
+        "dateCreated": format_date(created),
+        "dateModified": format_date(modified),
+        "url": f"{base}/{quote(path)}" if base else "",
+    }
 
 
 def vuflow(f: VisVuflow) -> dict[str, Any]:

@@ -2,8 +2,12 @@
 
 Each route is registered with and without its trailing slash, so `/asset/gif/` and `/asset/gif`
 both answer directly (no redirect a client might not follow for a POST). A handler parses with
-vuflow/params.py, calls the domain with the session its dependency gives (`ReadDb` for every GET,
-`WriteDb` otherwise; see db/deps.py) and renders with vuflow/render.py.
+vuflow/params.py, calls the domain with a session and renders with vuflow/render.py.
+
+Sessions: a write route takes `WriteDb` (db/deps.py). The plain reads are `direct` endpoints
+(vuflow/errors.py): FastAPI calls them with the request alone, and they check the key
+(`api_key`), parse the query and run their queries, rendering and JSON encoding in one thread-pool
+hop with a read session (`db.deps.run_read`), in that order, as the dependencies did.
 """
 
 from __future__ import annotations
@@ -17,11 +21,10 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from lynkflow import __version__
 from lynkflow.context import AppContext
-from lynkflow.db.deps import ReadDb, WriteDb
+from lynkflow.db.deps import WriteDb, run_read
 from lynkflow.db.models import Media
 from lynkflow.domain import vis_assets, vis_event_queries, vis_events, vis_vuflows
 from lynkflow.domain.vis_assets import AssetRequest
@@ -30,8 +33,15 @@ from lynkflow.vuflow import docs_routes as docs
 from lynkflow.vuflow import params, schemas
 from lynkflow.vuflow.auth import api_key
 from lynkflow.vuflow.casing import CIDict
-from lynkflow.vuflow.errors import VisError, VisRoute, bad_request
-from lynkflow.vuflow.render import Renderer, json_response, vuflow
+from lynkflow.vuflow.errors import VisError, VisRoute, bad_request, direct
+from lynkflow.vuflow.render import (
+    Renderer,
+    json_array_response,
+    json_page_response,
+    json_response,
+    json_text_response,
+    vuflow,
+)
 from lynkflow.vuflow.times import TimeFormatError, parse_clip_time
 
 router = APIRouter(route_class=VisRoute)
@@ -55,20 +65,14 @@ def _ctx(request: Request) -> AppContext:
     return request.app.state.ctx
 
 
-async def _read(db: Session, render: Callable[[], Any]) -> Response:
-    """A GET's answer: its queries, rendering and JSON encoding in one thread-pool hop.
+async def _read(request: Request, render: Callable[[Session], Any]) -> Response:
+    """A GET's answer: its queries, rendering and JSON encoding in one thread-pool hop, which also
+    ends the read transaction (db/deps.py, run_read).
 
-    The handler itself is async (a sync handler and a sync dependency hop to the pool once each),
-    and parses the query on the event loop, which costs less than a hop. The read transaction ends
-    in the same hop: ReadDb's cleanup would otherwise hop again to end it on PostgreSQL.
+    The handler itself is async (a sync handler hops to the pool), and checks the key and parses the
+    query on the event loop, which costs less than a hop.
     """
-    def work() -> Response:
-        try:
-            return json_response(render())
-        finally:
-            db.close()
-
-    return await run_in_threadpool(work)
+    return await run_read(request, lambda db: json_response(render(db)))
 
 
 # --- the hot reads ----------------------------------------------------------------------------
@@ -78,12 +82,15 @@ async def _read(db: Session, render: Callable[[], Any]) -> Response:
 
 
 @route("/asset/", "GET", **docs.ASSET_LIST)
-async def asset_list(request: Request, db: ReadDb, key: Key) -> Response:
+@direct
+async def asset_list(request: Request) -> Response:
+    key = await api_key(request)
     q = params.query(request)
     f = params.asset_filter(q, with_extensions=True)
     page_index = params.q_int(q, "pageIndex", 0, 0, 10_000_000)
     params.q_bool(q, "noCache")  # accepted: lynkflow has no cache to bypass
-    return await _read(db, lambda: Renderer(db, request).asset_rows(vis_assets.list_assets(db, key, f, page_index)))
+    return await run_read(request, lambda db: json_array_response(Renderer(db, request).asset_rows_json(
+        vis_assets.list_assets(db, key, f, page_index))))
 
 
 @route("/event/", "POST", **docs.EVENT_CREATE)
@@ -108,9 +115,11 @@ def event_create(request: Request, db: WriteDb, key: Key, raw: Body) -> Response
 
 
 @route("/event/", "GET", **docs.EVENT_LIST)
-async def event_list(request: Request, db: ReadDb, key: Key) -> Response:
+@direct
+async def event_list(request: Request) -> Response:
+    key = await api_key(request)
     q = params.query(request)
-    return await _event_page(request, db, q, key, params.event_filter(q), deleted=False)
+    return await _event_page(request, q, key, params.event_filter(q), deleted=False)
 
 
 # --- health --------------------------------------------------------------------------------
@@ -140,8 +149,10 @@ async def health_version() -> dict[str, str]:  # constant: no thread-pool hop
 
 
 @route("/vuflow/", "GET", **docs.VUFLOW_LIST)
-async def vuflow_list(db: ReadDb, key: Key) -> Response:
-    return await _read(db, lambda: [vuflow(f) for f in vis_vuflows.list_vuflows(db, key)])
+@direct
+async def vuflow_list(request: Request) -> Response:
+    key = await api_key(request)
+    return await _read(request, lambda db: [vuflow(f) for f in vis_vuflows.list_vuflows(db, key)])
 
 
 @route("/vuflow/", "POST", **docs.VUFLOW_CREATE)
@@ -155,8 +166,10 @@ def vuflow_create(request: Request, db: WriteDb, key: Key, raw: Body) -> Respons
 
 
 @route("/vuflow/{vuflow_id}", "GET", **docs.VUFLOW_GET)
-async def vuflow_get(db: ReadDb, key: Key, vuflow_id: str) -> Response:
-    return await _read(db, lambda: vuflow(vis_vuflows.get_vuflow(db, key, vuflow_id)))
+@direct
+async def vuflow_get(request: Request, vuflow_id: str) -> Response:
+    key = await api_key(request)
+    return await _read(request, lambda db: vuflow(vis_vuflows.get_vuflow(db, key, vuflow_id)))
 
 
 @route("/vuflow/{vuflow_id}", "PUT", **docs.VUFLOW_UPDATE)
@@ -216,12 +229,14 @@ def _start_ingest(db: Session, ctx: AppContext, key: str, event: Any, media: Med
 
 
 @route("/event/deleted/", "GET", **docs.EVENT_LIST_DELETED)
-async def event_list_deleted(request: Request, db: ReadDb, key: Key) -> Response:
+@direct
+async def event_list_deleted(request: Request) -> Response:
+    key = await api_key(request)
     q = params.query(request)
-    return await _event_page(request, db, q, key, params.event_filter(q), deleted=True)
+    return await _event_page(request, q, key, params.event_filter(q), deleted=True)
 
 
-async def _event_page(request: Request, db: Session, q: dict[str, str], key: str, f: EventFilter, *,
+async def _event_page(request: Request, q: dict[str, str], key: str, f: EventFilter, *,
                       deleted: bool = False) -> Response:
     page_size = params.q_int(q, "pageSize", 25, 1, 1000)
     page_number = params.q_int(q, "pageNumber", 1, 1, 1_000_000)
@@ -229,40 +244,48 @@ async def _event_page(request: Request, db: Session, q: dict[str, str], key: str
     # Lists leave `video` null unless asked: filling it costs one batched media query per page.
     process_video = params.q_process_video(q, default=False)
 
-    def render() -> dict[str, Any]:
+    def render(db: Session) -> Response:
         page = vis_event_queries.find_events(db, key, f, deleted=deleted, page_number=page_number,
                                              page_size=page_size, ascending=ascending)
-        return {"results": Renderer(db, request, process_video=process_video).events(page.results),
-                "totalCount": page.total, "pageSize": page.page_size}
+        return json_page_response(Renderer(db, request, process_video=process_video).events_json(page.results),
+                                  page.total, page.page_size)
 
-    return await _read(db, render)
+    return await run_read(request, render)
 
 
 # Literal /event/... paths are registered before /event/{event_id}, which would otherwise capture them.
 
 
 @route("/event/reference/", "GET", **docs.EVENT_BY_REFERENCE)
-async def event_by_reference(request: Request, db: ReadDb, key: Key) -> Response:
+@direct
+async def event_by_reference(request: Request) -> Response:
+    key = await api_key(request)
     q = params.query(request)
-    return await _event_page(request, db, q, key, EventFilter(ref_id=params.q_required(q, "refId")))
+    return await _event_page(request, q, key, EventFilter(ref_id=params.q_required(q, "refId")))
 
 
 @route("/event/external/", "GET", **docs.EVENT_BY_EXTERNAL)
-async def event_by_external(request: Request, db: ReadDb, key: Key) -> Response:
+@direct
+async def event_by_external(request: Request) -> Response:
+    key = await api_key(request)
     q = params.query(request)
-    return await _event_page(request, db, q, key, EventFilter(external_id=params.q_required(q, "externalId")))
+    return await _event_page(request, q, key, EventFilter(external_id=params.q_required(q, "externalId")))
 
 
 @route("/event/reference/unique/", "GET", **docs.EVENT_REFERENCE_UNIQUE)
-async def event_reference_unique(request: Request, db: ReadDb, key: Key) -> Response:
+@direct
+async def event_reference_unique(request: Request) -> Response:
+    key = await api_key(request)
     ref_id = params.q_required(params.query(request), "refId")
-    return await _read(db, lambda: vis_event_queries.is_unused(db, key, ref_id=ref_id))
+    return await _read(request, lambda db: vis_event_queries.is_unused(db, key, ref_id=ref_id))
 
 
 @route("/event/external/unique/", "GET", **docs.EVENT_EXTERNAL_UNIQUE)
-async def event_external_unique(request: Request, db: ReadDb, key: Key) -> Response:
+@direct
+async def event_external_unique(request: Request) -> Response:
+    key = await api_key(request)
     external_id = params.q_required(params.query(request), "externalId")
-    return await _read(db, lambda: vis_event_queries.is_unused(db, key, external_id=external_id))
+    return await _read(request, lambda db: vis_event_queries.is_unused(db, key, external_id=external_id))
 
 
 @route("/event/reference/{reference_id}", "PATCH", **docs.EVENT_UPDATE_BY_REFERENCE)
@@ -300,12 +323,18 @@ def event_state(request: Request, db: WriteDb, key: Key, raw: Body, event_id: st
 
 
 @route("/event/{event_id}", "GET", **docs.EVENT_GET)
-async def event_get(request: Request, db: ReadDb, key: Key, event_id: str) -> Response:
+@direct
+async def event_get(request: Request, event_id: str) -> Response:
+    key = await api_key(request)
     # One event: `video` is filled by default (ProcessVideo=false turns it off). StreamSource is accepted
     # and ignored: lynkflow serves every URL itself (streamSource ORIGIN).
     process_video = params.q_process_video(params.query(request), default=True)
-    return await _read(db, lambda: Renderer(db, request, process_video=process_video)
-                       .event(vis_events.get_event(db, key, event_id)))
+
+    def render(db: Session) -> Response:
+        row = vis_event_queries.event_row(db, key, event_id)
+        return json_text_response(Renderer(db, request, process_video=process_video).events_json([row])[0])
+
+    return await run_read(request, render)
 
 
 @route("/event/{event_id}", "PATCH", **docs.EVENT_UPDATE)
@@ -391,9 +420,12 @@ def asset_delete_many(request: Request, db: WriteDb, key: Key) -> Response:
 
 
 @route("/asset/{asset_id}/", "GET", **docs.ASSET_GET)
-async def asset_get(request: Request, db: ReadDb, key: Key, asset_id: str) -> Response:
+@direct
+async def asset_get(request: Request, asset_id: str) -> Response:
+    key = await api_key(request)
     params.q_bool(params.query(request), "noCache")
-    return await _read(db, lambda: Renderer(db, request).asset_rows([vis_assets.asset_row(db, key, asset_id)])[0])
+    return await run_read(request, lambda db: json_text_response(Renderer(db, request).asset_rows_json(
+        [vis_assets.asset_row(db, key, asset_id)])[0]))
 
 
 @route("/asset/{asset_id}/", "PUT", **docs.ASSET_RENAME)
