@@ -50,6 +50,13 @@ class WriteLock:
         self._holder = threading.get_ident()
         return True
 
+    def try_acquire(self) -> bool:
+        """Take the lock only if it is free right now (never waits, never nests)."""
+        if self._holder == threading.get_ident() or not self._lock.acquire(blocking=False):
+            return False
+        self._holder = threading.get_ident()
+        return True
+
     def release(self) -> None:
         self._holder = None
         self._lock.release()
@@ -173,6 +180,13 @@ def write_lock(engine: Engine) -> AbstractContextManager[None]:
     if engine.dialect.name != "sqlite":
         return nullcontext()
     return _write_lock_for(engine.url).held()
+
+
+def sqlite_write_lock(engine: Engine) -> WriteLock | None:
+    """The process's `WriteLock` for this engine's SQLite file; None on PostgreSQL."""
+    if engine.dialect.name != "sqlite":
+        return None
+    return _write_lock_for(engine.url)
 
 
 def commit_without_flush_wait(conn: Any) -> None:

@@ -4,14 +4,19 @@ the operation, commit, render `{..., "error": 0}` — or the api2 error shape fo
 The dispatcher owns the unit of work: an operation gets `(call, db)` and never commits. A `READ`
 operation gets a read session (on SQLite a deferred BEGIN: no write lock); a `WRITE` operation gets a
 write session, committed after the operation returns and rolled back if it raises. Sessions are
-lazy, so work an operation does before its first query (copying a source file, decoding a poster)
-holds no lock. Actions that must follow the commit (dropping cached keys, asking a running job
-to stop) are queued with `call.after_commit`.
+lazy twice over: the Session object itself is made on the operation's first use of it (`LazySession`:
+asset/get by ID reads on prebuilt statements and never touches it, and an unused Session still cost
+~8 % of that call to make, commit and close), and a made Session opens no transaction before its
+first query, so work an operation does before it (copying a source file, decoding a poster) holds no
+lock. Actions that must follow the commit (dropping cached keys, asking a running job to stop) are
+queued with `call.after_commit`.
 
 Where the operation runs: every operation that touches the database runs in the thread pool, so a
 wait for SQLite's write lock or a slow query never stalls the event loop. The one exception is
 `asset/get`, the hot path: by ID it is one autocommit statement (plus a cache hit for the
-rendering), measured cheaper inline than the thread hop.
+rendering), measured cheaper inline than the thread hop. A replay check that `authenticate` could
+not make without waiting (app/uplynk/transport.py) runs first in the operation's own hop, so a call
+makes one thread hop at most.
 """
 
 from __future__ import annotations
@@ -19,11 +24,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, cast
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from lynkflow.domain.uplynk_errors import AssetError
@@ -75,15 +80,53 @@ def _message(exc: Exception) -> str:
     return exc.msg if isinstance(exc, Api2Error) else str(exc)
 
 
+class LazySession:
+    """Stands in for an operation's Session and makes the real one on first use (any attribute).
+
+    Operations only call Session methods on their `db` (execute, get, scalars, add, flush...), which
+    the proxy hands on; nothing gives it to SQLAlchemy as a Session itself.
+    """
+
+    __slots__ = ("_factory", "session")
+
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        self._factory = factory
+        self.session: Session | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        session = self.session
+        if session is None:
+            session = self.session = self._factory()
+        return getattr(session, name)
+
+
+def _in_unit_of_work(factory: sessionmaker[Session], work: Callable[[Session], Any]) -> Any:
+    """`work(db)`, then commit; roll back on any error (as `session_scope`, for a lazy session)."""
+    lazy = LazySession(factory)
+    try:
+        result = work(cast(Session, lazy))
+        if lazy.session is not None:
+            lazy.session.commit()
+        return result
+    except BaseException:
+        if lazy.session is not None:
+            lazy.session.rollback()
+        raise
+    finally:
+        if lazy.session is not None:
+            lazy.session.close()
+
+
 def run(call: Api2Call, op: Op) -> dict[str, Any]:
-    """The unit of work of one call: the session, the operation, the commit, then the after-commit actions."""
+    """The unit of work of one call: the replay check if still due, the session, the operation, the
+    commit, then the after-commit actions."""
+    call.check_replay()
     ctx = call.ctx
     if op.prepare is not None:
-        with ctx.read_session() as db:
-            call.prepared = op.prepare(call, db)
-    scope = ctx.session() if op.access is Access.WRITE else ctx.read_session()
-    with scope as db:
-        result = op.fn(call, db)
+        prepare = op.prepare
+        call.prepared = _in_unit_of_work(ctx.read_sessions, lambda db: prepare(call, db))
+    factory = ctx.sessions if op.access is Access.WRITE else ctx.read_sessions
+    result: dict[str, Any] = _in_unit_of_work(factory, lambda db: op.fn(call, db))
     for action in call.after_commit:
         action()
     return result
@@ -93,7 +136,12 @@ def make_endpoint(name: str, op: Op) -> Callable[[Request], Any]:
     async def endpoint(request: Request) -> JSONResponse:
         try:
             call = await authenticate(request)
-            result = await run_in_threadpool(run, call, op) if op.threaded else run(call, op)
+            if op.threaded:
+                result = await run_in_threadpool(run, call, op)
+            else:
+                if call.replay_due:
+                    await run_in_threadpool(call.check_replay)
+                result = run(call, op)
         except _CLIENT_ERRORS as exc:
             return journaled_error(request, _message(exc))
         except MediaError as exc:

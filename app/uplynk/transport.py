@@ -5,7 +5,9 @@ string (reference §1.3); all are accepted. The body is parsed by hand for the c
 `application/x-www-form-urlencoded` case (cheaper than the generic form parser on a hot path).
 
 `authenticate` runs the checks in the order a client author would want them reported: transport,
-decoding, owner, timestamp, signature, replay. It records what it decoded and the verdict in
+decoding, owner, timestamp, signature, replay. The replay check is a database write; when it cannot
+be made at once on the event loop it is left to the dispatcher, which makes it before anything else
+the call does (`Api2Call.check_replay`). It records what it decoded and the verdict in
 `request.state.journal` for the request journal.
 """
 
@@ -17,7 +19,6 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import Request
-from fastapi.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from lynkflow import limits
@@ -35,6 +36,9 @@ log = get_logger("uplynk.signature")
 # callers that reach the face without that middleware.
 MAX_BODY_BYTES = limits.API2_MAX_BODY_BYTES
 
+REPLAYED = ("replayed request: this msg and sig were already used; "
+            "build a new msg (with a fresh _timestamp) for every call")
+
 
 @dataclass
 class Api2Call:
@@ -51,6 +55,21 @@ class Api2Call:
     after_commit: list[Callable[[], None]] = field(default_factory=list)
     # What the operation's `prepare` step found (app/uplynk/dispatch.py `Op.prepare`).
     prepared: Any = None
+    # The replay check, when `authenticate` could not make it without waiting: `check_replay` makes it.
+    pending_replay: Callable[[], bool] | None = None
+    replayed: Callable[[], None] | None = None  # journals the refusal
+
+    @property
+    def replay_due(self) -> bool:
+        return self.pending_replay is not None
+
+    def check_replay(self) -> None:
+        """Make the deferred replay check (it may wait: in a thread); raise if the pair was seen."""
+        pending, self.pending_replay = self.pending_replay, None
+        if pending is not None and pending():
+            assert self.replayed is not None
+            self.replayed()
+            raise Api2Error(REPLAYED)
 
     @property
     def public_base(self) -> str:
@@ -135,6 +154,8 @@ async def authenticate(request: Request) -> Api2Call:
         raise Api2Error(str(exc)) from None
 
     verdict = "unchecked"
+    pending: Callable[[], bool] | None = None
+    replayed: Callable[[], None] | None = None
     if mode != SignatureMode.off:
         assert sig is not None
         valid = signature.sig_matches(msg, sig, [s for _, s in keys])
@@ -157,14 +178,21 @@ async def authenticate(request: Request) -> Api2Call:
                 raise Api2Error(f"owner {owner} has no enabled API key")
             raise Api2Error("invalid signature: sig must be the hex HMAC-SHA256 of the msg string, "
                             "keyed with one of your enabled API keys")
-        # A write (it may wait for SQLite's write lock): in the thread pool, never on the event loop.
-        if await run_in_threadpool(_guard(ctx).seen_before, signature.canonical_msg(msg), sig, ctx.clock.now_ms(),
-                                   max(1, ctx.settings.timestamp_skew) * 1000):
+        # A write. Made here when it cannot wait (SQLite, lock free); otherwise it may wait for the
+        # write lock or the network, so the dispatcher makes it in a thread: in the operation's own
+        # hop when the operation runs in one (one hop per call, not two).
+        guard = _guard(ctx)
+        pair = (signature.canonical_msg(msg), sig, ctx.clock.now_ms(), max(1, ctx.settings.timestamp_skew) * 1000)
+        seen = guard.seen_now(*pair)
+        if seen:
             _journal(request, doc, "replayed")
-            raise Api2Error("replayed request: this msg and sig were already used; "
-                            "build a new msg (with a fresh _timestamp) for every call")
+            raise Api2Error(REPLAYED)
+        if seen is None:
+            pending = lambda: guard.seen_before(*pair)  # noqa: E731 - a deferred call, not a function
+            replayed = lambda: _journal(request, doc, "replayed")  # noqa: E731
     if verdict != "mismatch-accepted":
         _journal(request, doc, verdict)
     # `_`-prefixed members are the envelope (_owner, _timestamp, a client's nonce), not parameters.
     params = {k: v for k, v in doc.items() if not k.startswith("_")}
-    return Api2Call(ctx=ctx, owner=owner, params=params, request=request, msg=msg, sig=sig)
+    return Api2Call(ctx=ctx, owner=owner, params=params, request=request, msg=msg, sig=sig,
+                    pending_replay=pending, replayed=replayed)
