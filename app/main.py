@@ -64,6 +64,11 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
             journal = ctx.services.peek(Journal)
             if journal is not None:
                 journal.close()  # what is still buffered, written
+            from lynkflow.domain.uplynk_replay import ReplayGuard
+
+            guard = ctx.services.peek(ReplayGuard)
+            if guard is not None:
+                guard.close()  # the event loop's own connection (SQLite)
             ctx.shared.close()
             ctx.engine.dispose()
 
