@@ -64,11 +64,12 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
             journal = ctx.services.peek(Journal)
             if journal is not None:
                 journal.close()  # what is still buffered, written
+            from lynkflow.domain.uplynk_asset_reads import HotReads
             from lynkflow.domain.uplynk_replay import ReplayGuard
 
-            guard = ctx.services.peek(ReplayGuard)
-            if guard is not None:
-                guard.close()  # the event loop's own connection (SQLite)
+            for own in (ctx.services.peek(ReplayGuard), ctx.services.peek(HotReads)):
+                if own is not None:
+                    own.close()  # connections of their own, outside the pool
             ctx.shared.close()
             ctx.engine.dispose()
 

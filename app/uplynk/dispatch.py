@@ -21,6 +21,7 @@ makes one thread hop at most.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -78,6 +79,18 @@ def write(fn: Operation, *, prepare: Callable[[Api2Call, Session], Any] | None =
 
 def _message(exc: Exception) -> str:
     return exc.msg if isinstance(exc, Api2Error) else str(exc)
+
+
+# JSONResponse's own encoding (Starlette's `render`), with the encoder made once rather than by
+# json.dumps on every call.
+_ENCODE = json.JSONEncoder(ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode
+
+
+class Api2Response(JSONResponse):
+    """A JSONResponse, byte for byte, encoded by the one encoder above."""
+
+    def render(self, content: Any) -> bytes:
+        return _ENCODE(content).encode("utf-8")
 
 
 class LazySession:
@@ -154,7 +167,7 @@ def make_endpoint(name: str, op: Op) -> Callable[[Request], Any]:
             return journaled_error(request, f"internal error in {name}; see the lynkflow log", internal=True)
         result["error"] = 0
         note_answer(request, 0)
-        return JSONResponse(result)
+        return Api2Response(result)
 
     endpoint.__name__ = "api2_" + name.replace("/", "_").replace("-", "_")
     return endpoint

@@ -180,3 +180,28 @@ def test_an_operation_makes_its_session_only_if_it_uses_it(api, client, asset_fa
     assert made == []  # by ID: prebuilt statements, no Session
     api.ok("asset/get", ids=[aid])
     assert made == [1]
+
+
+def test_hot_reads_take_a_pooled_connection_when_their_own_is_busy(ctx) -> None:
+    from lynkflow.db.engine import OwnConnection
+
+    own = OwnConnection(ctx.engine)
+    with own.cursor() as first:
+        first.execute("SELECT 1")
+        started = time.monotonic()
+        with own.cursor() as second:  # in use (another thread, another loop): the pool, no wait
+            assert time.monotonic() - started < 0.2
+            assert second is not first
+            second.execute("SELECT 2")
+            assert second.fetchall() == [(2,)]
+        conn = own._conn
+    with own.cursor() as again:
+        assert own._conn is conn  # its own connection, kept
+        again.execute("SELECT 3")
+    with pytest.raises(Exception), own.cursor() as broken:  # noqa: B017, PT011 - any driver error
+        broken.execute("SELECT * FROM no_such_table")
+    assert own._conn is None  # dropped: a fresh one next time
+    with own.cursor() as fresh:
+        fresh.execute("SELECT 4")
+        assert fresh.fetchall() == [(4,)]
+    own.close()
