@@ -11,7 +11,7 @@ first query, so work an operation does before it (copying a source file, decodin
 lock. Actions that must follow the commit (dropping cached keys, asking a running job to stop) are
 queued with `call.after_commit`.
 
-Where the operation runs: every operation that touches the database runs in the thread pool, so a
+Where the operation runs: every operation that touches the database runs in a thread (`in_thread`), so a
 wait for SQLite's write lock or a slow query never stalls the event loop. The one exception is
 `asset/get`, the hot path: by ID it is one autocommit statement (plus a cache hit for the
 rendering), measured cheaper inline than the thread hop. A replay check that `authenticate` could
