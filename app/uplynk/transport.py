@@ -105,8 +105,10 @@ def request_base(request: Request) -> str:
 
 async def read_pair(request: Request) -> tuple[str | None, str | None]:
     """msg and sig from the query string, else from the body (urlencoded or multipart form)."""
-    qp = request.query_params
-    msg, sig = qp.get("msg"), qp.get("sig")
+    msg = sig = None
+    if request.scope.get("query_string"):  # a POST form usually has none: no parse of an empty one
+        qp = request.query_params
+        msg, sig = qp.get("msg"), qp.get("sig")
     if msg is not None and sig is not None:
         return msg, sig
     if request.method in ("POST", "PUT", "PATCH"):
