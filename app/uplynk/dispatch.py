@@ -15,8 +15,8 @@ Where the operation runs: every operation that touches the database runs in a th
 wait for SQLite's write lock or a slow query never stalls the event loop. The one exception is
 `asset/get`, the hot path: by ID it is one autocommit statement (plus a cache hit for the
 rendering), measured cheaper inline than the thread hop. A replay check that `authenticate` could
-not make without waiting (app/uplynk/transport.py) runs first in the operation's own hop — for
-asset/get too, which then runs in that hop — so a call makes one thread hop at most.
+not make without waiting (app/uplynk/transport.py) runs first in the operation's own hop, so a call
+makes one thread hop at most.
 """
 
 from __future__ import annotations
@@ -175,11 +175,11 @@ def make_endpoint(name: str, op: Op) -> Callable[[Request], Any]:
     async def endpoint(request: Request) -> JSONResponse:
         try:
             call = await authenticate(request)
-            # An inline operation whose replay check is still due goes to the thread with it: the
-            # hop is paid anyway, and the loop is spared the read too (a round trip on PostgreSQL).
-            if op.threaded or call.replay_due:
+            if op.threaded:
                 result = await in_thread(run, call, op)
             else:
+                if call.replay_due:
+                    await in_thread(call.check_replay)
                 result = run(call, op)
         except _CLIENT_ERRORS as exc:
             return journaled_error(request, _message(exc))
