@@ -46,6 +46,8 @@ def nesting_exceeds(text: str, depth: int = limits.MAX_JSON_DEPTH) -> bool:
     text). A round that removes nothing means unbalanced brackets: a syntax error for the parser.
     """
     brackets = _NOT_NESTING.sub("", text)
+    if brackets.count("[") + brackets.count("{") <= depth:
+        return False  # too few openers to nest that deep (nearly every document: no rounds)
     for done in range(depth + 1):
         if re.search(rf"[\[{{]{{{depth - done + 1}}}", brackets):
             return True

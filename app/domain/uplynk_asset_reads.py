@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import JSON, ColumnElement, Connection, Engine, Row, Select, bindparam, select
 from sqlalchemy.orm import Session
 
-from lynkflow.db.engine import autocommit_cursor
+from lynkflow.db.engine import OwnConnection
 from lynkflow.db.models import Media, UplynkAsset, UplynkLibraryAsset, UplynkLibraryShare, UplynkTestPlayer
 
 A = UplynkAsset.__table__
@@ -125,10 +125,12 @@ class HotReads:
     The single-asset lookup is the hottest query of the api2 face; going around the Session and
     Connection layers (transaction events, ORM compile state, result processing) costs a fraction.
     Each statement sees the latest commit on its own, as the rendering cache expects (render.py).
+    They run on a connection of their own (`OwnConnection`: no pool checkout per call).
     """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._own = OwnConnection(engine)
         self._asset = _Prepared(engine, _ONE_BY_ID)
         self._players = _Prepared(engine, _PLAYERS_OF_ONE)
         self._libraries = _Prepared(engine, _LIBRARIES_OF_ONE)
@@ -136,17 +138,20 @@ class HotReads:
 
     def asset(self, owner: str, asset_id: str) -> Any | None:
         """The owner's live asset with this id, or None."""
-        with autocommit_cursor(self.engine) as cur:
+        with self._own.cursor() as cur:
             rows = self._asset.rows(cur, {"owner": owner, "id": asset_id})
         return rows[0] if rows else None
 
     def related(self, asset: Any) -> Related:
         """`related(db, [asset])` for one asset, without a session."""
-        with autocommit_cursor(self.engine) as cur:
+        with self._own.cursor() as cur:
             players = self._players.rows(cur, {"id": asset.id})
             libraries = [r.library_id for r in self._libraries.rows(cur, {"id": asset.id})]
             media = self._media.rows(cur, {"id": asset.media_id}) if asset.media_id else []
         return Related({asset.id: players}, {asset.id: libraries}, {m.id: m for m in media})
+
+    def close(self) -> None:
+        self._own.close()
 
 
 class PageReads:

@@ -6,6 +6,18 @@ so a pair served by any process is refused by every other one until the skew win
 older than that is refused by the skew check anyway), and the memory survives a restart of
 lynkflow. Expired rows are pruned now and then by the process that inserts.
 
+Where it runs: on PostgreSQL the check is a network round trip, so it runs in a thread. On SQLite it
+is a local insert of ~20 µs, cheaper than the thread hop itself (the hop was ~a quarter of a signed
+asset/get's CPU), so `seen_now` runs it on the event loop — but only when it cannot wait: this
+process's `WriteLock` must be free (taken without waiting) and the statement runs on a connection of
+its own with SQLite's busy timeout at 0, so another process holding the file's write lock is an
+immediate "locked" answer, not a wait. Then, or when the guard's connection is in use by another
+event loop, the caller falls back to `seen_before` in a thread, which waits as before. That
+connection never checkpoints the WAL (`wal_autocheckpoint=0`: a checkpoint writes the database file
+and could stall the loop for milliseconds); the pruning insert, one in PRUNE_EVERY, always takes the
+thread path on a pooled connection, whose commit checkpoints when the WAL has grown, so the WAL stays
+bounded even when replay rows are the only writes.
+
 On PostgreSQL the statement commits asynchronously (`synchronous_commit` off for its own implicit
 transaction only): with it on, every signed request waited for a WAL flush — an fsync, ~5 ms on
 this disk — which made signed reads mostly wait. What that gives up is argued in
@@ -14,12 +26,16 @@ docs/architecture.md ("Durability of the replay memory and the journal").
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
+import sqlite3
+import threading
+from typing import Any
 
 from sqlalchemy import Engine, delete
 
-from lynkflow.db.engine import autocommit_cursor, write_lock
+from lynkflow.db.engine import autocommit_connection, autocommit_cursor, sqlite_write_lock, write_lock
 from lynkflow.db.models import ControlReplay
 
 # One insert in this many also prunes expired rows (cheap: the expiry is indexed).
@@ -53,11 +69,17 @@ class ReplayGuard:
         self._remember = (_REMEMBER_RELAXED if self._postgres else _REMEMBER).format(p=p)
         self._prune = _PRUNE.format(p=p)
         self._inserts = itertools.count(1)
+        self._prune_pending = False  # seen_now left the pruning insert to seen_before
+        # seen_now's own connection (SQLite), one event loop at a time: a second one falls back.
+        self._write_lock = sqlite_write_lock(engine)
+        self._inline = threading.Lock()
+        self._conn: Any = None
 
     def seen_before(self, msg: str, sig: str, now_ms: int, window_ms: int) -> bool:
-        """Remember the pair; True if it was already remembered and its window has not ended."""
+        """Remember the pair; True if it was already remembered and its window has not ended.
+        May wait (for the write lock, for the network): call it in a thread."""
         params = (replay_key(msg, sig), now_ms + window_ms, now_ms)
-        prune = next(self._inserts) % PRUNE_EVERY == 0
+        prune = self._prune_due()
         # The write lock before the connection: a writer waiting its turn holds no pooled connection.
         with write_lock(self.engine), autocommit_cursor(self.engine) as cur:
             cur.execute(self._remember, params)
@@ -65,6 +87,54 @@ class ReplayGuard:
             if prune:
                 cur.execute(self._prune, (now_ms,))
         return remembered == 0
+
+    def seen_now(self, msg: str, sig: str, now_ms: int, window_ms: int) -> bool | None:
+        """`seen_before` without any wait, for the event loop (SQLite only, see the module docstring);
+        None when it would have to wait or it is the pruning insert's turn: then call `seen_before`."""
+        lock = self._write_lock
+        if lock is None or not self._inline.acquire(blocking=False):
+            return None
+        try:
+            if self._prune_pending or next(self._inserts) % PRUNE_EVERY == 0:
+                self._prune_pending = True  # for the thread path's insert, just after this
+                return None
+            if not lock.try_acquire():
+                return None
+            try:
+                conn = self._conn or self._connect()
+                try:
+                    cur = conn.execute(self._remember, (replay_key(msg, sig), now_ms + window_ms, now_ms))
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) and "busy" not in str(exc):
+                        self._drop_connection()  # something else: a fresh connection next time
+                    return None  # the thread path waits, or reports the error itself
+                return cur.rowcount == 0
+            finally:
+                lock.release()
+        finally:
+            self._inline.release()
+
+    def _prune_due(self) -> bool:
+        due = self._prune_pending or next(self._inserts) % PRUNE_EVERY == 0
+        self._prune_pending = False
+        return due
+
+    def _connect(self) -> Any:
+        conn = self._conn = autocommit_connection(self.engine)
+        conn.execute("PRAGMA busy_timeout=0")  # never wait on the event loop: fall back instead
+        conn.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints happen on pooled connections
+        return conn
+
+    def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+    def close(self) -> None:
+        """Close the event loop's connection (at shutdown)."""
+        with self._inline:
+            self._drop_connection()
 
     def clear(self) -> None:
         with self.engine.begin() as conn:

@@ -20,7 +20,7 @@ from lynkflow.uplynk.dispatch import journaled_error, make_endpoint
 from lynkflow.uplynk.playback import router as playback_router
 from lynkflow.uplynk.urls import URLS
 
-_ENDPOINTS = {name: make_endpoint(name, op) for name, op in URLS.items()}
+ENDPOINTS = {name: make_endpoint(name, op) for name, op in URLS.items()}
 
 router = APIRouter(route_class=DeferredRoute)
 
@@ -29,7 +29,7 @@ router = APIRouter(route_class=DeferredRoute)
 async def api2(request: Request) -> JSONResponse:
     # The path parameter is read from the request, not declared: FastAPI would validate it on every call.
     name: str = request.path_params["name"]
-    endpoint = _ENDPOINTS.get(name)
+    endpoint = ENDPOINTS.get(name)
     if endpoint is None:
         known = ", ".join(sorted(URLS))
         return journaled_error(request, f"unknown api2 endpoint /api2/{name}; lynkflow implements: {known}")
@@ -41,7 +41,7 @@ def documented_routes() -> list[BaseRoute]:
     from lynkflow.uplynk.docs_models import api2_doc  # the documentation models: not needed to serve
 
     doc = APIRouter()
-    for name, endpoint in sorted(_ENDPOINTS.items()):
+    for name, endpoint in sorted(ENDPOINTS.items()):
         for method in ("GET", "POST"):
             doc.add_api_route(f"/api2/{name}", endpoint, methods=[method], **api2_doc(name, method))
     return doc.routes

@@ -5,7 +5,9 @@ string (reference §1.3); all are accepted. The body is parsed by hand for the c
 `application/x-www-form-urlencoded` case (cheaper than the generic form parser on a hot path).
 
 `authenticate` runs the checks in the order a client author would want them reported: transport,
-decoding, owner, timestamp, signature, replay. It records what it decoded and the verdict in
+decoding, owner, timestamp, signature, replay. The replay check is a database write; when it cannot
+be made at once on the event loop it is left to the dispatcher, which makes it before anything else
+the call does (`Api2Call.check_replay`). It records what it decoded and the verdict in
 `request.state.journal` for the request journal.
 """
 
@@ -17,7 +19,6 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import Request
-from fastapi.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from lynkflow import limits
@@ -35,6 +36,9 @@ log = get_logger("uplynk.signature")
 # callers that reach the face without that middleware.
 MAX_BODY_BYTES = limits.API2_MAX_BODY_BYTES
 
+REPLAYED = ("replayed request: this msg and sig were already used; "
+            "build a new msg (with a fresh _timestamp) for every call")
+
 
 @dataclass
 class Api2Call:
@@ -51,18 +55,60 @@ class Api2Call:
     after_commit: list[Callable[[], None]] = field(default_factory=list)
     # What the operation's `prepare` step found (app/uplynk/dispatch.py `Op.prepare`).
     prepared: Any = None
+    # The replay check, when `authenticate` could not make it without waiting: `check_replay` makes it.
+    pending_replay: Callable[[], bool] | None = None
+    replayed: Callable[[], None] | None = None  # journals the refusal
+
+    @property
+    def replay_due(self) -> bool:
+        return self.pending_replay is not None
+
+    def check_replay(self) -> None:
+        """Make the deferred replay check (it may wait: in a thread); raise if the pair was seen."""
+        pending, self.pending_replay = self.pending_replay, None
+        if pending is not None and pending():
+            assert self.replayed is not None
+            self.replayed()
+            raise Api2Error(REPLAYED)
 
     @property
     def public_base(self) -> str:
         if self.ctx.settings.public_url:
             return self.ctx.settings.public_url
-        return self.ctx.public_base(str(self.request.base_url))
+        return self.ctx.public_base(request_base(self.request))
+
+
+# str(request.base_url) by what it is made of: Starlette builds it (a URL parse and a scope copy,
+# ~5 % of a signed asset/get) from these scope members alone, and clients send few distinct ones.
+_BASES: dict[tuple[Any, ...], str] = {}
+_MAX_BASES = 256  # the Host header is the client's: bounded
+
+
+def request_base(request: Request) -> str:
+    """`str(request.base_url)`, remembered per scheme, Host header, server address and root path."""
+    scope = request.scope
+    host = None
+    for key, value in scope["headers"]:
+        if key == b"host":
+            host = value
+            break
+    server = scope.get("server")
+    made_of = (scope.get("scheme", "http"), host, tuple(server) if server else None,
+               scope.get("app_root_path", scope.get("root_path", "")))
+    base = _BASES.get(made_of)
+    if base is None:
+        if len(_BASES) >= _MAX_BASES:
+            _BASES.clear()
+        base = _BASES[made_of] = str(request.base_url)
+    return base
 
 
 async def read_pair(request: Request) -> tuple[str | None, str | None]:
     """msg and sig from the query string, else from the body (urlencoded or multipart form)."""
-    qp = request.query_params
-    msg, sig = qp.get("msg"), qp.get("sig")
+    msg = sig = None
+    if request.scope.get("query_string"):  # a POST form usually has none: no parse of an empty one
+        qp = request.query_params
+        msg, sig = qp.get("msg"), qp.get("sig")
     if msg is not None and sig is not None:
         return msg, sig
     if request.method in ("POST", "PUT", "PATCH"):
@@ -135,6 +181,8 @@ async def authenticate(request: Request) -> Api2Call:
         raise Api2Error(str(exc)) from None
 
     verdict = "unchecked"
+    pending: Callable[[], bool] | None = None
+    replayed: Callable[[], None] | None = None
     if mode != SignatureMode.off:
         assert sig is not None
         valid = signature.sig_matches(msg, sig, [s for _, s in keys])
@@ -157,14 +205,21 @@ async def authenticate(request: Request) -> Api2Call:
                 raise Api2Error(f"owner {owner} has no enabled API key")
             raise Api2Error("invalid signature: sig must be the hex HMAC-SHA256 of the msg string, "
                             "keyed with one of your enabled API keys")
-        # A write (it may wait for SQLite's write lock): in the thread pool, never on the event loop.
-        if await run_in_threadpool(_guard(ctx).seen_before, signature.canonical_msg(msg), sig, ctx.clock.now_ms(),
-                                   max(1, ctx.settings.timestamp_skew) * 1000):
+        # A write. Made here when it cannot wait (SQLite, lock free); otherwise it may wait for the
+        # write lock or the network, so the dispatcher makes it in a thread: in the operation's own
+        # hop when the operation runs in one (one hop per call, not two).
+        guard = _guard(ctx)
+        pair = (signature.canonical_msg(msg), sig, ctx.clock.now_ms(), max(1, ctx.settings.timestamp_skew) * 1000)
+        seen = guard.seen_now(*pair)
+        if seen:
             _journal(request, doc, "replayed")
-            raise Api2Error("replayed request: this msg and sig were already used; "
-                            "build a new msg (with a fresh _timestamp) for every call")
+            raise Api2Error(REPLAYED)
+        if seen is None:
+            pending = lambda: guard.seen_before(*pair)  # noqa: E731 - a deferred call, not a function
+            replayed = lambda: _journal(request, doc, "replayed")  # noqa: E731
     if verdict != "mismatch-accepted":
         _journal(request, doc, verdict)
     # `_`-prefixed members are the envelope (_owner, _timestamp, a client's nonce), not parameters.
     params = {k: v for k, v in doc.items() if not k.startswith("_")}
-    return Api2Call(ctx=ctx, owner=owner, params=params, request=request, msg=msg, sig=sig)
+    return Api2Call(ctx=ctx, owner=owner, params=params, request=request, msg=msg, sig=sig,
+                    pending_replay=pending, replayed=replayed)

@@ -1,0 +1,207 @@
+"""Where the replay check runs (lynkflow/domain/uplynk_replay.py, app/uplynk/dispatch.py): on SQLite
+on the event loop when it cannot wait, else in a thread (the operation's own hop when it has one);
+the answer a client gets is the same either way. Also: an operation's Session is made only if used.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from lynkflow.db.engine import make_engine, sqlite_write_lock
+from lynkflow.db.models import ControlReplay
+from lynkflow.domain.uplynk_replay import PRUNE_EVERY, ReplayGuard
+
+WINDOW = 300_000
+
+
+def _sqlite_only(ctx: Any) -> None:
+    if ctx.engine.dialect.name != "sqlite":
+        pytest.skip("the event-loop path is SQLite's")
+
+
+def _rows(ctx: Any) -> int:
+    with ctx.engine.connect() as conn:
+        return conn.scalar(select(func.count()).select_from(ControlReplay))
+
+
+def test_postgres_always_takes_the_thread_path(ctx) -> None:
+    if ctx.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    g = ReplayGuard(ctx.engine)
+    assert g.seen_now("m", "s", 100_000, WINDOW) is None
+    assert not g.seen_before("m", "s", 100_000, WINDOW)
+
+
+def test_seen_now_remembers_like_seen_before(ctx) -> None:
+    _sqlite_only(ctx)
+    g = ReplayGuard(ctx.engine)
+    assert g.seen_now("m", "s", 100_000, WINDOW) is False
+    assert g.seen_now("m", "S ", 150_000, WINDOW) is True  # same pair: hex case, whitespace ignored
+    assert g.seen_before("m", "s", 160_000, WINDOW)  # the thread path reads the same memory
+    assert g.seen_now("m", "s", 500_000, WINDOW) is False  # the window ended: remembered anew
+    # Its connection never checkpoints (a checkpoint on the event loop could stall it).
+    assert g._conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    g.close()
+
+
+def test_a_pair_seen_by_one_process_is_refused_by_another(ctx) -> None:
+    _sqlite_only(ctx)
+    other = make_engine(str(ctx.engine.url))  # another process: its own engine on the same file
+    try:
+        mine, theirs = ReplayGuard(ctx.engine), ReplayGuard(other)
+        assert mine.seen_now("m", "s", 100_000, WINDOW) is False
+        assert theirs.seen_now("m", "s", 100_001, WINDOW) is True
+        assert theirs.seen_before("n", "s", 100_002, WINDOW) is False
+        assert mine.seen_now("n", "s", 100_003, WINDOW) is True
+        mine.close()
+        theirs.close()
+    finally:
+        other.dispose()
+
+
+def test_a_writer_of_this_process_sends_it_to_the_thread(ctx) -> None:
+    _sqlite_only(ctx)
+    g = ReplayGuard(ctx.engine)
+    lock = sqlite_write_lock(ctx.engine)
+    assert lock is not None
+    taken = threading.Event()
+    done = threading.Event()
+
+    def writer() -> None:
+        with lock.held():
+            taken.set()
+            done.wait(10)
+
+    t = threading.Thread(target=writer)
+    t.start()
+    try:
+        assert taken.wait(10)
+        assert g.seen_now("m", "s", 100_000, WINDOW) is None  # did not wait, did not write
+        assert _rows(ctx) == 0
+    finally:
+        done.set()
+        t.join(10)
+    assert g.seen_now("m", "s", 100_000, WINDOW) is False
+    g.close()
+
+
+def test_another_process_holding_the_file_sends_it_to_the_thread_at_once(ctx) -> None:
+    _sqlite_only(ctx)
+    g = ReplayGuard(ctx.engine)
+    assert g.seen_now("warm", "s", 100_000, WINDOW) is False  # its connection is open
+    holder = sqlite3.connect(ctx.engine.url.database, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # SQLite's write lock, held by "another process"
+        started = time.monotonic()
+        assert g.seen_now("m", "s", 100_000, WINDOW) is None
+        assert time.monotonic() - started < 1  # an answer at once, not SQLite's 30 s busy wait
+        holder.execute("ROLLBACK")
+    finally:
+        holder.close()
+    assert g.seen_now("m", "s", 100_000, WINDOW) is False  # the connection is still good
+    g.close()
+
+
+def test_the_pruning_insert_takes_the_thread_path(ctx) -> None:
+    _sqlite_only(ctx)
+    g = ReplayGuard(ctx.engine)
+    for i in range(PRUNE_EVERY - 1):
+        assert g.seen_now(f"x{i}", "s", 1_000_000, 1) is False
+    assert g.seen_now("last", "s", 2_000_000, 1) is None  # the pruning turn: left to seen_before
+    assert not g.seen_before("last", "s", 2_000_000, 1)
+    assert _rows(ctx) == 1  # every expired pair was pruned by that insert
+    g.close()
+
+
+# --- over HTTP ------------------------------------------------------------------------------------
+
+
+def _journal(client) -> list[dict[str, Any]]:
+    return client.get("/_lynkflow/journal", params={"api": "uplynk"}).json()["entries"]
+
+
+@pytest.mark.parametrize("op", ["asset/get", "asset/list", "asset/update"])
+@pytest.mark.parametrize("path", ["event loop", "thread"])
+def test_a_replay_is_refused_and_journaled_on_either_path(api, client, asset_factory, monkeypatch, op: str,
+                                                          path: str) -> None:
+    loop_threads: set[int] = set()
+    check_threads: set[int] = set()
+    if path == "thread":  # as on PostgreSQL, or with the SQLite write lock busy
+        seen_before = ReplayGuard.seen_before
+
+        def seen_now(*_: Any) -> None:
+            loop_threads.add(threading.get_ident())  # authenticate runs on the event loop
+            return None
+
+        def recorded(*args: Any) -> bool:
+            check_threads.add(threading.get_ident())
+            return seen_before(*args)
+
+        monkeypatch.setattr(ReplayGuard, "seen_now", seen_now)
+        monkeypatch.setattr(ReplayGuard, "seen_before", recorded)
+    aid = asset_factory(desc="original")
+    params = {"id": aid} if op != "asset/list" else {"search": "x"}
+    if op == "asset/update":
+        params["desc"] = "first"
+    pair = api.pair(params)
+    assert client.post(f"/api2/{op}", data=pair).json()["error"] == 0
+    if op == "asset/update":
+        assert api.ok("asset/update", id=aid, desc="later")["asset"]["desc"] == "later"
+    out = client.post(f"/api2/{op}", data=pair).json()
+    assert out == {"error": 1, "msg": out["msg"]} and out["msg"].startswith("replayed request")
+    assert api.ok("asset/get", id=aid)["asset"]["desc"] == ("later" if op == "asset/update" else "original")
+    refused = [e for e in _journal(client) if e.get("signature") == "replayed"]
+    assert len(refused) == 1 and refused[0]["route"] == f"/api2/{op}" and refused[0]["msg"] == out["msg"]
+    assert not loop_threads & check_threads  # a check that may wait never runs on the event loop
+    assert bool(check_threads) == (path == "thread")
+    journaled = refused[0]["params"]  # the decoded msg, envelope included
+    assert {k: v for k, v in journaled.items() if not k.startswith("_")} == params and "_timestamp" in journaled
+
+
+def test_an_operation_makes_its_session_only_if_it_uses_it(api, client, asset_factory, monkeypatch) -> None:
+    ctx = client.app.state.ctx
+    aid = asset_factory()
+    api.ok("asset/get", id=aid)  # the signing key cache, loaded on first use (in a session of its own)
+    made: list[int] = []
+    factory = ctx.read_sessions
+
+    def counting() -> Any:
+        made.append(1)
+        return factory()
+
+    monkeypatch.setattr(ctx, "read_sessions", counting)
+    api.ok("asset/get", id=aid)
+    assert made == []  # by ID: prebuilt statements, no Session
+    api.ok("asset/get", ids=[aid])
+    assert made == [1]
+
+
+def test_hot_reads_take_a_pooled_connection_when_their_own_is_busy(ctx) -> None:
+    from lynkflow.db.engine import OwnConnection
+
+    own = OwnConnection(ctx.engine)
+    with own.cursor() as first:
+        first.execute("SELECT 1")
+        started = time.monotonic()
+        with own.cursor() as second:  # in use (another thread, another loop): the pool, no wait
+            assert time.monotonic() - started < 0.2
+            assert second is not first
+            second.execute("SELECT 2")
+            assert second.fetchall() == [(2,)]
+        conn = own._conn
+    with own.cursor() as again:
+        assert own._conn is conn  # its own connection, kept
+        again.execute("SELECT 3")
+    with pytest.raises(Exception), own.cursor() as broken:  # noqa: B017, PT011 - any driver error
+        broken.execute("SELECT * FROM no_such_table")
+    assert own._conn is None  # dropped: a fresh one next time
+    with own.cursor() as fresh:
+        fresh.execute("SELECT 4")
+        assert fresh.fetchall() == [(4,)]
+    own.close()
