@@ -19,15 +19,14 @@ cached: the VIS key check and a GET handler share one read session.
 from __future__ import annotations
 
 import asyncio
-import contextvars
-import os
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
+
+from lynkflow.threadhop import in_thread
 
 if TYPE_CHECKING:
     from lynkflow.context import AppContext
@@ -93,10 +92,11 @@ async def _read_db(request: Request) -> AsyncIterator[Session]:
 
 
 async def run_read(request: Request, work: Callable[[Session], T]) -> T:
-    """`work(db)` with a read session, in ONE thread-pool hop that also ends the session: what a `ReadDb`
+    """`work(db)` with a read session, in ONE thread hop that also ends the session: what a `ReadDb`
     route does, for the hot VIS GETs that skip FastAPI's dependency solving (vuflow/errors.py, VisRoute).
 
-    The same permit rule as `ReadDb`, and the permit is returned only after the session is closed.
+    The same permit rule as `ReadDb`, and the permit is returned only after the session is closed
+    (`in_thread` waits for the hop even when the request is cancelled).
     """
     await _open(request)
     try:
@@ -108,34 +108,9 @@ async def run_read(request: Request, work: Callable[[Session], T]) -> T:
             finally:
                 db.close()
 
-        done = asyncio.get_running_loop().run_in_executor(_read_threads(), contextvars.copy_context().run, hop)
-    except BaseException:
+        return await in_thread(hop)
+    finally:
         _opened_closed(request)
-        raise
-    # The permit goes back when the hop ends, even for a request cancelled meanwhile (`shield`: the hop,
-    # which holds the session, runs on).
-    def ended(hop_result: asyncio.Future[T]) -> None:
-        _opened_closed(request)
-        if not hop_result.cancelled():
-            hop_result.exception()  # seen: a cancelled request's failed hop is not "never retrieved"
-
-    done.add_done_callback(ended)
-    return await asyncio.shield(done)
-
-
-# The threads of run_read. asyncio's executor hop costs a read less than the shared pool's (anyio's
-# capacity limiter and cancel-scope checkpoints: ~10 % of a VIS list under load). Its size needs no
-# tuning against the connection pool: the permits bound the sessions, and each of these threads takes
-# and returns its connection within its hop. Made per process, on first use (`serve --workers`).
-_READ_THREADS = 16
-_executor: tuple[int, ThreadPoolExecutor] | None = None
-
-
-def _read_threads() -> ThreadPoolExecutor:
-    global _executor
-    if _executor is None or _executor[0] != os.getpid():
-        _executor = (os.getpid(), ThreadPoolExecutor(_READ_THREADS, thread_name_prefix="lynkflow-read"))
-    return _executor[1]
 
 
 async def _write_db(request: Request) -> AsyncIterator[Session]:

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import JSON, ColumnElement, Connection, Engine, Row, Select, bindparam, select
 from sqlalchemy.orm import Session
 
-from lynkflow.db.engine import OwnConnection
+from lynkflow.db.engine import OwnConnection, autocommit_cursor
 from lynkflow.db.models import Media, UplynkAsset, UplynkLibraryAsset, UplynkLibraryShare, UplynkTestPlayer
 
 A = UplynkAsset.__table__

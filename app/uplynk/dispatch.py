@@ -21,12 +21,8 @@ makes one thread hop at most.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from contextvars import copy_context
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, TypeVar, cast
@@ -40,6 +36,7 @@ from lynkflow.logging import get_logger
 from lynkflow.media.errors import MediaError
 from lynkflow.storage.diskfull import NO_SPACE, is_disk_full
 from lynkflow.storage.paths import UnsafePath
+from lynkflow.threadhop import in_thread
 from lynkflow.uplynk.errors import Api2Error, error_response
 from lynkflow.uplynk.params import ParamError
 from lynkflow.uplynk.query import QueryError
@@ -85,27 +82,6 @@ def _message(exc: Exception) -> str:
 
 
 T = TypeVar("T")
-
-# The api2 calls' thread hop. `loop.run_in_executor` on a pool of its own costs ~26 µs of CPU where
-# anyio's `run_in_threadpool` (capacity limiter, task-state bookkeeping) costs ~40 µs; the pool is as
-# large as anyio's default limit, which api2 calls used to share with FastAPI's sync routes.
-_POOL = ThreadPoolExecutor(max_workers=40, thread_name_prefix="lynkflow-api2")
-
-
-async def in_thread(fn: Callable[..., T], *args: Any) -> T:
-    """`fn(*args)` in the api2 pool, seeing the caller's context variables (the tenant) as anyio's hop did.
-
-    Cancelled while it runs, it still waits for the call to end (its commit, its after-commit
-    actions), again as anyio's hop does, before the cancellation goes on.
-    """
-    future = asyncio.get_running_loop().run_in_executor(_POOL, copy_context().run, fn, *args)
-    try:
-        return await asyncio.shield(future)
-    except asyncio.CancelledError:
-        with contextlib.suppress(BaseException):
-            await future
-        raise
-
 
 # JSONResponse's own encoding (Starlette's `render`), with the encoder made once rather than by
 # json.dumps on every call.

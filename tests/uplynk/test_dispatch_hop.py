@@ -1,4 +1,4 @@
-"""The api2 thread hop (app/uplynk/dispatch.py `in_thread`): the caller's context variables go with
+"""The api2 thread hop (app/threadhop.py `in_thread`): the caller's context variables go with
 the call, and a cancelled caller still waits for a call that has started, as anyio's hop did."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from lynkflow.uplynk.dispatch import in_thread
+from lynkflow.threadhop import in_thread
 
 _where: contextvars.ContextVar[str] = contextvars.ContextVar("where", default="unset")
 
