@@ -308,7 +308,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=8)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--only", default="lynkflow,fastapi,prism,moto")
+    ap.add_argument("--only", default="lynkflow,fastapi,prism,moto,floor")
     ap.add_argument("--compare-to", metavar="GIT_REV", help="also run lynkflow at this revision (before/after)")
     args = ap.parse_args()
     factories = {"lynkflow": lambda: lynkflow_system(args.seconds), "fastapi": fastapi_system,
