@@ -271,30 +271,44 @@ class OwnConnection:
 
     Like `autocommit_cursor`, minus the pool's checkout and check-in (with SQLite's reset-on-return
     ROLLBACK), ~7 % of a signed asset/get. One user at a time: a second thread (or event loop) that
-    finds it in use takes a pooled connection instead of waiting. A statement that fails drops the
-    connection (a server restart kills it; the next use opens a fresh one).
+    finds it in use takes a pooled connection instead of waiting (`cursor`), or is told so
+    (`cursor_if_free` gives None). `pragmas` run on each new connection (the replay guard's makes it
+    never wait and never checkpoint). A statement that fails drops the connection (a server restart
+    kills it; the next use opens a fresh one) unless SQLite only said the file was busy.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *pragmas: str) -> None:
         self.engine = engine
+        self.pragmas = pragmas
         self._lock = threading.Lock()
         self._conn: Any = None
 
     @contextmanager
     def cursor(self) -> Iterator[Any]:
-        if not self._lock.acquire(blocking=False):
-            with autocommit_cursor(self.engine) as cur:
+        with self.cursor_if_free() as cur:
+            if cur is not None:
                 yield cur
+                return
+        with autocommit_cursor(self.engine) as cur:
+            yield cur
+
+    @contextmanager
+    def cursor_if_free(self) -> Iterator[Any | None]:
+        if not self._lock.acquire(blocking=False):
+            yield None
             return
         try:
             conn = self._conn
             if conn is None:
                 conn = self._conn = autocommit_connection(self.engine)
+                for pragma in self.pragmas:
+                    conn.execute(pragma)
             cur = conn.cursor()
             try:
                 yield cur
-            except BaseException:
-                self._drop()
+            except BaseException as exc:
+                if not _only_busy(exc):
+                    self._drop()
                 raise
             finally:
                 cur.close()
@@ -310,3 +324,8 @@ class OwnConnection:
     def close(self) -> None:
         with self._lock:
             self._drop()
+
+
+def _only_busy(exc: BaseException) -> bool:
+    """SQLite's "database is locked / busy": another writer, nothing wrong with the connection."""
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc))

@@ -26,16 +26,13 @@ docs/architecture.md ("Durability of the replay memory and the journal").
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import itertools
 import sqlite3
-import threading
-from typing import Any
 
 from sqlalchemy import Engine, delete
 
-from lynkflow.db.engine import autocommit_connection, autocommit_cursor, sqlite_write_lock, write_lock
+from lynkflow.db.engine import OwnConnection, autocommit_cursor, sqlite_write_lock, write_lock
 from lynkflow.db.models import ControlReplay
 
 # One insert in this many also prunes expired rows (cheap: the expiry is indexed).
@@ -72,8 +69,8 @@ class ReplayGuard:
         self._prune_pending = False  # seen_now left the pruning insert to seen_before
         # seen_now's own connection (SQLite), one event loop at a time: a second one falls back.
         self._write_lock = sqlite_write_lock(engine)
-        self._inline = threading.Lock()
-        self._conn: Any = None
+        self._own = OwnConnection(engine, "PRAGMA busy_timeout=0",  # never wait on the event loop
+                                  "PRAGMA wal_autocheckpoint=0")  # checkpoints happen on pooled connections
 
     def seen_before(self, msg: str, sig: str, now_ms: int, window_ms: int) -> bool:
         """Remember the pair; True if it was already remembered and its window has not ended.
@@ -92,49 +89,32 @@ class ReplayGuard:
         """`seen_before` without any wait, for the event loop (SQLite only, see the module docstring);
         None when it would have to wait or it is the pruning insert's turn: then call `seen_before`."""
         lock = self._write_lock
-        if lock is None or not self._inline.acquire(blocking=False):
+        if lock is None:
+            return None
+        if self._prune_pending or next(self._inserts) % PRUNE_EVERY == 0:
+            self._prune_pending = True  # for the thread path's insert, just after this
+            return None
+        if not lock.try_acquire():
             return None
         try:
-            if self._prune_pending or next(self._inserts) % PRUNE_EVERY == 0:
-                self._prune_pending = True  # for the thread path's insert, just after this
-                return None
-            if not lock.try_acquire():
-                return None
-            try:
-                conn = self._conn or self._connect()
-                try:
-                    cur = conn.execute(self._remember, (replay_key(msg, sig), now_ms + window_ms, now_ms))
-                except sqlite3.OperationalError as exc:
-                    if "locked" not in str(exc) and "busy" not in str(exc):
-                        self._drop_connection()  # something else: a fresh connection next time
-                    return None  # the thread path waits, or reports the error itself
+            with self._own.cursor_if_free() as cur:
+                if cur is None:
+                    return None
+                cur.execute(self._remember, (replay_key(msg, sig), now_ms + window_ms, now_ms))
                 return cur.rowcount == 0
-            finally:
-                lock.release()
+        except sqlite3.OperationalError:
+            return None  # busy: the thread path waits; anything else, it reports itself
         finally:
-            self._inline.release()
+            lock.release()
 
     def _prune_due(self) -> bool:
         due = self._prune_pending or next(self._inserts) % PRUNE_EVERY == 0
         self._prune_pending = False
         return due
 
-    def _connect(self) -> Any:
-        conn = self._conn = autocommit_connection(self.engine)
-        conn.execute("PRAGMA busy_timeout=0")  # never wait on the event loop: fall back instead
-        conn.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints happen on pooled connections
-        return conn
-
-    def _drop_connection(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                conn.close()
-
     def close(self) -> None:
         """Close the event loop's connection (at shutdown)."""
-        with self._inline:
-            self._drop_connection()
+        self._own.close()
 
     def clear(self) -> None:
         with self.engine.begin() as conn:

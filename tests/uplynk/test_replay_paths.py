@@ -46,7 +46,7 @@ def test_seen_now_remembers_like_seen_before(ctx) -> None:
     assert g.seen_before("m", "s", 160_000, WINDOW)  # the thread path reads the same memory
     assert g.seen_now("m", "s", 500_000, WINDOW) is False  # the window ended: remembered anew
     # Its connection never checkpoints (a checkpoint on the event loop could stall it).
-    assert g._conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    assert g._own._conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
     g.close()
 
 
@@ -204,4 +204,29 @@ def test_hot_reads_take_a_pooled_connection_when_their_own_is_busy(ctx) -> None:
     with own.cursor() as fresh:
         fresh.execute("SELECT 4")
         assert fresh.fetchall() == [(4,)]
+    own.close()
+
+
+def test_own_connection_is_kept_when_sqlite_is_only_busy(ctx) -> None:
+    """Another process holding the file's write lock says nothing about the connection: it is kept
+    (the replay guard would otherwise reconnect on every busy moment), and `cursor_if_free` says None
+    while another user has it."""
+    _sqlite_only(ctx)
+    from lynkflow.db.engine import OwnConnection
+
+    own = OwnConnection(ctx.engine, "PRAGMA busy_timeout=0")
+    with own.cursor_if_free() as cur:
+        cur.execute("SELECT 1")
+        with own.cursor_if_free() as second:
+            assert second is None
+    conn = own._conn
+    holder = make_engine(str(ctx.engine.url)).raw_connection()
+    try:
+        holder.driver_connection.execute("BEGIN IMMEDIATE")
+        with pytest.raises(sqlite3.OperationalError, match="locked"), own.cursor_if_free() as cur:
+            cur.execute("INSERT INTO control_replay (key, expires_ms) VALUES ('k', 1)")
+        assert own._conn is conn
+    finally:
+        holder.driver_connection.execute("ROLLBACK")
+        holder.close()
     own.close()
