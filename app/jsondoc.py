@@ -26,6 +26,11 @@ _NOT_NESTING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[^\[\]{}"]+', re.DOTALL)
 _INNERMOST_PAIR = re.compile(r"\[\]|\{\}")
 
 
+# Starlette's JSONResponse encoding (its `render`: no ASCII escaping, NaN refused, no whitespace), with
+# the encoder made once: the api2 and VIS answers are these bytes, without a json.dumps set-up per call.
+encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode
+
+
 class DocumentError(ValueError):
     """A document beyond a limit. `kind` is a short error name (VIS `errorType`); `field` the path."""
 

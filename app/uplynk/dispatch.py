@@ -21,7 +21,6 @@ makes one thread hop at most.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -31,6 +30,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session, sessionmaker
 
+from lynkflow import jsondoc
 from lynkflow.domain.uplynk_errors import AssetError
 from lynkflow.logging import get_logger
 from lynkflow.media.errors import MediaError
@@ -83,16 +83,11 @@ def _message(exc: Exception) -> str:
 
 T = TypeVar("T")
 
-# JSONResponse's own encoding (Starlette's `render`), with the encoder made once rather than by
-# json.dumps on every call.
-_ENCODE = json.JSONEncoder(ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode
-
-
 class Api2Response(JSONResponse):
-    """A JSONResponse, byte for byte, encoded by the one encoder above."""
+    """A JSONResponse, byte for byte, encoded by the encoder made once (`jsondoc.encode`)."""
 
     def render(self, content: Any) -> bytes:
-        return _ENCODE(content).encode("utf-8")
+        return jsondoc.encode(content).encode("utf-8")
 
 
 class LazySession:

@@ -15,7 +15,6 @@ page /vis/player/{eventId}.html (app/web/players.py). A list renders it from one
 from __future__ import annotations
 
 import html
-import json
 from collections.abc import Iterable
 from operator import attrgetter, itemgetter
 from pathlib import Path
@@ -26,6 +25,7 @@ from fastapi import Request, Response
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
+from lynkflow import jsondoc
 from lynkflow.db.models import Media, VisAsset, VisEvent, VisVuflow
 from lynkflow.domain.vis_assets import ASSET_STATES, ASSET_TYPES
 from lynkflow.domain.vis_events import EVENT_STATES, MP4_STATES
@@ -49,10 +49,6 @@ _EVENT_TEXTS_MAX = 2048
 _CHECK_ROOT = Path("/nonexistent-lynkflow-root")
 
 
-def _dumps(doc: Any) -> str:
-    return json.dumps(doc, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"))
-
-
 def json_response(doc: Any) -> Response:
     """The JSON answer, encoded now: byte for byte what FastAPI's default would send for `doc`.
 
@@ -62,7 +58,7 @@ def json_response(doc: Any) -> Response:
     cannot be encoded then fails the request and rolls the write back, instead of failing after the
     commit (and every later read of the row).
     """
-    return Response(_dumps(doc).encode("utf-8"), media_type="application/json")
+    return Response(jsondoc.encode(doc).encode("utf-8"), media_type="application/json")
 
 
 def json_text_response(text: str) -> Response:
@@ -73,8 +69,8 @@ def json_text_response(text: str) -> Response:
 def json_page_response(texts: list[str], total: int, page_size: int) -> Response:
     """`{"results": [...], "totalCount": total, "pageSize": page_size}` from encoded results: the bytes
     `json_response` gives for that document."""
-    return json_text_response(f'{{"results":[{",".join(texts)}],"totalCount":{_dumps(total)},'
-                              f'"pageSize":{_dumps(page_size)}}}')
+    return json_text_response(f'{{"results":[{",".join(texts)}],"totalCount":{jsondoc.encode(total)},'
+                              f'"pageSize":{jsondoc.encode(page_size)}}}')
 
 
 def json_array_response(texts: list[str]) -> Response:
@@ -197,7 +193,7 @@ class Renderer:
             values = (*row[:11], base(row[11], row[12]))
             text = _ASSET_TEXTS.get(values)
             if text is None:
-                text = _dumps(_asset(*values))
+                text = jsondoc.encode(_asset(*values))
                 if len(_ASSET_TEXTS) >= _ASSET_TEXTS_MAX:
                     _ASSET_TEXTS.clear()  # a bound, not a policy: a cold page costs what it did without it
                 _ASSET_TEXTS[values] = text
@@ -222,14 +218,14 @@ class Renderer:
         fields = rows[0]._fields
         values = itemgetter(*(fields.index(name) for name in (*_EVENT_VALUES, "flow_name")))
         if self.process_video:
-            return [_dumps(self._event(e, *values(e))) for e in rows]
+            return [jsondoc.encode(self._event(e, *values(e))) for e in rows]
         shown = itemgetter(*(i for i, name in enumerate(fields) if name not in ("extra", "total")))
         texts = []
         for e in rows:
             key = shown(e)
             text = _EVENT_TEXTS.get(key)
             if text is None:
-                text = _dumps(self._event(e, *values(e)))
+                text = jsondoc.encode(self._event(e, *values(e)))
                 if len(_EVENT_TEXTS) >= _EVENT_TEXTS_MAX:
                     _EVENT_TEXTS.clear()  # a bound, not a policy (as for assets)
                 _EVENT_TEXTS[key] = text

@@ -96,3 +96,18 @@ def test_a_bug_escaping_the_endpoint_is_a_plain_500(make_client, api, monkeypatc
     assert r.status_code == 500 and r.text == "Internal Server Error"
     with pytest.raises(RuntimeError, match="boom"):  # re-raised for the server's log
         api.http.post("/api2/asset/get", data=api.pair({"id": "x"}))
+
+
+
+def test_answers_are_encoded_as_jsonresponse_would(client, api, asset_factory) -> None:
+    """api2 answers (`dispatch.Api2Response`, the encoder made once) are the bytes FastAPI's JSONResponse
+    gives the same document: UTF-8 rather than \\u escapes, Python's number formats, no whitespace."""
+    from fastapi.responses import JSONResponse
+
+    aid = asset_factory(desc="Café ☕ \u2028 \"q\" </script>", meta={"city": "Zürich", "n": 2**62, "x": 1e16},
+                        duration=1e-7)
+    for op, params in (("asset/get", {"id": aid}), ("asset/list", {"search": "Café"})):
+        resp = client.post(f"/api2/{op}", data=api.pair(params))
+        assert resp.status_code == 200 and resp.json()["error"] == 0, resp.text
+        assert resp.content == JSONResponse(resp.json()).body
+    assert "☕".encode() in resp.content and b"1e+16" in resp.content and b"1e-07" in resp.content
