@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import re
-import time
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -72,11 +71,6 @@ def parse_clip_time(text: object, recording_start_ms: int | None) -> float:
     return parse_offset(text)
 
 
-# 10000-01-01T00:00:00Z: below it (and from 1970) a year has exactly four digits, as strftime's %Y writes it.
-_YEAR_10000 = 253_402_300_800
-_ISO_SECOND = "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}Z"
-
-
 def format_date(ms: int | None) -> str | None:
     """``2020-03-18T17:42:28Z`` for epoch milliseconds (None stays None)."""
     if ms is None:
@@ -88,6 +82,4 @@ def format_date(ms: int | None) -> str | None:
 # the same seconds come back request after request. 8,192 strings of 20 characters: under a megabyte.
 @lru_cache(maxsize=8192)
 def _format_second(second: int) -> str:
-    if 0 <= second < _YEAR_10000:  # the same text as below, in half the time
-        return _ISO_SECOND.format(*time.gmtime(second)[:6])
     return datetime.fromtimestamp(second, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -4,12 +4,10 @@ FastAPI's dependency solving, remember encoded assets and render events from a t
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 from lynkflow import ids
 from lynkflow.db.models import VisAsset
 from lynkflow.domain import vis_events
-from lynkflow.vuflow.times import format_date
 from tests.vuflow.helpers import assert_vis_error, make_vuflow
 
 
@@ -106,16 +104,6 @@ def test_reads_give_their_route_permit_back(client, vis_headers) -> None:
     permits = client.app.state.db_route_permits
     pool = client.app.state.ctx.engine.pool
     assert permits._value == max(1, (pool.size() + max(getattr(pool, "_max_overflow", 0), 0)) * 2 // 3)
-
-
-def test_format_date_is_strftime_for_every_second() -> None:
-    def reference(ms: int) -> str:
-        return datetime.fromtimestamp(ms // 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-    for ms in (0, 999, -1, -62_135_596_800_000, -30_000_000_000_000, 1_700_000_123_456, 951_782_400_000,
-               253_402_300_799_999, *range(-5_000, 5_000, 7), *range(0, 10**13, 10**13 // 997)):
-        assert format_date(ms) == reference(ms), ms
-    assert format_date(None) is None
 
 
 def test_a_listed_event_shows_what_changed_since_it_was_last_listed(client, vis_headers) -> None:
