@@ -15,7 +15,7 @@ page /vis/player/{eventId}.html (app/web/players.py). A list renders it from one
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any
@@ -39,12 +39,30 @@ from lynkflow.vuflow.times import format_date
 HLS = 0
 # lynkflow serves every file itself, so each URL is an origin URL (there is no CDN in front of it).
 STREAM_SOURCE, STREAM_SOURCE_STRING = 0, "ORIGIN"
-# Encoded assets by everything they show (Renderer.asset_rows_json). Each entry holds about 1 kB: a few MB.
-_ASSET_TEXTS: dict[tuple[Any, ...], str] = {}
-_ASSET_TEXTS_MAX = 4096
-# Encoded events by everything they show (Renderer.events_json): about 3 kB an entry.
-_EVENT_TEXTS: dict[tuple[Any, ...], str] = {}
-_EVENT_TEXTS_MAX = 2048
+
+
+class _Texts:
+    """Encoded JSON texts by everything they show, so an unchanged item listed again is one lookup.
+    Bounded by clearing when full: a bound, not a policy (a cold page costs what it did without it)."""
+
+    def __init__(self, size: int) -> None:
+        self._items: dict[tuple[Any, ...], str] = {}
+        self._size = size
+
+    def get(self, key: tuple[Any, ...], doc: Callable[[], dict[str, Any]]) -> str:
+        text = self._items.get(key)
+        if text is None:
+            text = jsondoc.encode(doc())
+            if len(self._items) >= self._size:
+                self._items.clear()
+            self._items[key] = text
+        return text
+
+
+# Encoded assets (Renderer.asset_rows_json): about 1 kB an entry, a few MB. Events (Renderer.events_json):
+# about 3 kB an entry.
+_ASSET_TEXTS = _Texts(4096)
+_EVENT_TEXTS = _Texts(2048)
 # safe_join needs a base to check a relative path against; the check is lexical, so any folder does.
 _CHECK_ROOT = Path("/nonexistent-lynkflow-root")
 
@@ -191,13 +209,7 @@ class Renderer:
         texts = []
         for row in rows:
             values = (*row[:11], base(row[11], row[12]))
-            text = _ASSET_TEXTS.get(values)
-            if text is None:
-                text = jsondoc.encode(_asset(*values))
-                if len(_ASSET_TEXTS) >= _ASSET_TEXTS_MAX:
-                    _ASSET_TEXTS.clear()  # a bound, not a policy: a cold page costs what it did without it
-                _ASSET_TEXTS[values] = text
-            texts.append(text)
+            texts.append(_ASSET_TEXTS.get(values, lambda values=values: _asset(*values)))
         return texts
 
     def asset(self, a: VisAsset) -> dict[str, Any]:
@@ -220,17 +232,7 @@ class Renderer:
         if self.process_video:
             return [jsondoc.encode(self._event(e, *values(e))) for e in rows]
         shown = itemgetter(*(i for i, name in enumerate(fields) if name not in ("extra", "total")))
-        texts = []
-        for e in rows:
-            key = shown(e)
-            text = _EVENT_TEXTS.get(key)
-            if text is None:
-                text = jsondoc.encode(self._event(e, *values(e)))
-                if len(_EVENT_TEXTS) >= _EVENT_TEXTS_MAX:
-                    _EVENT_TEXTS.clear()  # a bound, not a policy (as for assets)
-                _EVENT_TEXTS[key] = text
-            texts.append(text)
-        return texts
+        return [_EVENT_TEXTS.get(shown(e), lambda e=e: self._event(e, *values(e))) for e in rows]
 
     def event(self, e: VisEvent) -> dict[str, Any]:
         flow = self._flow(e.vuflow_id)
