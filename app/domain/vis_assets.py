@@ -167,26 +167,31 @@ def _visible(api_key: str) -> Select[tuple[VisAsset]]:
             .where(VisAsset.api_key == api_key, VisEvent.deleted.is_(None)))
 
 
-def _conditions(f: AssetFilter) -> list[ColumnElement[bool]]:
-    conds: list[ColumnElement[bool]] = []
-    if f.event_id is not None:
-        conds.append(VisAsset.event_id == f.event_id)
-    if f.content_id is not None:
-        conds.append(VisAsset.content_id == f.content_id)
-    if f.job_id is not None:
-        conds.append(VisAsset.job_id == f.job_id)
-    if f.name is not None:
-        conds.append(VisAsset.name == f.name)
-    if f.states is not None:
-        conds.append(VisAsset.state.in_(f.states))
-    if f.types is not None:
-        conds.append(VisAsset.type.in_(f.types))
-    if f.extensions is not None:
-        # "extensions do not have to be filename extensions specifically", e.g. `_sprite.jpg`: a
-        # bare word matches the extension, anything with '.' or '_' matches the end of the path.
-        conds.append(or_(*(VisAsset.path.endswith(ext, autoescape=True) if "." in ext or "_" in ext
-                           else VisAsset.extension == ext.lower() for ext in f.extensions)))
-    return conds
+# The filters bound as values, in order: name, column. The lists (states, types) bind as IN lists.
+_BOUND_FILTERS = (("event_id", VisAsset.event_id), ("content_id", VisAsset.content_id), ("job_id", VisAsset.job_id),
+                  ("name", VisAsset.name), ("states", VisAsset.state), ("types", VisAsset.type))
+_LIST_FILTERS = frozenset({"states", "types"})
+
+
+def _bound(f: AssetFilter) -> tuple[tuple[bool, ...], dict[str, Any]]:
+    """Which bound filters `f` sets (the statement's shape) and their values."""
+    given = {name: getattr(f, name) for name, _ in _BOUND_FILTERS if getattr(f, name) is not None}
+    return tuple(name in given for name, _ in _BOUND_FILTERS), given
+
+
+@cache
+def _bound_conditions(shape: tuple[bool, ...]) -> tuple[ColumnElement[bool], ...]:
+    """The conditions of the filters `shape` names, built once per shape: a request binds its values."""
+    return tuple(column.in_(bindparam(name, expanding=True)) if name in _LIST_FILTERS else column == bindparam(name)
+                 for (name, column), on in zip(_BOUND_FILTERS, shape, strict=True) if on)
+
+
+def _extension_condition(extensions: list[str]) -> ColumnElement[bool]:
+    # "extensions do not have to be filename extensions specifically", e.g. `_sprite.jpg`: a bare word
+    # matches the extension, anything with '.' or '_' matches the end of the path. Its shape varies with
+    # the list: built per request.
+    return or_(*(VisAsset.path.endswith(ext, autoescape=True) if "." in ext or "_" in ext
+                 else VisAsset.extension == ext.lower() for ext in extensions))
 
 
 # What GET /asset/ shows, read as plain rows (no ORM objects): the asset's columns, and the
@@ -211,36 +216,20 @@ def _row_params(api_key: str, **more: Any) -> dict[str, Any]:
     return {"api_key": api_key, "default_flow": default_vuflow_id(api_key), **more}
 
 
-# The filters a page binds as values (`_conditions` writes them as literals): name, column.
-_VALUE_FILTERS = (("event_id", VisAsset.event_id), ("content_id", VisAsset.content_id),
-                  ("job_id", VisAsset.job_id), ("name", VisAsset.name))
-
-
 @cache
 def _filtered_page(shape: tuple[bool, ...]) -> Select[Any]:
-    """The page statement for the filters `shape` names (one flag per _VALUE_FILTERS, then states and types),
-    built once: a filtered request binds its values instead of building (and caching anew) a statement."""
-    conds = [column == bindparam(name) for (name, column), on in zip(_VALUE_FILTERS, shape, strict=False) if on]
-    if shape[-2]:
-        conds.append(VisAsset.state.in_(bindparam("states", expanding=True)))
-    if shape[-1]:
-        conds.append(VisAsset.type.in_(bindparam("types", expanding=True)))
-    return _PAGE.where(*conds)
+    """The page statement for the bound filters `shape` names, built once (see `_bound_conditions`)."""
+    return _PAGE.where(*_bound_conditions(shape))
 
 
 def list_assets(db: Session, api_key: str, f: AssetFilter, page_index: int) -> list[Row[Any]]:
     """A page of the key's assets as rows of what GET /asset/ shows (see `_ROWS`)."""
-    values = _row_params(api_key, offset=page_index * PAGE_SIZE)
-    if f.extensions is not None:  # its conditions vary in shape with the list: built for the request
-        query = _PAGE.where(*_conditions(f))
-    else:
-        shape = (*(getattr(f, name) is not None for name, _ in _VALUE_FILTERS), f.states is not None,
-                 f.types is not None)
-        query = _filtered_page(shape)
-        values.update({name: getattr(f, name) for name, _ in _VALUE_FILTERS if getattr(f, name) is not None})
-        values.update({name: getattr(f, name) for name in ("states", "types") if getattr(f, name) is not None})
+    shape, values = _bound(f)
+    query = _filtered_page(shape)
+    if f.extensions is not None:
+        query = query.where(_extension_condition(f.extensions))
     # On the session's connection: plain rows need none of the ORM's result handling, half the cost.
-    return list(db.connection().execute(query, values))
+    return list(db.connection().execute(query, {**_row_params(api_key, offset=page_index * PAGE_SIZE), **values}))
 
 
 def asset_row(db: Session, api_key: str, asset_id: str) -> Row[Any]:
@@ -312,7 +301,10 @@ def delete_assets(db: Session, ctx: AppContext, api_key: str, f: AssetFilter) ->
     if not f.has_delete_filter():
         raise VisValidation("Provide at least one filter (eventId, contentId, jobId, name, states or types) "
                             "to delete many assets", "NoDeleteFilter")
-    assets = [a for a in db.scalars(_visible(api_key).where(*_conditions(f))) if a.type != SYSTEM]
+    shape, values = _bound(f)
+    extension = [_extension_condition(f.extensions)] if f.extensions is not None else []
+    assets = [a for a in db.scalars(_visible(api_key).where(*_bound_conditions(shape), *extension), values)
+              if a.type != SYSTEM]
     cancel_asset_jobs(db, ctx, assets)
     paths = [a.path for a in assets]
     for asset in assets:
