@@ -36,7 +36,7 @@ def _ctx(request: Request) -> AppContext:
 
 
 def _urls(request: Request, ctx: AppContext) -> dict[str, str]:
-    base = ctx.public_base(str(request.base_url))
+    base = ctx.base_for(request)
     return {"base": base, "api2": f"{base}/api2", "vis": f"{base}/api", "control": f"{base}/_lynkflow"}
 
 

@@ -74,4 +74,4 @@ def assetinfo(asset_id: str, request: Request) -> JSONResponse:
         media = reads.media_of(db, asset) if asset is not None else None
     if asset is None:
         return _error(asset_id, f"no such asset {asset_id}")
-    return JSONResponse(assetinfo_doc(ctx.public_base(str(request.base_url)), asset, media), headers=_HEADERS)
+    return JSONResponse(assetinfo_doc(ctx.base_for(request), asset, media), headers=_HEADERS)

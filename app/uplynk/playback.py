@@ -144,7 +144,7 @@ def _guard_many(request: Request, plays: list[Playable]) -> None:
 
 
 def _base(request: Request) -> str:
-    return request.app.state.ctx.public_base(str(request.base_url))
+    return request.app.state.ctx.base_for(request)
 
 
 def _by_external(db: Session, owner: str, external_id: str) -> Any | None:

@@ -73,34 +73,9 @@ class Api2Call:
 
     @property
     def public_base(self) -> str:
-        if self.ctx.settings.public_url:
-            return self.ctx.settings.public_url
-        return self.ctx.public_base(request_base(self.request))
+        return self.ctx.base_for(self.request)
 
 
-# str(request.base_url) by what it is made of: Starlette builds it (a URL parse and a scope copy,
-# ~5 % of a signed asset/get) from these scope members alone, and clients send few distinct ones.
-_BASES: dict[tuple[Any, ...], str] = {}
-_MAX_BASES = 256  # the Host header is the client's: bounded
-
-
-def request_base(request: Request) -> str:
-    """`str(request.base_url)`, remembered per scheme, Host header, server address and root path."""
-    scope = request.scope
-    host = None
-    for key, value in scope["headers"]:
-        if key == b"host":
-            host = value
-            break
-    server = scope.get("server")
-    made_of = (scope.get("scheme", "http"), host, tuple(server) if server else None,
-               scope.get("app_root_path", scope.get("root_path", "")))
-    base = _BASES.get(made_of)
-    if base is None:
-        if len(_BASES) >= _MAX_BASES:
-            _BASES.clear()
-        base = _BASES[made_of] = str(request.base_url)
-    return base
 
 
 async def read_pair(request: Request) -> tuple[str | None, str | None]:

@@ -126,7 +126,7 @@ class Renderer:
     def __init__(self, db: Session, request: Request, *, process_video: bool = False) -> None:
         self.db = db
         ctx = request.app.state.ctx
-        self.public_base = ctx.public_base(str(request.base_url))
+        self.public_base = ctx.base_for(request)
         self.process_video = process_video
         self._event_flow: dict[str, str | None] = {}
         self._flows: dict[str, VisVuflow | None] = {}

@@ -41,7 +41,7 @@ def _ctx(request: Request) -> AppContext:
 
 
 def _base(request: Request) -> str:
-    return _ctx(request).public_base(str(request.base_url))
+    return _ctx(request).base_for(request)
 
 
 def _journal(ctx: AppContext, limit: int, api: str | None = None) -> tuple[list[dict[str, Any]], int]:

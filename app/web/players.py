@@ -48,7 +48,7 @@ def player(request: Request, db: ReadDb, player_id: str) -> HTMLResponse:
         hls_src = f"/{asset.id}.m3u8" + (f"?{query}" if query else "")
     return render(request, "player.html", {
         "section": "player", "view": target.view, "asset": asset, "kind": target.kind,
-        "embed": target.kind == "embed", "base": ctx.public_base(str(request.base_url)), "hls_src": hls_src,
+        "embed": target.kind == "embed", "base": ctx.base_for(request), "hls_src": hls_src,
     })
 
 
@@ -74,5 +74,5 @@ def vis_player(request: Request, db: ReadDb, event_id: str) -> HTMLResponse:
         "mp4_url": queries.media_file_url(media, renditions.get("mp4")) if ready else None,
         "poster_url": queries.media_file_url(media, renditions.get("poster")) if ready else None,
         "ingesting": media is not None and media.state in ("pending", "processing"),
-        "base": ctx.public_base(str(request.base_url)),
+        "base": ctx.base_for(request),
     })

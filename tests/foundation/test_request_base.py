@@ -1,4 +1,4 @@
-"""`transport.request_base` is `str(request.base_url)`, remembered by what Starlette makes it of."""
+"""`context.request_base` is `str(request.base_url)`, remembered by what Starlette makes it of."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from starlette.requests import Request
 
-from lynkflow.uplynk import transport
+from lynkflow import context
 
 
 def _scope(**kw: Any) -> dict[str, Any]:
@@ -34,16 +34,16 @@ SCOPES = [
 
 @pytest.mark.parametrize("rounds", [1, 2])  # the second round is answered from what the first remembered
 def test_request_base_is_starlettes_base_url(rounds: int) -> None:
-    transport._BASES.clear()
+    context._BASES.clear()
     for _ in range(rounds):
         for scope in SCOPES:
-            assert transport.request_base(Request(scope)) == str(Request(scope).base_url), scope
+            assert context.request_base(Request(scope)) == str(Request(scope).base_url), scope
 
 
 def test_request_base_memory_is_bounded(monkeypatch) -> None:
-    transport._BASES.clear()
-    monkeypatch.setattr(transport, "_MAX_BASES", 3)
+    context._BASES.clear()
+    monkeypatch.setattr(context, "_MAX_BASES", 3)
     for n in range(10):
         scope = _scope(headers=[(b"host", f"h{n}.test".encode())])
-        assert transport.request_base(Request(scope)) == f"http://h{n}.test/"
-        assert len(transport._BASES) <= 3
+        assert context.request_base(Request(scope)) == f"http://h{n}.test/"
+        assert len(context._BASES) <= 3
