@@ -9,18 +9,16 @@ dashboard share it.
 
 from __future__ import annotations
 
-import json
-import threading
-from collections import OrderedDict, namedtuple
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, Connection, Engine, Row, Select, bindparam, select
+from sqlalchemy import ColumnElement, Connection, Engine, Row, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from lynkflow.db.engine import OwnConnection, autocommit_cursor
 from lynkflow.db.models import Media, UplynkAsset, UplynkLibraryAsset, UplynkLibraryShare, UplynkTestPlayer
+from lynkflow.db.prepared import Prepared, statements
 
 A = UplynkAsset.__table__
 _PLAYERS = UplynkTestPlayer.__table__
@@ -64,61 +62,6 @@ _LIBRARIES_OF_ONE = (select(_MEMBERS.c.library_id).where(_MEMBERS.c.asset_id == 
 _ONE_MEDIA = select(_MEDIA).where(_MEDIA.c.id == bindparam("id"))
 
 
-class _Prepared:
-    """A SELECT compiled once for the engine's dialect, run on a DB-API cursor; rows come back as
-    named tuples with JSON columns decoded (SQLite hands them over as text), as SQLAlchemy would.
-    Rows are read-only: equal JSON values may be one shared object (`_decoded_json`)."""
-
-    def __init__(self, engine: Engine, stmt: Select) -> None:
-        compiled = stmt.compile(dialect=engine.dialect)
-        # Only plain parameters can be bound by name at run time: a statement that SQLAlchemy would
-        # render again per execution (expanding IN lists, literal_execute), whose values need a bind
-        # processor or whose parameter names are escaped in the SQL cannot be run this way.
-        if (compiled.literal_execute_params or compiled.post_compile_params or compiled._bind_processors
-                or compiled.escaped_bind_names):
-            raise ValueError("statement needs SQLAlchemy's per-execution processing")
-        self.sql = str(compiled)
-        self.positional = list(compiled.positiontup or [])
-        # Values bound in the statement itself (an owner, a search pattern); run-time ones are added.
-        self.bound = {k: v for k, v in compiled.params.items() if v is not None}
-        columns = list(stmt.selected_columns)
-        self.row_type = namedtuple("Row", [c.name for c in columns])  # type: ignore[misc]
-        self.json_at = [i for i, c in enumerate(columns) if isinstance(c.type, JSON)]
-
-    def rows(self, cur: Any, params: dict[str, Any]) -> list[Any]:
-        if self.bound:
-            params = {**self.bound, **params}
-        cur.execute(self.sql, tuple(params[name] for name in self.positional) if self.positional else params)
-        out = []
-        for row in cur.fetchall():
-            values = list(row)
-            for i in self.json_at:
-                if isinstance(values[i], (str, bytes)):
-                    values[i] = _decoded_json(values[i])
-            out.append(self.row_type(*values))
-        return out
-
-
-# Decoded JSON column values by their text. A page of rows whose renderings are cached needs its
-# JSON only to compare with the cached row, yet decoding `meta` and `break_offsets` of 20 rows was a
-# sizeable share of a list; the same short texts recur from request to request. The decoded values
-# are shared between rows: rows of `_Prepared` are read-only (rendering copies what it keeps).
-_JSON_MEMO: dict[str | bytes, Any] = {}
-_JSON_MEMO_ENTRIES = 20_000
-_JSON_MEMO_TEXT_MAX = 512  # longer texts are decoded each time: the memo's size stays bounded
-
-
-def _decoded_json(text: str | bytes) -> Any:
-    value = _JSON_MEMO.get(text, _JSON_MEMO)  # the memo itself stands for "absent"
-    if value is _JSON_MEMO:
-        value = json.loads(text)
-        if len(text) <= _JSON_MEMO_TEXT_MAX:
-            if len(_JSON_MEMO) >= _JSON_MEMO_ENTRIES:
-                _JSON_MEMO.clear()  # crude but bounded; one dict operation each, safe across threads
-            _JSON_MEMO[text] = value
-    return value
-
-
 class HotReads:
     """The reads of asset/get by ID, compiled once and run as autocommit statements.
 
@@ -131,10 +74,10 @@ class HotReads:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._own = OwnConnection(engine)
-        self._asset = _Prepared(engine, _ONE_BY_ID)
-        self._players = _Prepared(engine, _PLAYERS_OF_ONE)
-        self._libraries = _Prepared(engine, _LIBRARIES_OF_ONE)
-        self._media = _Prepared(engine, _ONE_MEDIA)
+        self._asset = Prepared(engine.dialect, _ONE_BY_ID)
+        self._players = Prepared(engine.dialect, _PLAYERS_OF_ONE)
+        self._libraries = Prepared(engine.dialect, _LIBRARIES_OF_ONE)
+        self._media = Prepared(engine.dialect, _ONE_MEDIA)
 
     def asset(self, owner: str, asset_id: str) -> Any | None:
         """The owner's live asset with this id, or None."""
@@ -155,8 +98,8 @@ class HotReads:
 
 
 class PageReads:
-    """asset/list's `paged` statements, compiled once per statement for the engine's dialect and run
-    together as autocommit statements on one DB-API cursor.
+    """asset/list's `paged` statements, prepared once per statement (db/prepared.py) and run together as
+    autocommit statements on one DB-API cursor.
 
     A list's page statements are built once per list shape (assets._list_statements) and hold their
     owner and search values; run through a Session each page paid for the transaction, the ORM
@@ -164,30 +107,13 @@ class PageReads:
     page is one statement and sees the latest commit, as the rendering cache expects (render.py).
     """
 
-    MAX_STATEMENTS = 512
-
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        # Keyed by the statement object itself (kept alive here, so its identity is never reused).
-        self._compiled: OrderedDict[Select, _Prepared] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def _prepared(self, stmt: Select) -> _Prepared:
-        with self._lock:
-            hit = self._compiled.get(stmt)
-            if hit is not None:
-                self._compiled.move_to_end(stmt)
-                return hit
-        prepared = _Prepared(self.engine, stmt)  # outside the lock: compiling takes a while
-        with self._lock:
-            self._compiled[stmt] = prepared
-            if len(self._compiled) > self.MAX_STATEMENTS:
-                self._compiled.popitem(last=False)
-        return prepared
+        self._statements = statements(engine)
 
     def pages(self, stmts: Sequence[Select], limit: int, skip: int) -> list[list[Any]]:
         """One page of each `paged` statement, in the order given."""
-        prepared = [self._prepared(s) for s in stmts]
+        prepared = [self._statements.get(s) for s in stmts]
         with autocommit_cursor(self.engine) as cur:
             return [p.rows(cur, {"limit": limit, "skip": skip}) for p in prepared]
 
