@@ -8,16 +8,17 @@ An asset's `path` is relative to the VIS storage root: user assets live in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, bindparam, func, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lynkflow import ids
 from lynkflow.context import AppContext
 from lynkflow.db.models import Job, VisAsset, VisEvent, VisVuflow
+from lynkflow.db.prepared import statements
 from lynkflow.domain.vis_events import (
     Recording,
     VisConflict,
@@ -167,31 +168,71 @@ def _visible(api_key: str) -> Select[tuple[VisAsset]]:
             .where(VisAsset.api_key == api_key, VisEvent.deleted.is_(None)))
 
 
-# The filters bound as values, in order: name, column. The lists (states, types) bind as IN lists.
+# The filters bound as values, in order: name, column. The lists (states, types) bind one value each.
 _BOUND_FILTERS = (("event_id", VisAsset.event_id), ("content_id", VisAsset.content_id), ("job_id", VisAsset.job_id),
                   ("name", VisAsset.name), ("states", VisAsset.state), ("types", VisAsset.type))
 _LIST_FILTERS = frozenset({"states", "types"})
+# A filter's shape: False (not given), True (a value), or for a list the number of its distinct values.
+Shape = tuple[bool | int, ...]
 
 
-def _bound(f: AssetFilter) -> tuple[tuple[bool, ...], dict[str, Any]]:
-    """Which bound filters `f` sets (the statement's shape) and their values."""
-    given = {name: getattr(f, name) for name, _ in _BOUND_FILTERS if getattr(f, name) is not None}
-    return tuple(name in given for name, _ in _BOUND_FILTERS), given
+def _bound(f: AssetFilter) -> tuple[Shape, dict[str, Any]]:
+    """Which bound filters `f` sets and how (the statement's shape), and their values.
+
+    A list binds each distinct value as a parameter of its own (`states_0`, ...), not as one expanding
+    IN list, which SQLAlchemy renders anew per execution: so each shape's page is a statement prepared
+    once (db/prepared.py). Duplicates change nothing in an IN list and would only make more shapes.
+    """
+    shape: list[bool | int] = []
+    values: dict[str, Any] = {}
+    for name, _ in _BOUND_FILTERS:
+        value = getattr(f, name)
+        if value is None:
+            shape.append(False)
+        elif name in _LIST_FILTERS:
+            distinct = list(dict.fromkeys(value))
+            shape.append(len(distinct) if distinct else -1)  # -1: an empty list, which matches nothing
+            values.update({f"{name}_{i}": v for i, v in enumerate(distinct)})
+        else:
+            shape.append(True)
+            values[name] = value
+    return tuple(shape), values
 
 
-@cache
-def _bound_conditions(shape: tuple[bool, ...]) -> tuple[ColumnElement[bool], ...]:
+def _bound_condition(name: str, column: Any, on: bool | int) -> ColumnElement[bool]:
+    if name not in _LIST_FILTERS:
+        return column == bindparam(name)
+    if on == -1:
+        return false()
+    return column.in_([bindparam(f"{name}_{i}") for i in range(on)])
+
+
+@lru_cache(maxsize=256)
+def _bound_conditions(shape: Shape) -> tuple[ColumnElement[bool], ...]:
     """The conditions of the filters `shape` names, built once per shape: a request binds its values."""
-    return tuple(column.in_(bindparam(name, expanding=True)) if name in _LIST_FILTERS else column == bindparam(name)
-                 for (name, column), on in zip(_BOUND_FILTERS, shape, strict=True) if on)
+    return tuple(_bound_condition(name, column, on) for (name, column), on in zip(_BOUND_FILTERS, shape, strict=True)
+                 if on is not False)
 
 
-def _extension_condition(extensions: list[str]) -> ColumnElement[bool]:
+def _extension_shape(extensions: list[str]) -> tuple[tuple[bool, ...], dict[str, Any]]:
+    """Whether each extension filter matches the end of the path (True) or the extension (False), and
+    the values they bind, as `_extension_condition` takes them."""
     # "extensions do not have to be filename extensions specifically", e.g. `_sprite.jpg`: a bare word
-    # matches the extension, anything with '.' or '_' matches the end of the path. Its shape varies with
-    # the list: built per request.
-    return or_(*(VisAsset.path.endswith(ext, autoescape=True) if "." in ext or "_" in ext
-                 else VisAsset.extension == ext.lower() for ext in extensions))
+    # matches the extension, anything with '.' or '_' matches the end of the path.
+    by_path = tuple("." in ext or "_" in ext for ext in extensions)
+    return by_path, {f"ext_{i}": _like_escaped(ext) if path else ext.lower()
+                     for i, (ext, path) in enumerate(zip(extensions, by_path, strict=True))}
+
+
+def _like_escaped(text: str) -> str:
+    """`text` as a literal in a LIKE pattern with ESCAPE '/': what SQLAlchemy's `autoescape=True` binds."""
+    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+
+
+@lru_cache(maxsize=256)
+def _extension_condition(by_path: tuple[bool, ...]) -> ColumnElement[bool]:
+    return or_(*(VisAsset.path.endswith(bindparam(f"ext_{i}"), escape="/") if path
+                 else VisAsset.extension == bindparam(f"ext_{i}") for i, path in enumerate(by_path)))
 
 
 # What GET /asset/ shows, read as plain rows (no ORM objects): the asset's columns, and the
@@ -216,28 +257,31 @@ def _row_params(api_key: str, **more: Any) -> dict[str, Any]:
     return {"api_key": api_key, "default_flow": default_vuflow_id(api_key), **more}
 
 
-@cache
-def _filtered_page(shape: tuple[bool, ...]) -> Select[Any]:
-    """The page statement for the bound filters `shape` names, built once (see `_bound_conditions`)."""
-    return _PAGE.where(*_bound_conditions(shape))
+@lru_cache(maxsize=256)
+def _filtered_page(shape: Shape, extensions: tuple[bool, ...] | None) -> Select[Any]:
+    """The page statement for the filters `shape` and `extensions` name, built once (see `_bound_conditions`)."""
+    query = _PAGE.where(*_bound_conditions(shape))
+    return query if extensions is None else query.where(_extension_condition(extensions))
 
 
-def list_assets(db: Session, api_key: str, f: AssetFilter, page_index: int) -> list[Row[Any]]:
+def list_assets(db: Session, api_key: str, f: AssetFilter, page_index: int) -> list[Any]:
     """A page of the key's assets as rows of what GET /asset/ shows (see `_ROWS`)."""
     shape, values = _bound(f)
-    query = _filtered_page(shape)
+    by_path = None
     if f.extensions is not None:
-        query = query.where(_extension_condition(f.extensions))
-    # On the session's connection: plain rows need none of the ORM's result handling, half the cost.
-    return list(db.connection().execute(query, {**_row_params(api_key, offset=page_index * PAGE_SIZE), **values}))
+        by_path, ext_values = _extension_shape(f.extensions)
+        values.update(ext_values)
+    # Prepared (db/prepared.py): one autocommit statement, none of the Session's or the result's layers.
+    return statements(db.get_bind()).rows(_filtered_page(shape, by_path),
+                                          {**_row_params(api_key, offset=page_index * PAGE_SIZE), **values})
 
 
-def asset_row(db: Session, api_key: str, asset_id: str) -> Row[Any]:
+def asset_row(db: Session, api_key: str, asset_id: str) -> Any:
     """One asset as a row like `list_assets` gives; VisNotFound when the key has no such asset."""
-    row = db.connection().execute(_ONE, _row_params(api_key, asset_id=asset_id)).first()  # as in list_assets
-    if row is None:
+    rows = statements(db.get_bind()).rows(_ONE, _row_params(api_key, asset_id=asset_id))  # as in list_assets
+    if not rows:
         raise _not_found(asset_id)
-    return row
+    return rows[0]
 
 
 def _not_found(asset_id: str) -> VisNotFound:
@@ -302,7 +346,10 @@ def delete_assets(db: Session, ctx: AppContext, api_key: str, f: AssetFilter) ->
         raise VisValidation("Provide at least one filter (eventId, contentId, jobId, name, states or types) "
                             "to delete many assets", "NoDeleteFilter")
     shape, values = _bound(f)
-    extension = [_extension_condition(f.extensions)] if f.extensions is not None else []
+    extension = []
+    if f.extensions is not None:
+        by_path, ext_values = _extension_shape(f.extensions)
+        extension, values = [_extension_condition(by_path)], {**values, **ext_values}
     assets = [a for a in db.scalars(_visible(api_key).where(*_bound_conditions(shape), *extension), values)
               if a.type != SYSTEM]
     cancel_asset_jobs(db, ctx, assets)

@@ -72,6 +72,33 @@ def test_filters(client, vis_headers, setup) -> None:
     assert_vis_error(client.get("/api/asset/?noCache=perhaps", headers=h), 400, "InvalidQuery")
 
 
+def test_filter_values_are_bound_into_one_statement_per_shape(client, vis_headers, setup) -> None:
+    """The page statement is prepared once per filter shape (vis_assets._filtered_page): list values bind
+    one parameter each, and an extension matched against the path binds its LIKE-escaped text (a '_' or
+    '%' in it is a literal character, as SQLAlchemy's autoescape made it)."""
+    from lynkflow.domain import vis_assets
+
+    ctx, a, b = setup
+    _add(ctx, a, "x_y.gif", type_=3, state=1, created=10)
+    _add(ctx, a, "xzy.gif", type_=3, state=1, created=11)
+    _add(ctx, a, "p%q.gif", type_=3, state=2, created=12)
+    _add(ctx, a, "pq.gif", type_=3, state=2, created=13)
+    h = vis_headers
+    get = lambda q: _names(client.get(f"/api/asset/?{q}", headers=h))  # noqa: E731
+    assert get("extensions=x_y.gif") == ["x_y.gif"]
+    assert get("extensions=%25q.gif") == ["p%q.gif"]
+    assert get("extensions=/q.gif") == []
+    assert get("states=1,COMPLETED,1&types=GIF") == ["x_y.gif", "xzy.gif"]
+    assert get("states=FAILED,FAILED&types=GIF") == ["p%q.gif", "pq.gif"]
+    first = vis_assets._filtered_page(*_shapes(vis_assets, states=[1], extensions=["a.gif"]))
+    assert vis_assets._filtered_page(*_shapes(vis_assets, states=[2], extensions=["b.mp4"])) is first
+
+
+def _shapes(vis_assets, **filters):  # noqa: ANN001, ANN202
+    f = vis_assets.AssetFilter(**filters)
+    return vis_assets._bound(f)[0], vis_assets._extension_shape(f.extensions)[0]
+
+
 def test_pagination_over_250(client, vis_headers, setup) -> None:
     ctx, a, _ = setup
     made = [_add(ctx, a, f"g{i:03d}.gif", type_=3, state=1, created=1000 + i) for i in range(250)]
