@@ -58,6 +58,8 @@ def test_list_envelope_and_paging(client, vis_headers) -> None:
     assert [e["id"] for e in page["results"]] == ids[:2]
     last = client.get("/api/event/?PageSize=2&PageNumber=3&Order=asc", headers=vis_headers).json()
     assert [e["id"] for e in last["results"]] == ids[4:]
+    beyond = client.get("/api/event/?pageSize=2&pageNumber=4", headers=vis_headers).json()
+    assert beyond == {"results": [], "totalCount": 5, "pageSize": 2}  # a page past the last still counts them
     newest_first = client.get("/api/event/", headers=vis_headers).json()
     assert [e["id"] for e in newest_first["results"]] == ids[::-1]
     assert_vis_error(client.get("/api/event/?pageSize=0", headers=vis_headers), 400)
