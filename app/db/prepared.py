@@ -99,21 +99,21 @@ _JSON_MEMO_TEXT_MAX = 512  # longer texts are decoded each time: the memo's size
 
 def _memoized_json(decode: Processor) -> Processor:
     def decoded(text: Any) -> Any:
-        if not isinstance(text, (str, bytes)):
+        try:
+            value = _JSON_MEMO.get(text, _JSON_MEMO)  # the memo itself stands for "absent"
+        except TypeError:  # not a text: a driver that decoded it already
             return decode(text)
-        return _decoded_json(text, decode)
+        return _decoded_json(text, decode) if value is _JSON_MEMO else value
 
     return decoded
 
 
 def _decoded_json(text: str | bytes, decode: Processor) -> Any:
-    value = _JSON_MEMO.get(text, _JSON_MEMO)  # the memo itself stands for "absent"
-    if value is _JSON_MEMO:
-        value = decode(text)
-        if len(text) <= _JSON_MEMO_TEXT_MAX:
-            if len(_JSON_MEMO) >= _JSON_MEMO_ENTRIES:
-                _JSON_MEMO.clear()  # crude but bounded; one dict operation each, safe across threads
-            _JSON_MEMO[text] = value
+    value = decode(text)
+    if len(text) <= _JSON_MEMO_TEXT_MAX:
+        if len(_JSON_MEMO) >= _JSON_MEMO_ENTRIES:
+            _JSON_MEMO.clear()  # crude but bounded; one dict operation each, safe across threads
+        _JSON_MEMO[text] = value
     return value
 
 
