@@ -181,6 +181,48 @@ def test_update_external_id_assignment_and_lookup(api, asset_factory) -> None:
     assert api.ok("asset/get", external_id="foux")["asset"]["desc"] == "by ext"
 
 
+def test_update_answers_what_get_then_shows(api, asset_factory) -> None:
+    """asset/update renders the asset as written (a transient object beside a Core UPDATE of the
+    changed columns): after each kind of change, asset/get of the stored row shows the same document."""
+    aid = asset_factory(desc="first words", external_id="ext-1", meta={"a": "1"})
+    png = base64.b64encode(_png()).decode()
+    for params in ({"desc": "second words", "meta": {"b": "2"}}, {"require_drm": 1, "autoexpire": 99},
+                   {"require_studio_drm": 0, "test_player_url": 1}, {"embed_player_url": 1},
+                   {"external_id": " ext-2 "}, {"poster_img": png}, {"poster_img": ""}, {"meta": {}}, {}):
+        answered = api.ok("asset/update", id=aid, **params)["asset"]
+        assert answered == api.ok("asset/get", id=aid)["asset"], params
+    assert answered["external_id"] == "ext-2" and answered["meta"] == {} and answered["autoexpire"] == 99
+
+
+def test_update_by_external_id_takes_the_newest_of_duplicates(api, asset_factory) -> None:
+    older = asset_factory(desc="older", external_id="dup", created=1_000)
+    newer = asset_factory(desc="newer", external_id="dup", created=2_000)
+    assert api.ok("asset/update", external_id="dup", desc="changed")["asset"]["id"] == newer
+    assert api.ok("asset/get", id=older)["asset"]["desc"] == "older"
+
+
+def test_update_writes_only_the_changed_columns(api, asset_factory, client) -> None:
+    """An unchanged indexed column (external_id, autoexpire) is not rewritten, as the ORM's flush did not."""
+    from sqlalchemy import event
+
+    aid = asset_factory(desc="before", external_id="kept")
+    engine = client.app.state.ctx.engine
+    seen: list[str] = []
+
+    def remember(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
+        if statement.lstrip().upper().startswith("UPDATE UPLYNK_ASSETS"):
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", remember)
+    try:
+        api.ok("asset/update", id=aid, desc="after")
+    finally:
+        event.remove(engine, "before_cursor_execute", remember)
+    assert len(seen) == 1
+    assert "desc" in seen[0] and "lastmod" in seen[0]
+    assert "external_id" not in seen[0] and "autoexpire" not in seen[0] and "meta" not in seen[0]
+
+
 @pytest.mark.parametrize(
     ("params", "fragment"),
     [({}, "give id"), ({"id": "0" * 32}, "not found"), ({"external_id": "nope"}, "not found"),
