@@ -94,15 +94,30 @@ def term_rows(asset_id: str, desc: str, external_id: str, meta: dict[str, Any] |
 # Built once, on the Core table: a reindex (every create and update) constructs no statement and
 # takes the Core executemany path rather than the ORM bulk insert (no ORM objects are involved).
 _TERMS = UplynkAssetTerm.__table__
-_DELETE_TERMS = _TERMS.delete().where(_TERMS.c.asset_id == bindparam("of_asset"))
+_TERMS_OF = select(_TERMS.c.field, _TERMS.c.term).where(_TERMS.c.asset_id == bindparam("of_asset"))
+_DELETE_TERM = _TERMS.delete().where(_TERMS.c.asset_id == bindparam("of_asset"),
+                                     _TERMS.c.field == bindparam("of_field"), _TERMS.c.term == bindparam("of_term"))
 _INSERT_TERMS = _TERMS.insert()
 
 
 def reindex(db: Session, asset: UplynkAsset) -> None:
-    db.execute(_DELETE_TERMS, {"of_asset": asset.id})
+    """Make the asset's index rows `term_rows` of its values, writing only the rows that differ.
+
+    An update mostly keeps most of an asset's words (its id, external id and metadata when only the
+    name changes): rewriting every row touched a leaf page of the term index per word, and on SQLite
+    each dirty page is a WAL frame at commit (delete-all-and-insert-all cost about twice the SQLite
+    time of the update's whole transaction). The rows present are read from the index itself, not
+    recomputed from the old values, so rows an older indexing left behind are removed too.
+    """
     rows = term_rows(asset.id, asset.desc, asset.external_id, asset.meta)
-    if rows:
-        db.execute(_INSERT_TERMS, rows)
+    have = {(f, t) for f, t in db.execute(_TERMS_OF, {"of_asset": asset.id})}
+    want = {(r["field"], r["term"]) for r in rows}
+    gone = have - want
+    if gone:
+        db.execute(_DELETE_TERM, [{"of_asset": asset.id, "of_field": f, "of_term": t} for f, t in sorted(gone)])
+    added = [r for r in rows if (r["field"], r["term"]) not in have]
+    if added:
+        db.execute(_INSERT_TERMS, added)
 
 
 # --- create / update / delete -----------------------------------------------------------------

@@ -338,3 +338,36 @@ def test_changes_batch_cap_never_splits_a_millisecond(api, client, monkeypatch) 
     assert [c[2] for c in batch["changes"]] == first + same_ms  # 7 > cap: the whole millisecond comes along
     nxt = api.ok("asset/changes", start=batch["end"])
     assert [c[2] for c in nxt["changes"]][:4] == same_ms and len(nxt["changes"]) == 5
+
+
+def test_update_rewrites_only_the_index_rows_that_change(api, asset_factory, client) -> None:
+    """The term index ends up exactly `term_rows` of the new values (a row an older indexing left
+    behind goes too), and an update writes only the rows that differ."""
+    from sqlalchemy import event, insert, select
+
+    from lynkflow.db.models import UplynkAssetTerm
+    from lynkflow.domain.uplynk_assets import term_rows
+
+    ctx = client.app.state.ctx
+    aid = asset_factory(desc="red green blue", external_id="x-1", meta={"genre": "news"})
+    with ctx.session() as db:  # a row no indexing of these values makes
+        db.execute(insert(UplynkAssetTerm), {"asset_id": aid, "field": "name", "term": "stale"})
+    writes: list[tuple[str, int]] = []
+
+    def remember(_conn, _cursor, statement, parameters, _context, executemany) -> None:  # noqa: ANN001
+        verb = statement.lstrip().split()[0].upper()
+        if "uplynk_asset_terms" in statement and verb in ("DELETE", "INSERT"):
+            writes.append((verb, len(parameters) if executemany else 1))
+
+    event.listen(ctx.engine, "before_cursor_execute", remember)
+    try:
+        a = api.ok("asset/update", id=aid, desc="red green yellow")["asset"]
+    finally:
+        event.remove(ctx.engine, "before_cursor_execute", remember)
+    # Gone: "stale", "blue", the pair "green blue"; new: "yellow", the pair "green yellow".
+    assert sorted(writes) == [("DELETE", 3), ("INSERT", 2)]
+    with ctx.read_session() as db:
+        stored = {(r.field, r.term) for r in db.scalars(select(UplynkAssetTerm).where(UplynkAssetTerm.asset_id == aid))}
+    assert stored == {(r["field"], r["term"]) for r in term_rows(aid, a["desc"], a["external_id"], a["meta"])}
+    assert [x["id"] for x in api.ok("asset/list", query="yellow")["assets"]] == [aid]
+    assert api.ok("asset/list", query="blue")["assets"] == [] and api.ok("asset/list", query="stale")["assets"] == []
