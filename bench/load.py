@@ -17,6 +17,12 @@ while the CPU a request costs barely does, so it is the figure to compare two ve
 `--workers` runs the server with that many HTTP processes (`serve --workers`); several values are
 measured one after another, `--rounds` times, interleaved.
 
+`--kinds` also prints, per kind of request, the server's own durations (p50, p99, max) of the last
+`KIND_SAMPLE` requests of the run, from the request journal (`durationMs`: from the control
+middleware's start to the answer's end). Set against wrk's latency, it tells which kinds make the
+tail and whether a request waited inside the server (a lock, the thread pool) or before it reached
+the middleware (the event loop's backlog, the listen queue).
+
 With --database-url, a throwaway database is created beside the given one and dropped afterwards.
 """
 
@@ -52,6 +58,10 @@ VIS_ASSETS_PER_EVENT = 2
 MIX = {"asset/get": 35, "asset/list": 25, "vis assets": 20, "vis events": 15, "asset/update": 5}
 GENRES = ["news", "sports", "drama", "comedy", "kids", "music", "docs", "film", "live", "talk"]
 REQUESTS_PER_SECOND_BUDGET = 6000  # table rows per second of run: more than the server can take
+KIND_SAMPLE = 20000  # journal entries kept for --kinds (the server's default keeps 1,000)
+ROUTE_KINDS = {("POST", "/api2/asset/get"): "asset/get", ("POST", "/api2/asset/list"): "asset/list",
+               ("GET", "/api/asset/"): "vis assets", ("GET", "/api/event/"): "vis events",
+               ("POST", "/api2/asset/update"): "asset/update"}
 
 
 def seed(settings, rng: random.Random) -> tuple[list[str], str]:  # noqa: ANN001
@@ -153,12 +163,39 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def print_kinds(settings) -> None:  # noqa: ANN001
+    """Server durations per kind of request, from the journal rows the run left (see --kinds)."""
+    import sqlalchemy as sa
+
+    from lynkflow.context import build_context
+
+    ctx = build_context(settings)
+    with ctx.engine.connect() as conn:
+        docs = [json.loads(d) for (d,) in conn.execute(sa.text("SELECT doc FROM control_journal"))]
+    ctx.engine.dispose()
+    by_kind: dict[str, list[float]] = {}
+    for doc in docs:
+        kind = ROUTE_KINDS.get((doc.get("method"), doc.get("route")), "other")
+        if doc.get("durationMs") is not None:
+            by_kind.setdefault(kind, []).append(doc["durationMs"])
+    for kind, ms in sorted(by_kind.items()):
+        print(f"      server {kind:13s} n {len(ms):6d}   p50 {percentile(ms, 0.5):7.1f} ms   "
+              f"p99 {percentile(ms, 0.99):7.1f} ms   max {max(ms):7.1f} ms", flush=True)
+
+
 def run_one(label: str, database_url: str | None, seconds: float, connections: int, tmp: Path,
-            mix: dict[str, int], workers: int = 1) -> None:
+            mix: dict[str, int], workers: int = 1, kinds: bool = False) -> None:
     from lynkflow.config import Settings
 
     data = tmp / f"data-{label}"
     env = {**env_without_lynkflow(), "LYNKFLOW_DATA_DIR": str(data), "LYNKFLOW_INPROC_WORKERS": "0"}
+    if kinds:
+        env["LYNKFLOW_JOURNAL_SIZE"] = str(KIND_SAMPLE)
     kw: dict = {"data_dir": data, "inproc_workers": 0}
     if database_url:
         env["LYNKFLOW_DATABASE_URL"] = database_url
@@ -188,7 +225,9 @@ def run_one(label: str, database_url: str | None, seconds: float, connections: i
               f"cpu {cpu_ms:5.2f} ms/req   "
               f"errors {r.errors} (non-2xx {r.non2xx}, socket {r.socket_errors}, api2 {r.api_errors})", flush=True)
     finally:
-        stop(proc)
+        stop(proc)  # first: a stopped server has flushed its journal
+    if kinds:
+        print_kinds(settings)
 
 
 def main() -> int:
@@ -201,6 +240,7 @@ def main() -> int:
     ap.add_argument("--workers", type=int, nargs="+", default=[1],
                     help="HTTP processes of the server (`serve --workers`); several: one run each, side by side")
     ap.add_argument("--rounds", type=int, default=1, help="interleaved rounds of every --workers value")
+    ap.add_argument("--kinds", action="store_true", help="also print the server's durations per kind of request")
     args = ap.parse_args()
     mix = {args.only: 1} if args.only else MIX
     print(f"load: wrk -t2 -c{args.connections} {args.seconds:g} s; {ASSETS} assets; "
@@ -211,11 +251,13 @@ def main() -> int:
         for rnd in range(args.rounds):
             for workers in args.workers:
                 if not args.skip_sqlite:
-                    run_one(f"SQLite-{rnd}-{workers}", None, args.seconds, args.connections, tmp, mix, workers)
+                    run_one(f"SQLite-{rnd}-{workers}", None, args.seconds, args.connections, tmp, mix, workers,
+                            args.kinds)
                 if args.database_url:
                     url, drop = throwaway_postgres(args.database_url)
                     try:
-                        run_one(f"PostgreSQL-{rnd}-{workers}", url, args.seconds, args.connections, tmp, mix, workers)
+                        run_one(f"PostgreSQL-{rnd}-{workers}", url, args.seconds, args.connections, tmp, mix, workers,
+                                args.kinds)
                     finally:
                         drop()
     return 0

@@ -237,17 +237,17 @@ def update(call: Api2Call, db: Session) -> dict[str, Any]:
         changes["poster"] = uplynk_posters.prepare_poster("" if value is None else value)
     if asset_id not in (None, ""):
         aid = as_str(asset_id, "id", max_len=64)
-        asset = dom.find_by_ids(db, call.owner, [aid]).get(aid)
-        if asset is None:
+        row = dom.live_row_by_id(db, call.owner, aid)
+        if row is None:
             raise Api2Error(f"Asset not found (id {aid})")
         if ext is not None:
             changes["external_id"] = as_str(ext, "external_id", max_len=200).strip()
     else:
         e = as_str(ext, "external_id", max_len=200)
-        asset = dom.find_by_external_ids(db, call.owner, [e]).get(e)
-        if asset is None:
+        row = dom.live_row_by_external_id(db, call.owner, e)
+        if row is None:
             raise Api2Error(f"Asset not found (external_id {e})")
-    dom.update_asset(db, call.ctx, asset, changes)
+    asset = dom.update_asset(db, call.ctx, row, changes)
     return {"asset": render_assets(call.ctx, db, call.public_base, [asset])[0]}
 
 

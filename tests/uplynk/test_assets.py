@@ -181,6 +181,48 @@ def test_update_external_id_assignment_and_lookup(api, asset_factory) -> None:
     assert api.ok("asset/get", external_id="foux")["asset"]["desc"] == "by ext"
 
 
+def test_update_answers_what_get_then_shows(api, asset_factory) -> None:
+    """asset/update renders the asset as written (a transient object beside a Core UPDATE of the
+    changed columns): after each kind of change, asset/get of the stored row shows the same document."""
+    aid = asset_factory(desc="first words", external_id="ext-1", meta={"a": "1"})
+    png = base64.b64encode(_png()).decode()
+    for params in ({"desc": "second words", "meta": {"b": "2"}}, {"require_drm": 1, "autoexpire": 99},
+                   {"require_studio_drm": 0, "test_player_url": 1}, {"embed_player_url": 1},
+                   {"external_id": " ext-2 "}, {"poster_img": png}, {"poster_img": ""}, {"meta": {}}, {}):
+        answered = api.ok("asset/update", id=aid, **params)["asset"]
+        assert answered == api.ok("asset/get", id=aid)["asset"], params
+    assert answered["external_id"] == "ext-2" and answered["meta"] == {} and answered["autoexpire"] == 99
+
+
+def test_update_by_external_id_takes_the_newest_of_duplicates(api, asset_factory) -> None:
+    older = asset_factory(desc="older", external_id="dup", created=1_000)
+    newer = asset_factory(desc="newer", external_id="dup", created=2_000)
+    assert api.ok("asset/update", external_id="dup", desc="changed")["asset"]["id"] == newer
+    assert api.ok("asset/get", id=older)["asset"]["desc"] == "older"
+
+
+def test_update_writes_only_the_changed_columns(api, asset_factory, client) -> None:
+    """An unchanged indexed column (external_id, autoexpire) is not rewritten, as the ORM's flush did not."""
+    from sqlalchemy import event
+
+    aid = asset_factory(desc="before", external_id="kept")
+    engine = client.app.state.ctx.engine
+    seen: list[str] = []
+
+    def remember(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
+        if statement.lstrip().upper().startswith("UPDATE UPLYNK_ASSETS"):
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", remember)
+    try:
+        api.ok("asset/update", id=aid, desc="after")
+    finally:
+        event.remove(engine, "before_cursor_execute", remember)
+    assert len(seen) == 1
+    assert "desc" in seen[0] and "lastmod" in seen[0]
+    assert "external_id" not in seen[0] and "autoexpire" not in seen[0] and "meta" not in seen[0]
+
+
 @pytest.mark.parametrize(
     ("params", "fragment"),
     [({}, "give id"), ({"id": "0" * 32}, "not found"), ({"external_id": "nope"}, "not found"),
@@ -296,3 +338,36 @@ def test_changes_batch_cap_never_splits_a_millisecond(api, client, monkeypatch) 
     assert [c[2] for c in batch["changes"]] == first + same_ms  # 7 > cap: the whole millisecond comes along
     nxt = api.ok("asset/changes", start=batch["end"])
     assert [c[2] for c in nxt["changes"]][:4] == same_ms and len(nxt["changes"]) == 5
+
+
+def test_update_rewrites_only_the_index_rows_that_change(api, asset_factory, client) -> None:
+    """The term index ends up exactly `term_rows` of the new values (a row an older indexing left
+    behind goes too), and an update writes only the rows that differ."""
+    from sqlalchemy import event, insert, select
+
+    from lynkflow.db.models import UplynkAssetTerm
+    from lynkflow.domain.uplynk_assets import term_rows
+
+    ctx = client.app.state.ctx
+    aid = asset_factory(desc="red green blue", external_id="x-1", meta={"genre": "news"})
+    with ctx.session() as db:  # a row no indexing of these values makes
+        db.execute(insert(UplynkAssetTerm), {"asset_id": aid, "field": "name", "term": "stale"})
+    writes: list[tuple[str, int]] = []
+
+    def remember(_conn, _cursor, statement, parameters, _context, executemany) -> None:  # noqa: ANN001
+        verb = statement.lstrip().split()[0].upper()
+        if "uplynk_asset_terms" in statement and verb in ("DELETE", "INSERT"):
+            writes.append((verb, len(parameters) if executemany else 1))
+
+    event.listen(ctx.engine, "before_cursor_execute", remember)
+    try:
+        a = api.ok("asset/update", id=aid, desc="red green yellow")["asset"]
+    finally:
+        event.remove(ctx.engine, "before_cursor_execute", remember)
+    # Gone: "stale", "blue", the pair "green blue"; new: "yellow", the pair "green yellow".
+    assert sorted(writes) == [("DELETE", 3), ("INSERT", 2)]
+    with ctx.read_session() as db:
+        stored = {(r.field, r.term) for r in db.scalars(select(UplynkAssetTerm).where(UplynkAssetTerm.asset_id == aid))}
+    assert stored == {(r["field"], r["term"]) for r in term_rows(aid, a["desc"], a["external_id"], a["meta"])}
+    assert [x["id"] for x in api.ok("asset/list", query="yellow")["assets"]] == [aid]
+    assert api.ok("asset/list", query="blue")["assets"] == [] and api.ok("asset/list", query="stale")["assets"] == []
