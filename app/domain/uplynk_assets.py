@@ -256,14 +256,20 @@ def find_by_ids(db: Session, owner_id: str, asset_ids: Iterable[str]) -> dict[st
     return {a.id: a for a in rows}
 
 
+# Of several live assets with one external id, the one an external-id call acts on (the docs say
+# "arbitrary"; lynkflow picks the most recently created, docs/parity.md): the one rule for both lookups.
+NEWEST_FIRST = (UplynkAsset.created.desc(), UplynkAsset.id.desc())
+
+
 def find_by_external_ids(db: Session, owner_id: str, external_ids: Iterable[str]) -> dict[str, UplynkAsset]:
     """external id → asset; with duplicates, the most recently created one (the docs: "arbitrary")."""
     wanted = list(dict.fromkeys(external_ids))
     if not wanted:
         return {}
-    rows = db.scalars(live_assets(owner_id).where(UplynkAsset.external_id.in_(wanted))
-                      .order_by(UplynkAsset.created, UplynkAsset.id))
-    return {a.external_id: a for a in rows}
+    found: dict[str, UplynkAsset] = {}
+    for a in db.scalars(live_assets(owner_id).where(UplynkAsset.external_id.in_(wanted)).order_by(*NEWEST_FIRST)):
+        found.setdefault(a.external_id, a)
+    return found
 
 
 def by_ids(db: Session, asset_ids: list[str]) -> list[UplynkAsset]:
@@ -283,12 +289,12 @@ def all_by_external_ids(db: Session, owner_id: str, external_ids: list[str]) -> 
 # The asset row of an update, read and written by Core statements built once: through the ORM (an
 # identity-mapped load, change tracking and a unit-of-work flush) the update's row cost about half
 # of the call's own CPU. The row an update wants: the owner's live asset by id, or the most recently
-# created one carrying an external id (as `find_by_external_ids` picks).
+# created one carrying an external id (`NEWEST_FIRST`, as `find_by_external_ids` picks).
 _ASSET = UplynkAsset.__table__
 _LIVE_ROW_BY_ID = select(_ASSET).where(*is_live_of(bindparam("owner")), _ASSET.c.id == bindparam("id"))
 _LIVE_ROW_BY_EXTERNAL_ID = (select(_ASSET).where(*is_live_of(bindparam("owner")),
                                                  _ASSET.c.external_id == bindparam("external_id"))
-                            .order_by(_ASSET.c.created.desc(), _ASSET.c.id.desc()).limit(1))
+                            .order_by(*NEWEST_FIRST).limit(1))
 
 
 def live_row_by_id(db: Session, owner_id: str, asset_id: str) -> Row | None:
