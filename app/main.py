@@ -92,8 +92,6 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
     from lynkflow.web.apidocs import install_docs
     install_docs(app)  # after the API routes: those are matched first, on every call
     install_routing_errors(app)
-    from lynkflow.vuflow.direct import VisDirect
-    app.add_middleware(VisDirect)  # added first: the innermost, next to the router it goes around
     from lynkflow.bodylimit import BodyLimit
     app.add_middleware(BodyLimit)  # every body capped while it streams (lynkflow.limits)
     from lynkflow.openapi import install_openapi

@@ -240,12 +240,12 @@ def _decode_body(parts: list[bytes], size: int) -> Any:
 
 def install(app: FastAPI) -> None:
     """Wrap the application's whole middleware stack (see the module docstring for why outermost)."""
-    from lynkflow.uplynk.direct import Api2Direct
+    from lynkflow.direct import Direct
 
     build = app.build_middleware_stack
 
     def build_with_control() -> ASGIApp:
-        # api2 operations skip FastAPI's stack, inside this middleware (app/uplynk/direct.py).
-        return ControlMiddleware(Api2Direct(build(), app), app.state.ctx)
+        # The hot api2 and VIS requests skip FastAPI's stack, inside this middleware (app/direct.py).
+        return ControlMiddleware(Direct(build(), app), app.state.ctx)
 
     app.build_middleware_stack = build_with_control  # type: ignore[method-assign]

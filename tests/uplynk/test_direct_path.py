@@ -1,4 +1,4 @@
-"""api2 calls skip FastAPI's router and middleware (app/uplynk/direct.py); every answer is the one the
+"""api2 calls skip FastAPI's router and middleware (app/direct.py); every answer is the one the
 full stack gives, byte for byte, and what the direct path does not serve still goes the full way."""
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from lynkflow import limits
+from lynkflow import direct, limits
 from lynkflow.testing.signing import sign
-from lynkflow.uplynk import direct
 
 
 def _bad_json_msg(api: Any) -> dict[str, str]:

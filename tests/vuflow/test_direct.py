@@ -1,4 +1,4 @@
-"""vuflow/direct.py: GETs of the fixed-path VIS reads go around FastAPI's router to the route's own
+"""app/direct.py: GETs of the fixed-path VIS reads go around FastAPI's router to the route's own
 handler, and every answer is the one the router gives (status, headers, body), for those paths and
 for what must still go the full way (other methods, the root mount, unknown paths)."""
 
@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from lynkflow import limits
-from lynkflow.vuflow import direct
+from lynkflow import direct, limits
 
 
 class _Counting:
-    """The ASGI app behind VisDirect, counting the requests it passes on."""
+    """The ASGI app behind the direct layer, counting the requests it passes on."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -22,10 +21,10 @@ class _Counting:
         await self.app(scope, receive, send)
 
 
-def _behind_vis_direct(client) -> _Counting:  # noqa: ANN001
+def _behind_direct(client) -> _Counting:  # noqa: ANN001
     client.get("/_lynkflow/health")  # builds the middleware stack
     layer = client.app.middleware_stack
-    while not isinstance(layer, direct.VisDirect):
+    while not isinstance(layer, direct.Direct):
         layer = layer.app
     counting = layer.app = _Counting(layer.app)
     return counting
@@ -36,7 +35,7 @@ def _answer(resp) -> tuple[int, list[tuple[str, str]], bytes]:  # noqa: ANN001
 
 
 def test_the_table_holds_the_fixed_path_reads() -> None:
-    paths = direct.direct_get_routes()
+    paths = direct.vis_get_routes()
     for path in ("/api/asset/", "/api/asset", "/api/event/", "/api/event", "/api/event/deleted/",
                  "/api/vuflow/"):
         assert path in paths
@@ -46,10 +45,10 @@ def test_the_table_holds_the_fixed_path_reads() -> None:
 def test_answers_are_the_routers(client, make_client, vis_headers, monkeypatch) -> None:
     h = {**vis_headers, "X-Transaction-ID": "t-1"}
     assert client.post("/api/event/", json={"title": "one", "refId": "r"}, headers=vis_headers).status_code == 200
-    counting = _behind_vis_direct(client)
-    table = direct.direct_get_routes()
+    counting = _behind_direct(client)
+    table = direct.vis_get_routes()
     assert set(_PATHS) == set(table)
-    monkeypatch.setattr(direct, "direct_get_routes", dict)  # an app whose every request takes the router
+    monkeypatch.setattr(direct, "vis_get_routes", dict)  # an app whose every request takes the router
     routed = make_client()
     requests = [("GET", p, h) for p in table]
     requests += [("GET", "/api/event/?pageSize=0", h), ("GET", "/api/asset/?pageIndex=x", h),
