@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException
 from lynkflow import limits
 from lynkflow.config import SignatureMode
 from lynkflow.context import AppContext
-from lynkflow.domain.uplynk_replay import ReplayGuard
+from lynkflow.domain.uplynk_replay import Pair, ReplayGuard
 from lynkflow.logging import get_logger
 from lynkflow.uplynk import signature, signing_keys
 from lynkflow.uplynk.errors import Api2Error
@@ -55,8 +55,10 @@ class Api2Call:
     after_commit: list[Callable[[], None]] = field(default_factory=list)
     # What the operation's `prepare` step found (app/uplynk/dispatch.py `Op.prepare`).
     prepared: Any = None
-    # The replay check, when `authenticate` could not make it without waiting: `check_replay` makes it.
-    pending_replay: Callable[[], bool] | None = None
+    # The replay check, when `authenticate` could not make it without waiting: `check_replay` (in a
+    # thread) or `check_replay_soon` (on the event loop) makes it with `guard`.
+    guard: ReplayGuard | None = None
+    pending_replay: Pair | None = None
     replayed: Callable[[], None] | None = None  # journals the refusal
 
     @property
@@ -65,8 +67,21 @@ class Api2Call:
 
     def check_replay(self) -> None:
         """Make the deferred replay check (it may wait: in a thread); raise if the pair was seen."""
-        pending, self.pending_replay = self.pending_replay, None
-        if pending is not None and pending():
+        pair, self.pending_replay = self.pending_replay, None
+        if pair is not None:
+            assert self.guard is not None
+            self._refuse_if(self.guard.seen_before(*pair))
+
+    async def check_replay_soon(self) -> None:
+        """`check_replay` for an operation that runs on the event loop: the check joins the guard's
+        next batch (one thread hop for the checks of many calls)."""
+        pair, self.pending_replay = self.pending_replay, None
+        if pair is not None:
+            assert self.guard is not None
+            self._refuse_if(await self.guard.seen_soon(*pair))
+
+    def _refuse_if(self, seen: bool) -> None:
+        if seen:
             assert self.replayed is not None
             self.replayed()
             raise Api2Error(REPLAYED)
@@ -156,7 +171,8 @@ async def authenticate(request: Request) -> Api2Call:
         raise Api2Error(str(exc)) from None
 
     verdict = "unchecked"
-    pending: Callable[[], bool] | None = None
+    guard: ReplayGuard | None = None
+    pending: Pair | None = None
     replayed: Callable[[], None] | None = None
     if mode != SignatureMode.off:
         assert sig is not None
@@ -182,7 +198,8 @@ async def authenticate(request: Request) -> Api2Call:
                             "keyed with one of your enabled API keys")
         # A write. Made here when it cannot wait (SQLite, lock free); otherwise it may wait for the
         # write lock or the network, so the dispatcher makes it in a thread: in the operation's own
-        # hop when the operation runs in one (one hop per call, not two).
+        # hop when the operation runs in one (one hop per call, not two), else batched with other
+        # calls' checks (`ReplayGuard.seen_soon`).
         guard = _guard(ctx)
         pair = (signature.canonical_msg(msg), sig, ctx.clock.now_ms(), max(1, ctx.settings.timestamp_skew) * 1000)
         seen = guard.seen_now(*pair)
@@ -190,11 +207,11 @@ async def authenticate(request: Request) -> Api2Call:
             _journal(request, doc, "replayed")
             raise Api2Error(REPLAYED)
         if seen is None:
-            pending = lambda: guard.seen_before(*pair)  # noqa: E731 - a deferred call, not a function
+            pending = pair
             replayed = lambda: _journal(request, doc, "replayed")  # noqa: E731
     if verdict != "mismatch-accepted":
         _journal(request, doc, verdict)
     # `_`-prefixed members are the envelope (_owner, _timestamp, a client's nonce), not parameters.
     params = {k: v for k, v in doc.items() if not k.startswith("_")}
     return Api2Call(ctx=ctx, owner=owner, params=params, request=request, msg=msg, sig=sig,
-                    pending_replay=pending, replayed=replayed)
+                    guard=guard, pending_replay=pending, replayed=replayed)

@@ -119,6 +119,67 @@ def test_the_pruning_insert_takes_the_thread_path(ctx) -> None:
     g.close()
 
 
+def test_seen_all_answers_each_pair_as_if_alone_in_one_transaction(ctx) -> None:
+    g = ReplayGuard(ctx.engine)
+    assert not g.seen_before("old", "s", 100_000, WINDOW)
+    pairs = [("b", "s", 100_000, WINDOW), ("old", "s", 100_000, WINDOW), ("a", "s", 100_000, WINDOW),
+             ("b", "S ", 100_000, WINDOW)]  # the first pair again (hex case, whitespace): a replay
+    assert g.seen_all(pairs) == [False, True, False, True]
+    assert _rows(ctx) == 3
+    assert g.seen_all([("a", "s", 100_001, WINDOW), ("c", "s", 100_001, WINDOW)]) == [True, False]
+    g.close()
+
+
+def test_checks_that_arrive_while_a_batch_runs_share_the_next_one(ctx, monkeypatch) -> None:
+    """One thread hop and one transaction for all of them, each caller its own answer."""
+    import asyncio
+
+    g = ReplayGuard(ctx.engine)
+    assert not g.seen_before("seen", "s", 100_000, WINDOW)
+    batches: list[list[str]] = []
+    release = threading.Event()
+    seen_all = ReplayGuard.seen_all
+
+    def recorded(self: ReplayGuard, pairs: list[Any]) -> list[bool]:
+        batches.append([p[0] for p in pairs])
+        if len(batches) == 1:
+            release.wait(10)  # the first batch runs until the others have arrived
+        return seen_all(self, pairs)
+
+    monkeypatch.setattr(ReplayGuard, "seen_all", recorded)
+
+    async def scenario() -> list[bool]:
+        first = asyncio.ensure_future(g.seen_soon("first", "s", 100_000, WINDOW))
+        while not batches:
+            await asyncio.sleep(0.001)
+        rest = [asyncio.ensure_future(g.seen_soon(m, "s", 100_000, WINDOW)) for m in ("x", "seen", "y", "x")]
+        await asyncio.sleep(0.01)
+        release.set()
+        return await asyncio.wait_for(asyncio.gather(first, *rest), 10)
+
+    assert asyncio.run(scenario()) == [False, False, True, False, True]
+    assert batches == [["first"], ["x", "seen", "y", "x"]]
+    g.close()
+
+
+def test_a_failed_batch_fails_every_check_in_it(ctx, monkeypatch) -> None:
+    import asyncio
+
+    g = ReplayGuard(ctx.engine)
+
+    def broken(self: ReplayGuard, pairs: list[Any]) -> list[bool]:
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(ReplayGuard, "seen_all", broken)
+
+    async def scenario() -> list[Any]:
+        checks = asyncio.gather(*(g.seen_soon(m, "s", 100_000, WINDOW) for m in "ab"), return_exceptions=True)
+        return await asyncio.wait_for(checks, 10)
+
+    assert [str(e) for e in asyncio.run(scenario())] == ["database gone", "database gone"]
+    g.close()
+
+
 # --- over HTTP ------------------------------------------------------------------------------------
 
 
