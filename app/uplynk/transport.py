@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import unquote
 
 from fastapi import Request
 from starlette.exceptions import HTTPException
@@ -120,13 +120,28 @@ async def read_pair(request: Request) -> tuple[str | None, str | None]:
             if len(body) > MAX_BODY_BYTES:
                 raise Api2Error(f"request body is larger than {MAX_BODY_BYTES} bytes")
             if body:
-                text = body.decode("utf-8", errors="replace")
-                for k, v in parse_qsl(text, keep_blank_values=True):
-                    if k == "msg" and msg is None:
-                        msg = v
-                    elif k == "sig" and sig is None:
-                        sig = v
+                form_msg, form_sig = form_pair(body.decode("utf-8", errors="replace"))
+                msg = msg if msg is not None else form_msg
+                sig = sig if sig is not None else form_sig
     return msg, sig
+
+
+def form_pair(form: str) -> tuple[str | None, str | None]:
+    """The first `msg` and `sig` of an urlencoded form, each decoded as `parse_qsl` decodes it ('+'
+    is a space, then %XX escapes), leaving the other fields undecoded (parse_qsl cost ~8 µs a call)."""
+    msg = sig = None
+    for item in form.split("&"):
+        name, _, value = item.partition("=")
+        name = _form_decoded(name)
+        if name == "msg" and msg is None:
+            msg = _form_decoded(value)
+        elif name == "sig" and sig is None:
+            sig = _form_decoded(value)
+    return msg, sig
+
+
+def _form_decoded(text: str) -> str:
+    return unquote(text.replace("+", " ")) if "%" in text or "+" in text else text
 
 
 def _guard(ctx: AppContext) -> ReplayGuard:
