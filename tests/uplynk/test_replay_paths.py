@@ -134,6 +134,7 @@ def test_checks_that_arrive_while_a_batch_runs_share_the_next_one(ctx, monkeypat
     """One thread hop and one transaction for all of them, each caller its own answer."""
     import asyncio
 
+    _sqlite_only(ctx)
     g = ReplayGuard(ctx.engine)
     assert not g.seen_before("seen", "s", 100_000, WINDOW)
     batches: list[list[str]] = []
@@ -165,6 +166,7 @@ def test_checks_that_arrive_while_a_batch_runs_share_the_next_one(ctx, monkeypat
 def test_a_failed_batch_fails_every_check_in_it(ctx, monkeypatch) -> None:
     import asyncio
 
+    _sqlite_only(ctx)
     g = ReplayGuard(ctx.engine)
 
     def broken(self: ReplayGuard, pairs: list[Any]) -> list[bool]:
@@ -178,6 +180,26 @@ def test_a_failed_batch_fails_every_check_in_it(ctx, monkeypatch) -> None:
 
     assert [str(e) for e in asyncio.run(scenario())] == ["database gone", "database gone"]
     g.close()
+
+
+def test_postgres_checks_from_the_event_loop_are_not_batched(ctx, monkeypatch) -> None:
+    """PostgreSQL runs concurrent inserts side by side: each check is a statement of its own."""
+    import asyncio
+
+    if ctx.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    g = ReplayGuard(ctx.engine)
+
+    def batched(self: ReplayGuard, pairs: list[Any]) -> list[bool]:
+        raise AssertionError("batched on PostgreSQL")
+
+    monkeypatch.setattr(ReplayGuard, "seen_all", batched)
+
+    async def scenario() -> list[bool]:
+        checks = asyncio.gather(*(g.seen_soon(m, "s", 100_000, WINDOW) for m in ("a", "b", "a")))
+        return await asyncio.wait_for(checks, 10)
+
+    assert sorted(asyncio.run(scenario())) == [False, False, True]
 
 
 # --- over HTTP ------------------------------------------------------------------------------------
