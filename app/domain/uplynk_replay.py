@@ -38,6 +38,8 @@ import asyncio
 import hashlib
 import itertools
 import sqlite3
+import threading
+import weakref
 
 from sqlalchemy import Engine, delete
 
@@ -64,6 +66,14 @@ _REMEMBER_RELAXED = ("WITH relaxed AS (SELECT set_config('synchronous_commit', '
 _PRUNE = "DELETE FROM control_replay WHERE expires_ms < {p}"
 
 
+class _LoopBatches:
+    """One event loop's checks waiting for the next batch, and whether a batch runs (used on that loop only)."""
+
+    def __init__(self) -> None:
+        self.waiting: list[tuple[Pair, asyncio.Future[bool]]] = []
+        self.running = False
+
+
 def replay_key(msg: str, sig: str) -> str:
     return hashlib.sha256(msg.encode() + b"\0" + sig.strip().lower().encode()).hexdigest()
 
@@ -84,10 +94,9 @@ class ReplayGuard:
         self._write_lock = sqlite_write_lock(engine)
         self._own = OwnConnection(engine, "PRAGMA busy_timeout=0",  # never wait on the event loop
                                   "PRAGMA wal_autocheckpoint=0")  # checkpoints happen on pooled connections
-        # seen_soon's batches (one event loop): the checks waiting for the next batch, and whether one runs.
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._waiting: list[tuple[Pair, asyncio.Future[bool]]] = []
-        self._batch_running = False
+        # seen_soon's batches, per event loop (in-process test clients may serve one app from several).
+        self._batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopBatches] = weakref.WeakKeyDictionary()
+        self._batches_lock = threading.Lock()
 
     def seen_before(self, msg: str, sig: str, now_ms: int, window_ms: int) -> bool:
         """Remember the pair; True if it was already remembered and its window has not ended.
@@ -157,24 +166,26 @@ class ReplayGuard:
         if self._write_lock is None:
             return await in_thread(self.seen_before, msg, sig, now_ms, window_ms)
         loop = asyncio.get_running_loop()
-        if self._loop is not loop:  # a new event loop (tests run several): nothing pending on it
-            self._loop, self._waiting, self._batch_running = loop, [], False
+        with self._batches_lock:
+            batches = self._batches.get(loop)
+            if batches is None:
+                batches = self._batches[loop] = _LoopBatches()
         answer: asyncio.Future[bool] = loop.create_future()
-        self._waiting.append(((msg, sig, now_ms, window_ms), answer))
-        if not self._batch_running:
-            self._start_batch()
+        batches.waiting.append(((msg, sig, now_ms, window_ms), answer))
+        if not batches.running:
+            self._start_batch(loop, batches)
         # A client that goes away does not cancel the batch: the others' answers come from it too.
         return await asyncio.shield(answer)
 
-    def _start_batch(self) -> None:
-        assert self._loop is not None
-        batch, self._waiting = self._waiting, []
-        self._batch_running = True
-        task = self._loop.create_task(in_thread(self.seen_all, [pair for pair, _ in batch]))
-        task.add_done_callback(lambda t: self._batch_done(t, [answer for _, answer in batch]))
+    def _start_batch(self, loop: asyncio.AbstractEventLoop, batches: _LoopBatches) -> None:
+        batch, batches.waiting = batches.waiting, []
+        batches.running = True
+        task = loop.create_task(in_thread(self.seen_all, [pair for pair, _ in batch]))
+        task.add_done_callback(lambda t: self._batch_done(t, loop, batches, [answer for _, answer in batch]))
 
-    def _batch_done(self, task: asyncio.Task[list[bool]], answers: list[asyncio.Future[bool]]) -> None:
-        self._batch_running = False
+    def _batch_done(self, task: asyncio.Task[list[bool]], loop: asyncio.AbstractEventLoop, batches: _LoopBatches,
+                    answers: list[asyncio.Future[bool]]) -> None:
+        batches.running = False
         error = task.exception() if not task.cancelled() else asyncio.CancelledError()
         for i, answer in enumerate(answers):
             if answer.done():
@@ -183,8 +194,8 @@ class ReplayGuard:
                 answer.set_exception(error)
             else:
                 answer.set_result(task.result()[i])
-        if self._waiting:  # checks that came while this batch ran: the next batch is theirs
-            self._start_batch()
+        if batches.waiting:  # checks that came while this batch ran: the next batch is theirs
+            self._start_batch(loop, batches)
 
     def _prune_due(self) -> bool:
         due = self._prune_pending or next(self._inserts) % PRUNE_EVERY == 0

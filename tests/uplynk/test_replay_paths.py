@@ -163,6 +163,47 @@ def test_checks_that_arrive_while_a_batch_runs_share_the_next_one(ctx, monkeypat
     g.close()
 
 
+def test_two_event_loops_batch_apart(ctx, monkeypatch) -> None:
+    """One app served from two event loops at once (in-process test clients): neither loses the other's checks."""
+    import asyncio
+
+    _sqlite_only(ctx)
+    g = ReplayGuard(ctx.engine)
+    first_batches = threading.Barrier(2, timeout=10)
+    calls: list[str] = []
+    seen_all = ReplayGuard.seen_all
+
+    def recorded(self: ReplayGuard, pairs: list[Any]) -> list[bool]:
+        calls.append(pairs[0][0])
+        if len(calls) <= 2:
+            first_batches.wait()  # each loop's first batch runs until the other loop has one running too
+        return seen_all(self, pairs)
+
+    monkeypatch.setattr(ReplayGuard, "seen_all", recorded)
+    results: dict[str, Any] = {}
+
+    def serve(name: str, delay: float) -> None:
+        async def scenario() -> list[bool]:
+            await asyncio.sleep(delay)
+            first = asyncio.ensure_future(g.seen_soon(f"{name}1", "s", 100_000, WINDOW))
+            await asyncio.sleep(0.05)  # the second waits for the next batch of its loop
+            second = asyncio.ensure_future(g.seen_soon(f"{name}2", "s", 100_000, WINDOW))
+            return await asyncio.wait_for(asyncio.gather(first, second), 10)
+
+        try:
+            results[name] = asyncio.run(scenario())
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            results[name] = exc
+
+    threads = [threading.Thread(target=serve, args=("a", 0.0)), threading.Thread(target=serve, args=("b", 0.2))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert results == {"a": [False, False], "b": [False, False]}
+    g.close()
+
+
 def test_a_failed_batch_fails_every_check_in_it(ctx, monkeypatch) -> None:
     import asyncio
 
