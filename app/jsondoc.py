@@ -50,6 +50,8 @@ def nesting_exceeds(text: str, depth: int = limits.MAX_JSON_DEPTH) -> bool:
     depth left is too deep whatever follows (found by a search, without another copy of a huge
     text). A round that removes nothing means unbalanced brackets: a syntax error for the parser.
     """
+    if text.count("[") + text.count("{") <= depth:
+        return False  # openers inside strings counted too: the nesting cannot be deeper (no scan)
     brackets = _NOT_NESTING.sub("", text)
     if brackets.count("[") + brackets.count("{") <= depth:
         return False  # too few openers to nest that deep (nearly every document: no rounds)

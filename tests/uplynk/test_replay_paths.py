@@ -119,6 +119,130 @@ def test_the_pruning_insert_takes_the_thread_path(ctx) -> None:
     g.close()
 
 
+def test_seen_all_answers_each_pair_as_if_alone_in_one_transaction(ctx) -> None:
+    g = ReplayGuard(ctx.engine)
+    assert not g.seen_before("old", "s", 100_000, WINDOW)
+    pairs = [("b", "s", 100_000, WINDOW), ("old", "s", 100_000, WINDOW), ("a", "s", 100_000, WINDOW),
+             ("b", "S ", 100_000, WINDOW)]  # the first pair again (hex case, whitespace): a replay
+    assert g.seen_all(pairs) == [False, True, False, True]
+    assert _rows(ctx) == 3
+    assert g.seen_all([("a", "s", 100_001, WINDOW), ("c", "s", 100_001, WINDOW)]) == [True, False]
+    g.close()
+
+
+def test_checks_that_arrive_while_a_batch_runs_share_the_next_one(ctx, monkeypatch) -> None:
+    """One thread hop and one transaction for all of them, each caller its own answer."""
+    import asyncio
+
+    _sqlite_only(ctx)
+    g = ReplayGuard(ctx.engine)
+    assert not g.seen_before("seen", "s", 100_000, WINDOW)
+    batches: list[list[str]] = []
+    release = threading.Event()
+    seen_all = ReplayGuard.seen_all
+
+    def recorded(self: ReplayGuard, pairs: list[Any]) -> list[bool]:
+        batches.append([p[0] for p in pairs])
+        if len(batches) == 1:
+            release.wait(10)  # the first batch runs until the others have arrived
+        return seen_all(self, pairs)
+
+    monkeypatch.setattr(ReplayGuard, "seen_all", recorded)
+
+    async def scenario() -> list[bool]:
+        first = asyncio.ensure_future(g.seen_soon("first", "s", 100_000, WINDOW))
+        while not batches:
+            await asyncio.sleep(0.001)
+        rest = [asyncio.ensure_future(g.seen_soon(m, "s", 100_000, WINDOW)) for m in ("x", "seen", "y", "x")]
+        await asyncio.sleep(0.01)
+        release.set()
+        return await asyncio.wait_for(asyncio.gather(first, *rest), 10)
+
+    assert asyncio.run(scenario()) == [False, False, True, False, True]
+    assert batches == [["first"], ["x", "seen", "y", "x"]]
+    g.close()
+
+
+def test_two_event_loops_batch_apart(ctx, monkeypatch) -> None:
+    """One app served from two event loops at once (in-process test clients): neither loses the other's checks."""
+    import asyncio
+
+    _sqlite_only(ctx)
+    g = ReplayGuard(ctx.engine)
+    first_batches = threading.Barrier(2, timeout=10)
+    calls: list[str] = []
+    seen_all = ReplayGuard.seen_all
+
+    def recorded(self: ReplayGuard, pairs: list[Any]) -> list[bool]:
+        calls.append(pairs[0][0])
+        if len(calls) <= 2:
+            first_batches.wait()  # each loop's first batch runs until the other loop has one running too
+        return seen_all(self, pairs)
+
+    monkeypatch.setattr(ReplayGuard, "seen_all", recorded)
+    results: dict[str, Any] = {}
+
+    def serve(name: str, delay: float) -> None:
+        async def scenario() -> list[bool]:
+            await asyncio.sleep(delay)
+            first = asyncio.ensure_future(g.seen_soon(f"{name}1", "s", 100_000, WINDOW))
+            await asyncio.sleep(0.05)  # the second waits for the next batch of its loop
+            second = asyncio.ensure_future(g.seen_soon(f"{name}2", "s", 100_000, WINDOW))
+            return await asyncio.wait_for(asyncio.gather(first, second), 10)
+
+        try:
+            results[name] = asyncio.run(scenario())
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            results[name] = exc
+
+    threads = [threading.Thread(target=serve, args=("a", 0.0)), threading.Thread(target=serve, args=("b", 0.2))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert results == {"a": [False, False], "b": [False, False]}
+    g.close()
+
+
+def test_a_failed_batch_fails_every_check_in_it(ctx, monkeypatch) -> None:
+    import asyncio
+
+    _sqlite_only(ctx)
+    g = ReplayGuard(ctx.engine)
+
+    def broken(self: ReplayGuard, pairs: list[Any]) -> list[bool]:
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(ReplayGuard, "seen_all", broken)
+
+    async def scenario() -> list[Any]:
+        checks = asyncio.gather(*(g.seen_soon(m, "s", 100_000, WINDOW) for m in "ab"), return_exceptions=True)
+        return await asyncio.wait_for(checks, 10)
+
+    assert [str(e) for e in asyncio.run(scenario())] == ["database gone", "database gone"]
+    g.close()
+
+
+def test_postgres_checks_from_the_event_loop_are_not_batched(ctx, monkeypatch) -> None:
+    """PostgreSQL runs concurrent inserts side by side: each check is a statement of its own."""
+    import asyncio
+
+    if ctx.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    g = ReplayGuard(ctx.engine)
+
+    def batched(self: ReplayGuard, pairs: list[Any]) -> list[bool]:
+        raise AssertionError("batched on PostgreSQL")
+
+    monkeypatch.setattr(ReplayGuard, "seen_all", batched)
+
+    async def scenario() -> list[bool]:
+        checks = asyncio.gather(*(g.seen_soon(m, "s", 100_000, WINDOW) for m in ("a", "b", "a")))
+        return await asyncio.wait_for(checks, 10)
+
+    assert sorted(asyncio.run(scenario())) == [False, False, True]
+
+
 # --- over HTTP ------------------------------------------------------------------------------------
 
 

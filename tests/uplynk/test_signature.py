@@ -368,3 +368,19 @@ def test_success_has_no_msg_and_unknown_endpoint_is_api2_shaped(api, client) -> 
     assert out["error"] == 0 and "msg" not in out
     resp = client.post("/api2/asset/nope", data=api.pair({}))
     assert resp.status_code == 200 and resp.json()["error"] == 1 and "unknown api2 endpoint" in resp.json()["msg"]
+
+
+@pytest.mark.parametrize("form", [
+    "msg=a%2Bb%3D&sig=AB", "sig=1&msg=x+y&msg=2", "m%73g=1&%73ig=2", "msg&sig=", "=&&msg=%ZZ%e9&sig=%C3%A9",
+    "msg=a=b=c;sig=2", "msg=%u1234", "msg=\u00e9+%20&sig=+", "", "&&&", "msg=1&msg=2&sig=3&sig=4",
+    "msg+=1&sig=%00", "ms%2Bg=1", "other=%41&msg=x%2",
+])
+def test_the_form_pair_is_read_as_parse_qsl_reads_it(form: str) -> None:
+    """`form_pair` skips decoding the fields it does not need; what it returns is parse_qsl's first msg and sig."""
+    from urllib.parse import parse_qsl
+
+    from lynkflow.uplynk.transport import form_pair
+
+    fields = parse_qsl(form, keep_blank_values=True)
+    first = {name: next((v for k, v in fields if k == name), None) for name in ("msg", "sig")}
+    assert form_pair(form) == (first["msg"], first["sig"])
