@@ -94,8 +94,7 @@ async def resolve(directory: TenantDirectory, api: str, scope: Scope, receive: R
         if ctype == "application/x-www-form-urlencoded":
             messages, body, complete = await read_body(receive)
             receive = replay(messages, receive)
-            if complete:
-                form: dict[str, Any] = dict(parse_qsl(body.decode("utf-8", errors="replace"),
-                                                      keep_blank_values=True))
-                owner = _owner_in(scope, form.get("msg"))
+            if complete:  # the msg the face authenticates (the first of the form's), read as it reads it
+                from lynkflow.uplynk.transport import form_pair
+                owner = _owner_in(scope, form_pair(body.decode("utf-8", errors="replace"))[0])
     return (directory.for_owner(owner) if owner else None), receive

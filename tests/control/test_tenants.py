@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from urllib.parse import urlencode
 from typing import Any
 
 import pytest
@@ -227,3 +228,17 @@ def test_with_tenants_an_api2_msg_is_decoded_once_per_request(client, two, monke
     query = a.signer({}, timestamp=a.now_s())
     assert client.get("/api2/asset/list", params=query).json()["error"] == 0
     assert decodes == [body["msg"], query["msg"]]
+
+
+def test_the_tenant_of_a_form_with_two_msgs_is_the_one_the_signature_is_checked_for(client, two):
+    """The tenant comes from the msg the face authenticates (the first of a form's), never from another."""
+    a, b = two
+    client.post("/_lynkflow/faults", json={"route": "/api2/asset/list", "action": "error", "tenant": a.id,
+                                           "message": "a only"})
+    first, second = a.signer({}, timestamp=a.now_s()), b.signer({}, timestamp=b.now_s())
+    body = urlencode([("msg", first["msg"]), ("msg", second["msg"]), ("sig", first["sig"])])
+    resp = client.post("/api2/asset/list", content=body,
+                       headers={"content-type": "application/x-www-form-urlencoded"})
+    assert resp.json() == {"error": 1, "msg": "a only"}
+    entry = client.get("/_lynkflow/journal", params={"tenant": a.id}).json()["entries"][-1]
+    assert entry["route"] == "/api2/asset/list"
