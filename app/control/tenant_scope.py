@@ -12,7 +12,6 @@ tenant's clock and faults, and then the face's refusal.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qsl
 
 from starlette.types import Message, Receive, Scope
 
@@ -87,14 +86,14 @@ async def resolve(directory: TenantDirectory, api: str, scope: Scope, receive: R
     if api == "vuflow":
         key = _header(scope, _VIS_HEADERS)
         return (directory.for_vis_key(key) if key else None), receive
-    query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
-    owner = _owner_in(scope, query.get("msg"))
+    from lynkflow.uplynk.transport import form_pair  # the msg the face authenticates, read as it reads it
+
+    owner = _owner_in(scope, form_pair(scope.get("query_string", b"").decode("latin-1"))[0])
     if owner is None and scope.get("method") == "POST":
         ctype = (_header(scope, (b"content-type",)) or "").split(";", 1)[0].strip().lower()
         if ctype == "application/x-www-form-urlencoded":
             messages, body, complete = await read_body(receive)
             receive = replay(messages, receive)
-            if complete:  # the msg the face authenticates (the first of the form's), read as it reads it
-                from lynkflow.uplynk.transport import form_pair
+            if complete:
                 owner = _owner_in(scope, form_pair(body.decode("utf-8", errors="replace"))[0])
     return (directory.for_owner(owner) if owner else None), receive

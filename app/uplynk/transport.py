@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from fastapi import Request
+from starlette.datastructures import ImmutableMultiDict
 from starlette.exceptions import HTTPException
 
 from lynkflow import limits
@@ -98,7 +99,7 @@ async def read_pair(request: Request) -> tuple[str | None, str | None]:
     msg = sig = None
     if request.scope.get("query_string"):  # a POST form usually has none: no parse of an empty one
         qp = request.query_params
-        msg, sig = qp.get("msg"), qp.get("sig")
+        msg, sig = _first(qp, "msg"), _first(qp, "sig")
     if msg is not None and sig is not None:
         return msg, sig
     if request.method in ("POST", "PUT", "PATCH"):
@@ -109,7 +110,7 @@ async def read_pair(request: Request) -> tuple[str | None, str | None]:
                 form = await request.form(max_part_size=MAX_BODY_BYTES)
             except HTTPException as exc:  # Starlette reports a malformed or over-limit form this way
                 raise Api2Error(f"the multipart form cannot be read: {exc.detail}") from None
-            fm, fs = form.get("msg"), form.get("sig")
+            fm, fs = _first(form, "msg"), _first(form, "sig")
             msg = msg if msg is not None else (fm if isinstance(fm, str) else None)
             sig = sig if sig is not None else (fs if isinstance(fs, str) else None)
         else:
@@ -138,6 +139,12 @@ def form_pair(form: str) -> tuple[str | None, str | None]:
         elif name == "sig" and sig is None:
             sig = _form_decoded(value)
     return msg, sig
+
+
+def _first(fields: ImmutableMultiDict, name: str) -> Any:
+    """A repeated field's first value, as `form_pair` reads an urlencoded form (Starlette's `get` gives the last)."""
+    values = fields.getlist(name)
+    return values[0] if values else None
 
 
 def _form_decoded(text: str) -> str:

@@ -9,6 +9,7 @@ import gzip
 import json
 import time
 import zlib
+from urllib.parse import urlencode
 
 import pytest
 from sqlalchemy import create_engine, func, select
@@ -219,6 +220,20 @@ def test_every_transport_is_accepted(api, client) -> None:
     raw = f"msg={pair['msg']}&sig={pair['sig']}"
     resp = client.post("/api2/asset/list", content=raw,
                        headers={"content-type": "application/x-www-form-urlencoded"})
+    assert resp.json()["error"] == 0
+
+
+def test_a_repeated_msg_or_sig_is_read_for_its_first_in_every_transport(api, client) -> None:
+    """One rule for repeated fields, whichever way they come (docs/parity.md): the first msg and sig."""
+    def fields() -> list[tuple[str, str]]:
+        good, other = api.pair({}), api.pair({"search": "other"})
+        return [("msg", good["msg"]), ("msg", other["msg"]), ("sig", good["sig"]), ("sig", "0" * 64)]
+
+    assert client.get("/api2/asset/list", params=fields()).json()["error"] == 0
+    resp = client.post("/api2/asset/list", content=urlencode(fields()),
+                       headers={"content-type": "application/x-www-form-urlencoded"})
+    assert resp.json()["error"] == 0
+    resp = client.post("/api2/asset/list", files=[(k, (None, v)) for k, v in fields()])
     assert resp.json()["error"] == 0
 
 
