@@ -8,6 +8,9 @@ and kept only while the whole row read now equals the row they were made from: e
 still reads the row, so a cached rendering is only reused for the exact row the database holds
 now, also when another process made the change. Changes that live outside the row (test players,
 library membership) move the asset's `lastmod` forward by at least 1 ms, so they change the row too.
+A cached rendering also keeps its JSON text once a list has asked for it (`render_asset_texts`), so a
+page of unchanged assets is joined from texts (uplynk/encoded.py) instead of encoded again; the text
+is valid exactly as long as its rendering, by the same row check.
 """
 
 from __future__ import annotations
