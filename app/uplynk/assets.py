@@ -15,6 +15,7 @@ from lynkflow.domain import uplynk_assets as dom
 from lynkflow.domain import uplynk_changes, uplynk_posters
 from lynkflow.uplynk import query as q
 from lynkflow.uplynk import query_sql
+from lynkflow.uplynk.encoded import EncodedAnswer, json_array
 from lynkflow.uplynk.errors import Api2Error
 from lynkflow.uplynk.params import (
     ParamError,
@@ -26,7 +27,7 @@ from lynkflow.uplynk.params import (
     parse_str_list,
     require,
 )
-from lynkflow.uplynk.render import render_assets, render_one_by_id
+from lynkflow.uplynk.render import render_asset_texts, render_assets, render_one_by_id
 from lynkflow.uplynk.transport import Api2Call
 
 # Core columns, not ORM attributes: a list query is then pure Core and skips the ORM compile step.
@@ -179,7 +180,7 @@ def _confirmed_page(db: Session, ordered: Select, query: q.Query, limit: int, sk
 _parse_query = functools.lru_cache(maxsize=256)(q.parse)
 
 
-def list_(call: Api2Call, db: Session) -> dict[str, Any]:
+def list_(call: Api2Call, db: Session) -> EncodedAnswer:
     p = call.params
     limit = parse_int(p["limit"], "limit", low=1, high=100) if p.get("limit") not in (None, "") else 100
     skip = parse_int(p["skip"], "skip", low=0) if p.get("skip") not in (None, "") else 0
@@ -202,10 +203,11 @@ def list_(call: Api2Call, db: Session) -> dict[str, Any]:
                                         limit, skip)
         rows, shared_rows = pages[0], (None if ignore_shared else pages[1])
     base = call.public_base  # computed from the request each time it is read
-    result: dict[str, Any] = {"assets": render_assets(call.ctx, db, base, rows)}
+    # The answer is joined from each asset's cached text: encoding the whole page was the largest cost.
+    fields = {"assets": json_array(render_asset_texts(call.ctx, db, base, rows))}
     if shared_rows is not None:
-        result["shared_assets"] = render_assets(call.ctx, db, base, shared_rows)
-    return result
+        fields["shared_assets"] = json_array(render_asset_texts(call.ctx, db, base, shared_rows))
+    return EncodedAnswer(fields)
 
 
 # --- update -------------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from lynkflow.media.errors import MediaError
 from lynkflow.storage.diskfull import NO_SPACE, is_disk_full
 from lynkflow.storage.paths import UnsafePath
 from lynkflow.threadhop import in_thread
+from lynkflow.uplynk.encoded import EncodedAnswer
 from lynkflow.uplynk.errors import Api2Error, error_response
 from lynkflow.uplynk.params import ParamError
 from lynkflow.uplynk.query import QueryError
@@ -44,7 +45,7 @@ from lynkflow.uplynk.transport import Api2Call, authenticate
 
 log = get_logger("uplynk")
 
-Operation = Callable[[Api2Call, Session], dict[str, Any]]
+Operation = Callable[[Api2Call, Session], dict[str, Any] | EncodedAnswer]
 
 _CLIENT_ERRORS = (Api2Error, ParamError, QueryError, AssetError, UnsafePath)
 
@@ -87,6 +88,8 @@ class Api2Response(JSONResponse):
     """A JSONResponse, byte for byte, encoded by the encoder made once (`jsondoc.encode`)."""
 
     def render(self, content: Any) -> bytes:
+        if isinstance(content, EncodedAnswer):  # an operation's answer joined from encoded texts
+            return content.text().encode("utf-8")
         return jsondoc.encode(content).encode("utf-8")
 
 
@@ -127,7 +130,7 @@ def _in_unit_of_work(factory: sessionmaker[Session], work: Callable[[Session], A
             lazy.session.close()
 
 
-def run(call: Api2Call, op: Op) -> dict[str, Any]:
+def run(call: Api2Call, op: Op) -> dict[str, Any] | EncodedAnswer:
     """The unit of work of one call: the replay check if still due, the session, the operation, the
     commit, then the after-commit actions."""
     call.check_replay()
@@ -136,7 +139,7 @@ def run(call: Api2Call, op: Op) -> dict[str, Any]:
         prepare = op.prepare
         call.prepared = _in_unit_of_work(ctx.read_sessions, lambda db: prepare(call, db))
     factory = ctx.sessions if op.access is Access.WRITE else ctx.read_sessions
-    result: dict[str, Any] = _in_unit_of_work(factory, lambda db: op.fn(call, db))
+    result: dict[str, Any] | EncodedAnswer = _in_unit_of_work(factory, lambda db: op.fn(call, db))
     for action in call.after_commit:
         action()
     return result

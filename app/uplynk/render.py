@@ -8,6 +8,9 @@ and kept only while the whole row read now equals the row they were made from: e
 still reads the row, so a cached rendering is only reused for the exact row the database holds
 now, also when another process made the change. Changes that live outside the row (test players,
 library membership) move the asset's `lastmod` forward by at least 1 ms, so they change the row too.
+A cached rendering also keeps its JSON text once a list has asked for it (`render_asset_texts`), so a
+page of unchanged assets is joined from texts (uplynk/encoded.py) instead of encoded again; the text
+is valid exactly as long as its rendering, by the same row check.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from lynkflow import jsondoc
 from lynkflow.db.models import Job, Media, UplynkAsset, UplynkSlicerJob, UplynkTestPlayer
 from lynkflow.domain import uplynk_asset_reads as reads
 from lynkflow.domain.uplynk_assets import ERROR_STATE
@@ -94,31 +98,50 @@ def asset_dict(base: str, a: UplynkAsset, players: list[UplynkTestPlayer], libra
     return doc
 
 
+class _Entry:
+    """One cached rendering: the row values it was made from, the document, and its JSON text (encoded
+    on first need: only lists ask for it, so a rendering for asset/update or asset/changes costs no encoding)."""
+
+    __slots__ = ("values", "doc", "text")
+
+    def __init__(self, values: tuple | None, doc: dict[str, Any]) -> None:
+        self.values = values
+        self.doc = doc
+        self.text: str | None = None
+
+    def encoded(self) -> str:
+        # Two threads may both encode a new entry: the same text, so whichever lands is right.
+        text = self.text
+        if text is None:
+            text = self.text = jsondoc.encode(self.doc)
+        return text
+
+
 class _RenderCache:
-    """id, lastmod, base, include_deleted -> (the row's values, the rendering); LRU-bounded."""
+    """id, lastmod, base, include_deleted -> the row's values, the rendering and its text; LRU-bounded."""
 
     def __init__(self, size: int = CACHE_MAX) -> None:
-        self._items: OrderedDict[tuple, tuple[tuple, dict[str, Any]]] = OrderedDict()
+        self._items: OrderedDict[tuple, _Entry] = OrderedDict()
         self._lock = threading.Lock()
         self._size = size
 
-    def get_many(self, wanted: list[tuple[tuple, tuple | None]]) -> list[dict[str, Any] | None]:
-        """The cached renderings of (key, values) pairs, under one lock: an entry is a hit only while its row
+    def get_many(self, wanted: list[tuple[tuple, tuple | None]]) -> list[_Entry | None]:
+        """The cached entries of (key, values) pairs, under one lock: an entry is a hit only while its row
         values equal the ones read now; None values (not cacheable) miss."""
-        out: list[dict[str, Any] | None] = []
+        out: list[_Entry | None] = []
         with self._lock:
             for key, values in wanted:
                 hit = self._items.get(key) if values is not None else None
-                if hit is None or hit[0] != values:
+                if hit is None or hit.values != values:
                     out.append(None)
                     continue
                 self._items.move_to_end(key)
-                out.append(hit[1])
+                out.append(hit)
         return out
 
-    def put(self, key: tuple, values: tuple, doc: dict[str, Any]) -> None:
+    def put(self, key: tuple, entry: _Entry) -> None:
         with self._lock:
-            self._items[key] = (values, doc)
+            self._items[key] = entry
             if len(self._items) > self._size:
                 self._items.popitem(last=False)
 
@@ -142,34 +165,41 @@ def render_one_by_id(ctx: Any, owner: str, asset_id: str, base: str) -> dict[str
     row = hot.asset(owner, asset_id)
     if row is None:
         return None
-    return _render(ctx, base, [row], lambda missing: hot.related(missing[0]))[0]
+    return dict(_render(ctx, base, [row], lambda missing: hot.related(missing[0]))[0].doc)
 
 
 def render_assets(ctx: Any, db: Session, base: str, rows: Iterable[Any], *, include_deleted: bool = False
                   ) -> list[dict[str, Any]]:
     """Asset dictionaries for rows (Core rows or ORM objects); related rows are loaded only for the
     ones not in the cache. Callers may add to a document: each is a shallow copy."""
-    return _render(ctx, base, rows, lambda missing: reads.related(db, missing), include_deleted=include_deleted)
+    entries = _render(ctx, base, rows, lambda missing: reads.related(db, missing), include_deleted=include_deleted)
+    return [dict(e.doc) for e in entries]
+
+
+def render_asset_texts(ctx: Any, db: Session, base: str, rows: Iterable[Any]) -> list[str]:
+    """The JSON text of each row's asset dictionary (`jsondoc.encode` of what `render_assets` gives),
+    encoded once per cached rendering, so an unchanged asset listed again costs no encoding."""
+    return [e.encoded() for e in _render(ctx, base, rows, lambda missing: reads.related(db, missing))]
 
 
 def _render(ctx: Any, base: str, rows: Iterable[Any], load_related: Callable[[list[Any]], reads.Related], *,
-            include_deleted: bool = False) -> list[dict[str, Any]]:
+            include_deleted: bool = False) -> list[_Entry]:
     rows = list(rows)
     # ORM objects (just written by this call) are rendered fresh and not cached.
     wanted = [((r.id, r.lastmod, base, include_deleted), None if isinstance(r, UplynkAsset) else tuple(r))
               for r in rows]
     cache = _cache(ctx)
     out = cache.get_many(wanted)
-    missing = [(i, r, values, key) for i, (r, doc, (key, values)) in enumerate(zip(rows, out, wanted, strict=True))
-               if doc is None]
+    missing = [(i, r, values, key) for i, (r, entry, (key, values)) in enumerate(zip(rows, out, wanted, strict=True))
+               if entry is None]
     if missing:
         related = load_related([r for _, r, _, _ in missing])
         for i, r, values, key in missing:
-            doc = asset_dict(base, r, *related.of(r), include_deleted=include_deleted)
+            entry = _Entry(values, asset_dict(base, r, *related.of(r), include_deleted=include_deleted))
             if values is not None:
-                cache.put(key, values, doc)
-            out[i] = doc
-    return [dict(d) for d in out if d is not None]
+                cache.put(key, entry)
+            out[i] = entry
+    return [e for e in out if e is not None]
 
 
 # --- jobs -------------------------------------------------------------------------------------

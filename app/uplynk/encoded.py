@@ -1,0 +1,34 @@
+"""An api2 answer made of already-encoded JSON texts, so a list joins cached texts instead of encoding
+every asset again on each call.
+
+An operation may return an `EncodedAnswer` in place of its dict: the dispatcher adds `error` to it as
+to a dict (`answer["error"] = 0`) and `Api2Response` sends `text()`, the bytes `jsondoc.encode` gives
+for the dict of the decoded fields, in the same order (no whitespace, as its separators write).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lynkflow import jsondoc
+
+
+def json_array(texts: list[str]) -> str:
+    """The JSON array of these encoded items: `jsondoc.encode` of the list of their documents."""
+    return "[" + ",".join(texts) + "]"
+
+
+class EncodedAnswer:
+    """Top-level fields of an api2 answer, each held as its JSON text, in the order they are sent."""
+
+    __slots__ = ("fields",)
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        self.fields = fields
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        """Add a field given as a value (encoded now), as on the dict an operation otherwise returns."""
+        self.fields[name] = jsondoc.encode(value)
+
+    def text(self) -> str:
+        return "{" + ",".join(f"{jsondoc.encode(name)}:{text}" for name, text in self.fields.items()) + "}"
