@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from lynkflow import limits
@@ -29,6 +29,18 @@ _INNERMOST_PAIR = re.compile(r"\[\]|\{\}")
 # Starlette's JSONResponse encoding (its `render`: no ASCII escaping, NaN refused, no whitespace), with
 # the encoder made once: the api2 and VIS answers are these bytes, without a json.dumps set-up per call.
 encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode
+
+
+# Answers joined from parts already encoded (cached item texts): the bytes `encode` gives for the whole,
+# as its separators write them (no whitespace), without encoding the parts again.
+def join_array(texts: Iterable[str]) -> str:
+    """`encode` of the list of the documents these texts encode."""
+    return "[" + ",".join(texts) + "]"
+
+
+def join_object(fields: Mapping[str, str]) -> str:
+    """`encode` of the object whose members are these names and the documents their texts encode, in order."""
+    return "{" + ",".join(f"{encode(name)}:{text}" for name, text in fields.items()) + "}"
 
 
 class DocumentError(ValueError):

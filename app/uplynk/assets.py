@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import ColumnElement, Select, func, or_
 from sqlalchemy.orm import Session
 
+from lynkflow import jsondoc
 from lynkflow.db.like import ESCAPE, escape_like
 from lynkflow.db.models import UplynkAsset
 from lynkflow.domain import uplynk_asset_reads as reads
@@ -15,7 +16,7 @@ from lynkflow.domain import uplynk_assets as dom
 from lynkflow.domain import uplynk_changes, uplynk_posters
 from lynkflow.uplynk import query as q
 from lynkflow.uplynk import query_sql
-from lynkflow.uplynk.encoded import EncodedAnswer, json_array
+from lynkflow.uplynk.encoded import EncodedAnswer
 from lynkflow.uplynk.errors import Api2Error
 from lynkflow.uplynk.params import (
     ParamError,
@@ -204,9 +205,9 @@ def list_(call: Api2Call, db: Session) -> EncodedAnswer:
         rows, shared_rows = pages[0], (None if ignore_shared else pages[1])
     base = call.public_base  # computed from the request each time it is read
     # The answer is joined from each asset's cached text: encoding the whole page was the largest cost.
-    fields = {"assets": json_array(render_asset_texts(call.ctx, db, base, rows))}
+    fields = {"assets": jsondoc.join_array(render_asset_texts(call.ctx, db, base, rows))}
     if shared_rows is not None:
-        fields["shared_assets"] = json_array(render_asset_texts(call.ctx, db, base, shared_rows))
+        fields["shared_assets"] = jsondoc.join_array(render_asset_texts(call.ctx, db, base, shared_rows))
     return EncodedAnswer(fields)
 
 

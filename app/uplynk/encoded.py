@@ -13,11 +13,6 @@ from typing import Any
 from lynkflow import jsondoc
 
 
-def json_array(texts: list[str]) -> str:
-    """The JSON array of these encoded items: `jsondoc.encode` of the list of their documents."""
-    return "[" + ",".join(texts) + "]"
-
-
 class EncodedAnswer:
     """Top-level fields of an api2 answer, each held as its JSON text, in the order they are sent."""
 
@@ -31,4 +26,4 @@ class EncodedAnswer:
         self.fields[name] = jsondoc.encode(value)
 
     def text(self) -> str:
-        return "{" + ",".join(f"{jsondoc.encode(name)}:{text}" for name, text in self.fields.items()) + "}"
+        return jsondoc.join_object(self.fields)

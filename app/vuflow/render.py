@@ -87,14 +87,15 @@ def json_text_response(text: str) -> Response:
 def json_page_response(texts: list[str], total: int, page_size: int) -> Response:
     """`{"results": [...], "totalCount": total, "pageSize": page_size}` from encoded results: the bytes
     `json_response` gives for that document."""
-    return json_text_response(f'{{"results":[{",".join(texts)}],"totalCount":{jsondoc.encode(total)},'
-                              f'"pageSize":{jsondoc.encode(page_size)}}}')
+    return json_text_response(jsondoc.join_object({"results": jsondoc.join_array(texts),
+                                                   "totalCount": jsondoc.encode(total),
+                                                   "pageSize": jsondoc.encode(page_size)}))
 
 
 def json_array_response(texts: list[str]) -> Response:
     """The JSON array of these encoded items: the bytes `json_response` gives for the list of their documents
     (no whitespace between items, as its separators write)."""
-    return json_text_response("[" + ",".join(texts) + "]")
+    return json_text_response(jsondoc.join_array(texts))
 
 
 def player_page_url(base: str, event_id: str) -> str:

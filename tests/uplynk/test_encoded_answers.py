@@ -9,7 +9,7 @@ import json
 from sqlalchemy import text
 
 from lynkflow import jsondoc
-from lynkflow.uplynk.encoded import EncodedAnswer, json_array
+from lynkflow.uplynk.encoded import EncodedAnswer
 from lynkflow.uplynk.render import render_asset_texts, render_assets
 from tests.conftest import UplynkCaller
 from tests.uplynk.conftest import make_asset, other_owner
@@ -81,7 +81,8 @@ def test_a_field_added_to_a_rendering_stays_out_of_the_cached_text(client) -> No
 
 def test_an_encoded_answer_adds_fields_as_a_dict_would() -> None:
     items = [{"a": 1.5e16, "b": "ü"}, {"a": 1e-07, "b": None}]
-    answer = EncodedAnswer({"assets": json_array([jsondoc.encode(i) for i in items]), "empty": json_array([])})
+    answer = EncodedAnswer({"assets": jsondoc.join_array([jsondoc.encode(i) for i in items]),
+                            "empty": jsondoc.join_array([])})
     answer["error"] = 0
     answer["msg"] = "ö \"x\""
     assert answer.text() == jsondoc.encode({"assets": items, "empty": [], "error": 0, "msg": "ö \"x\""})
