@@ -34,6 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from lynkflow.context import AppContext
+from lynkflow.db.idempotent import insert_missing
 from lynkflow.db.models import (
     Job,
     KeyValue,
@@ -63,9 +64,10 @@ class SeedError(ValueError):
 def ensure_default_accounts(ctx: AppContext) -> None:
     """The configured Uplynk owner/key and VIS key always exist (idempotent).
 
-    Several processes may do this at once on one database (a reset through one API process while
-    another starts): a row another process inserted meanwhile is a unique violation here, and the
-    second pass then finds it.
+    Several processes may do this at once on one database (processes starting together, a reset
+    through one API process while another starts): the rows keyed by the configuration are inserted
+    unless present, in one statement each (`db.idempotent`). A second pass covers what that cannot:
+    a reset that removes the owner between its insert and the API key's.
     """
     for attempt in (1, 2):
         try:
@@ -80,9 +82,7 @@ def _ensure_default_accounts(ctx: AppContext) -> None:
     s = ctx.settings
     now = ctx.clock.now_ms()
     with ctx.session() as db:
-        if db.get(UplynkOwner, s.uplynk_owner) is None:
-            db.add(UplynkOwner(id=s.uplynk_owner, name="Default owner", created=now))
-            db.flush()
+        insert_missing(db, UplynkOwner, id=s.uplynk_owner, name="Default owner", created=now)
         exists = db.scalar(
             select(UplynkApiKey).where(
                 UplynkApiKey.owner_id == s.uplynk_owner, UplynkApiKey.secret == s.uplynk_api_key
@@ -92,9 +92,7 @@ def _ensure_default_accounts(ctx: AppContext) -> None:
             from lynkflow import ids
 
             db.add(UplynkApiKey(id=ids.hex32(), owner_id=s.uplynk_owner, secret=s.uplynk_api_key, created=now))
-        if db.get(VisApiKey, s.vuflow_api_key) is None:
-            db.add(VisApiKey(key=s.vuflow_api_key, name="Default key", created=now))
-            db.flush()
+        if insert_missing(db, VisApiKey, key=s.vuflow_api_key, name="Default key", created=now):
             ensure_default_vuflow(db, s.vuflow_api_key, now)
 
 

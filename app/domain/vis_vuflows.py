@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from lynkflow import ids, jsondoc, limits
 from lynkflow.context import AppContext
+from lynkflow.db.idempotent import insert_missing
 from lynkflow.db.models import VisEvent, VisVuflow
 from lynkflow.domain.vis_errors import VisConflict, VisNotFound, VisValidation
 
@@ -40,11 +41,8 @@ def default_vuflow_id(api_key: str) -> str:
 
 def ensure_default_vuflow(db: Session, api_key: str, now_ms: int) -> None:
     """Give a (new or reset) VIS key its default vuflow; nothing when it already has it."""
-    flow_id = default_vuflow_id(api_key)
-    if db.get(VisVuflow, flow_id) is None:
-        db.add(VisVuflow(id=flow_id, api_key=api_key, name=DEFAULT_VUFLOW_NAME,
-                         configuration_json=DEFAULT_VUFLOW_CONFIGURATION, created=now_ms, modified=now_ms))
-        db.flush()
+    insert_missing(db, VisVuflow, id=default_vuflow_id(api_key), api_key=api_key, name=DEFAULT_VUFLOW_NAME,
+                   configuration_json=DEFAULT_VUFLOW_CONFIGURATION, created=now_ms, modified=now_ms)
 
 
 def is_guid(value: str) -> bool:
