@@ -51,11 +51,7 @@ VERDICTS = ("valid", "unchecked", "mismatch-accepted", "missing-msg", "missing-s
 
 
 def _b64decode(msg: str) -> bytes:
-    # A client that forgot to URL-encode sends '+' which arrives as ' '; whitespace (the
-    # newlines Python 2 inserts every 76 characters) carries no data. Encoders pad with '=', so
-    # a '+' is never last and whitespace around the whole value is only whitespace.
-    text = msg.strip().replace(" ", "+")
-    text = _WHITESPACE.sub("", text)
+    text = _WHITESPACE.sub("", canonical_msg(msg))
     if "-" in text or "_" in text:
         text = text.replace("-", "+").replace("_", "/")  # URL-safe alphabet
     text = text.rstrip("=")
@@ -176,13 +172,18 @@ def pack_msg(doc: dict[str, Any], *, level: int = 9, indent: int | None = None) 
 
 
 def canonical_msg(msg: str) -> str:
-    """The msg as its client built it: a '+' that arrived as ' ' turned back, surrounding space dropped.
+    """The msg as its client built it: a '+' that arrived unencoded as ' ' turned back, whitespace
+    around the value (a PHP client's newline) dropped.
+
+    A trailing space is a '+', not whitespace: base64 with no '=' padding can end in '+'. A leading
+    one is whitespace: zlib and gzip data never encode to a leading '+'. Newlines inside (Python 2
+    inserts one every 76 characters) are left for the decoder, which skips them.
 
     The signature check accepts both forms of the same message, so anything that must recognise a
     message (the replay guard) keys on this form; otherwise resending the pair with one '+' sent as
     a space would look like a new message.
     """
-    return msg.strip().replace(" ", "+")
+    return msg.strip("\t\n\r\f\v").lstrip(" ").replace(" ", "+")
 
 
 def _msg_variants(msg: str) -> list[str]:

@@ -223,6 +223,23 @@ def test_every_transport_is_accepted(api, client) -> None:
     assert resp.json()["error"] == 0
 
 
+def test_an_unencoded_msg_ending_in_plus_is_accepted(api, client) -> None:
+    """A base64 text with no '=' padding can end in '+'; sent without URL-encoding, that '+' arrives
+    as a trailing space, which is still part of the msg (it once was stripped as whitespace)."""
+    for i in range(5000):
+        pair = api.pair({"search": f"end{i}"})
+        if pair["msg"].endswith("+"):
+            break
+    else:
+        pytest.fail("no msg ending in '+' among 5000 tries")
+    raw = f"msg={pair['msg']}&sig={pair['sig']}"
+    resp = client.post("/api2/asset/list", content=raw,
+                       headers={"content-type": "application/x-www-form-urlencoded"})
+    assert resp.json()["error"] == 0, resp.json()
+    # The same pair sent properly encoded is the same message: a replay.
+    assert _post(client, pair)["error"] == 1
+
+
 def test_a_repeated_msg_or_sig_is_read_for_its_first_in_every_transport(api, client) -> None:
     """One rule for repeated fields, whichever way they come (docs/parity.md): the first msg and sig."""
     def fields() -> list[tuple[str, str]]:
