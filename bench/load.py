@@ -12,10 +12,13 @@ measured run): on a machine shared with other work, throughput moves with the ne
 while the CPU a request costs barely does, so it is the figure to compare two versions by.
 
     .venv/bin/python bench/load.py [--seconds 20] [--connections 64] [--database-url postgresql://…]
-                                   [--only KIND] [--workers 1 2 …] [--rounds N]
+                                   [--only KIND] [--workers 1 2 …] [--rounds N] [--server uvicorn granian]
 
 `--workers` runs the server with that many HTTP processes (`serve --workers`); several values are
 measured one after another, `--rounds` times, interleaved.
+
+`--server` serves the app under another HTTP server (granian: bench/granian_app.py, one process) to
+measure what the server itself costs; several values are measured interleaved, like `--workers`.
 
 `--kinds` also prints, per kind of request, the server's own durations (p50, p99, max) of the last
 `KIND_SAMPLE` requests of the run, from the request journal (`durationMs`: from the control
@@ -30,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import subprocess
 import sys
@@ -43,8 +45,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from wrkrun import (  # noqa: E402
     FORM,
+    SERVERS,
+    cpu_seconds,
     env_without_lynkflow,
     free_port,
+    lynkflow_command,
     run_wrk,
     signed_bodies,
     stop,
@@ -147,22 +152,6 @@ def throwaway_postgres(url: str) -> tuple[str, Callable[[], None]]:
     return url.rsplit("/", 1)[0] + "/" + name, drop
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process and its descendants (`serve --workers` forks), from /proc."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total, todo = 0.0, [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime (fields 14 and 15)
-            for task in Path(f"/proc/{p}/task").iterdir():
-                todo.extend(int(c) for c in (task / "children").read_text().split())
-        except (OSError, IndexError, ValueError):
-            continue
-    return total
-
-
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
@@ -189,7 +178,7 @@ def print_kinds(settings) -> None:  # noqa: ANN001
 
 
 def run_one(label: str, database_url: str | None, seconds: float, connections: int, tmp: Path,
-            mix: dict[str, int], workers: int = 1, kinds: bool = False) -> None:
+            mix: dict[str, int], workers: int = 1, kinds: bool = False, server: str = "uvicorn") -> None:
     from lynkflow.config import Settings
 
     data = tmp / f"data-{label}"
@@ -201,10 +190,8 @@ def run_one(label: str, database_url: str | None, seconds: float, connections: i
         env["LYNKFLOW_DATABASE_URL"] = database_url
         kw["database_url"] = database_url
     port = free_port()
-    exe = Path(sys.executable).with_name("lynkflow")
-    proc = subprocess.Popen([str(exe), "serve", "--host", "127.0.0.1", "--port", str(port),
-                             "--workers", str(workers)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cmd, extra = lynkflow_command(server, port, workers=workers)
+    proc = subprocess.Popen(cmd, env={**env, **extra}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         base = f"http://127.0.0.1:{port}"
         wait_for_200(proc, base + "/_lynkflow/ready")
@@ -241,6 +228,9 @@ def main() -> int:
                     help="HTTP processes of the server (`serve --workers`); several: one run each, side by side")
     ap.add_argument("--rounds", type=int, default=1, help="interleaved rounds of every --workers value")
     ap.add_argument("--kinds", action="store_true", help="also print the server's durations per kind of request")
+    ap.add_argument("--server", choices=SERVERS, nargs="+", default=["uvicorn"],
+                    help="the HTTP server: uvicorn is `lynkflow serve` as shipped; granian serves the same app "
+                         "(bench/granian_app.py, one process); several: one run each, interleaved")
     args = ap.parse_args()
     mix = {args.only: 1} if args.only else MIX
     print(f"load: wrk -t2 -c{args.connections} {args.seconds:g} s; {ASSETS} assets; "
@@ -250,16 +240,18 @@ def main() -> int:
         tmp = Path(t)
         for rnd in range(args.rounds):
             for workers in args.workers:
-                if not args.skip_sqlite:
-                    run_one(f"SQLite-{rnd}-{workers}", None, args.seconds, args.connections, tmp, mix, workers,
-                            args.kinds)
-                if args.database_url:
-                    url, drop = throwaway_postgres(args.database_url)
-                    try:
-                        run_one(f"PostgreSQL-{rnd}-{workers}", url, args.seconds, args.connections, tmp, mix, workers,
-                                args.kinds)
-                    finally:
-                        drop()
+                for server in args.server:
+                    label = f"{rnd}-{workers}" + (f"-{server}" if len(args.server) > 1 else "")
+                    if not args.skip_sqlite:
+                        run_one(f"SQLite-{label}", None, args.seconds, args.connections, tmp, mix, workers,
+                                args.kinds, server)
+                    if args.database_url:
+                        url, drop = throwaway_postgres(args.database_url)
+                        try:
+                            run_one(f"PostgreSQL-{label}", url, args.seconds, args.connections, tmp, mix, workers,
+                                    args.kinds, server)
+                        finally:
+                            drop()
     return 0
 
 

@@ -2,13 +2,19 @@
 and the floor (bench/floor_app.py: the fixed stack doing only what a signed DB-backed read must).
 
 For each system, in interleaved rounds with fresh processes: start → first 200, the trivial route
-and the read route under wrk (-t2 -c32), and idle RSS (the process and its children, before load).
-Prints medians and lynkflow's ratios against the goals of issue #14.
+and the read route under wrk (-t2 -c32) with the server's CPU time per read request, and idle RSS
+(the process and its children, before load). Prints medians and lynkflow's ratios against the goals
+of issue #14. Each row names the HTTP server it runs on.
 
-Prism (npm `@stoplight/prism-cli`) and moto's server (PyPI `moto[server]`) are installed into
-`.cache/bench-peers/` on first use. Everything listens on 127.0.0.1 and every load run is bounded.
+lynkflow runs as `lynkflow serve` (uvicorn), as shipped. `--server uvicorn granian` adds a row of
+the same app under granian (bench/granian_app.py) and the ratios between the two: what the server
+itself costs. The bare FastAPI row stays on uvicorn, the issue's reference.
+
+Prism (npm `@stoplight/prism-cli`), moto's server (PyPI `moto[server]`) and granian are installed
+into `.cache/bench-peers/` on first use. Everything listens on 127.0.0.1 and every load run is bounded.
 
     .venv/bin/python bench/peers.py [--seconds 8] [--rounds 3] [--only lynkflow,fastapi,prism,moto,floor]
+                                    [--server uvicorn granian]
 """
 
 from __future__ import annotations
@@ -30,8 +36,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from wrkrun import (  # noqa: E402
     FORM,
+    SERVERS,
+    cpu_seconds,
     env_without_lynkflow,
     free_port,
+    lynkflow_command,
     rss_mb,
     run_wrk,
     signed_bodies,
@@ -122,7 +131,7 @@ class System:
     trivial_path: str | None
     read: Callable[[Path, int, int], tuple[str, Path | None]] | None  # (tmp, port, round) → (path, lua)
     results: dict[str, list[float]] = field(default_factory=lambda: {"start": [], "trivial": [], "read": [],
-                                                                      "rss": [], "errors": []})
+                                                                      "read_cpu": [], "rss": [], "errors": []})
 
 
 def export_revision(rev: str) -> Path:
@@ -142,8 +151,7 @@ def export_revision(rev: str) -> Path:
     return root
 
 
-def lynkflow_system(seconds: float, rev: str | None = None) -> System:
-    bin_dir = Path(sys.executable).parent
+def lynkflow_system(seconds: float, rev: str | None = None, server: str = "uvicorn") -> System:
     creds: dict[str, str] = {}
     # Another revision runs from its exported package, found first on PYTHONPATH.
     pythonpath = str(export_revision(rev)) if rev else None
@@ -152,10 +160,9 @@ def lynkflow_system(seconds: float, rev: str | None = None) -> System:
         data = tmp / f"lynkflow-{port}"
         if data.exists():  # a port used again by a later round: start from an empty data dir again
             shutil.rmtree(data)
-        env = {**env_without_lynkflow(), "LYNKFLOW_DATA_DIR": str(data), "LYNKFLOW_INPROC_WORKERS": "0"}
-        if pythonpath:
-            env["PYTHONPATH"] = pythonpath
-        return [str(bin_dir / "lynkflow"), "serve", "--host", "127.0.0.1", "--port", str(port)], tmp, env
+        cmd, extra = lynkflow_command(server, port, pythonpath=pythonpath)
+        env = {**env_without_lynkflow(), "LYNKFLOW_DATA_DIR": str(data), "LYNKFLOW_INPROC_WORKERS": "0", **extra}
+        return cmd, tmp, env
 
     def read(tmp: Path, port: int, rnd: int) -> tuple[str, Path | None]:
         import httpx
@@ -182,7 +189,8 @@ def lynkflow_system(seconds: float, rev: str | None = None) -> System:
         write_lua(lua, [("POST", "/api2/asset/get", b, FORM) for b in bodies])
         return "/api2/asset/get", lua
 
-    name = f"lynkflow @{rev}" if rev else "lynkflow serve (no in-process worker)"
+    # The server in the name: `serve` as shipped runs uvicorn; --server granian runs the same app under granian.
+    name = f"lynkflow @{rev} ({server})" if rev else f"lynkflow ({server}, no in-process worker)"
     return System(name, "/_lynkflow/health", "signed DB-backed asset/get",
                   launch, "/_lynkflow/health", "/_lynkflow/health", read)
 
@@ -233,7 +241,7 @@ def floor_system(seconds: float) -> System:
         write_lua(lua, [("POST", "/api2/asset/get", b, FORM) for b in bodies])
         return "/api2/asset/get", lua
 
-    return System("floor: fixed stack, minimum work", "async def GET", "signed SQLite asset/get",
+    return System("floor (uvicorn): fixed stack, minimum work", "async def GET", "signed SQLite asset/get",
                   launch, "/health", "/health", read)
 
 
@@ -249,7 +257,7 @@ def prism_system() -> System:
         write_lua(lua, [("POST", "/api2/asset/get", "msg=aGVsbG8gd29ybGQ%3D&sig=0123456789abcdef", FORM)])
         return "/api2/asset/get", lua
 
-    return System(f"Stoplight Prism {PRISM_VERSION} static mock", "GET /health example",
+    return System(f"Stoplight Prism {PRISM_VERSION} mock (Node http)", "GET /health example",
                   "static asset/get example", launch, "/health", "/health", read)
 
 
@@ -261,7 +269,7 @@ def moto_system() -> System:
     def read(tmp: Path, port: int, rnd: int) -> tuple[str, Path | None]:
         return "/", None  # S3 ListBuckets
 
-    return System("moto_server", "—", "S3 ListBuckets", launch, "/", None, read)
+    return System("moto_server (Werkzeug)", "—", "S3 ListBuckets", launch, "/", None, read)
 
 
 # --- the run -------------------------------------------------------------------------------------
@@ -287,7 +295,11 @@ def measure(system: System, tmp: Path, seconds: float, rnd: int) -> None:
             errors += r.errors
         if system.read is not None:
             path, lua = system.read(tmp, port, rnd)
+            cpu_before = cpu_seconds(proc.pid)
             r = run_wrk(base + path, seconds, lua=lua)
+            # CPU per request moves less with a shared machine's other load than req/s does.
+            cpu_ms = (cpu_seconds(proc.pid) - cpu_before) * 1000 / max(1.0, r.rps * seconds)
+            system.results["read_cpu"].append(cpu_ms)
             system.results["read"].append(r.rps)
             errors += r.errors
         system.results["errors"].append(errors)
@@ -310,10 +322,18 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--only", default="lynkflow,fastapi,prism,moto,floor")
     ap.add_argument("--compare-to", metavar="GIT_REV", help="also run lynkflow at this revision (before/after)")
+    ap.add_argument("--server", choices=SERVERS, nargs="+", default=["uvicorn"],
+                    help="the HTTP server(s) lynkflow runs under: uvicorn is `lynkflow serve` as shipped; "
+                         "granian serves the same app (bench/granian_app.py); several: a row each")
     args = ap.parse_args()
-    factories = {"lynkflow": lambda: lynkflow_system(args.seconds), "fastapi": fastapi_system,
+    lynkflows = {("lynkflow" if server == args.server[0] else f"lynkflow-{server}"):
+                 lynkflow_system(args.seconds, server=server) for server in args.server}
+    factories = {"fastapi": fastapi_system,
                  "prism": prism_system, "moto": moto_system, "floor": lambda: floor_system(args.seconds)}
-    systems = {k: factories[k]() for k in args.only.split(",")}
+    systems = {}
+    for k in args.only.split(","):
+        # Each server lynkflow runs under is a row of its own, next to the first.
+        systems.update(lynkflows if k == "lynkflow" else {k: factories[k]()})
     if args.compare_to:
         systems["before"] = lynkflow_system(args.seconds, args.compare_to)
     if "prism" in systems:
@@ -327,15 +347,18 @@ def main() -> int:
                 measure(system, tmp, args.seconds, rnd)
             print(f"round {rnd + 1}/{args.rounds} done", flush=True)
     print(f"\nwrk -t2 -c32 {args.seconds:g} s, medians of {args.rounds} interleaved rounds, fresh processes")
-    print(f"| {'system':38s} | start → 200 | trivial req/s | read req/s | idle RSS | errors |")
-    print(f"|{'-' * 40}|-------------|---------------|------------|----------|--------|")
+    print(f"| {'system':44s} | start → 200 | trivial req/s | read req/s | read CPU/req | idle RSS | errors |")
+    print(f"|{'-' * 46}|-------------|---------------|------------|--------------|----------|--------|")
     for s in systems.values():
         r = s.results
         trivial = f"{med(r['trivial']):8.0f}" if r["trivial"] else "       —"
-        print(f"| {s.name:38s} | {med(r['start']):9.2f} s | {trivial}      | {med(r['read']):8.0f}   "
-              f"| {med(r['rss']):5.0f} MB | {int(sum(r['errors'])):6d} |")
-    print("  trivial: " + "; ".join(f"{s.name.split(' (')[0]}: {s.trivial_label}" for s in systems.values()))
-    print("  read:    " + "; ".join(f"{s.name.split(' (')[0]}: {s.read_label}" for s in systems.values()))
+        print(f"| {s.name:44s} | {med(r['start']):9.2f} s | {trivial}      | {med(r['read']):8.0f}   "
+              f"| {med(r['read_cpu']):7.3f} ms | {med(r['rss']):5.0f} MB | {int(sum(r['errors'])):6d} |")
+    # One entry per system, whatever server it runs under (dict.fromkeys: in order, without repeats).
+    print("  trivial: " + "; ".join(dict.fromkeys(f"{s.name.split(' (')[0]}: {s.trivial_label}"
+                                                  for s in systems.values())))
+    print("  read:    " + "; ".join(dict.fromkeys(f"{s.name.split(' (')[0]}: {s.read_label}"
+                                                  for s in systems.values())))
     lf = systems.get("lynkflow")
     if lf is not None:
         print("\nratios (issue #14 goals)")
@@ -352,6 +375,13 @@ def main() -> int:
             ratio = med(lf.results["read"]) / med(systems["moto"].results["read"])
             print(f"  signed asset/get vs moto ListBuckets     {ratio:5.2f}×")
         print(f"  idle RSS                                 {med(lf.results['rss']):5.0f} MB  (goal ≤ 100 MB)")
+        for other in (s for k, s in systems.items() if k.startswith("lynkflow-")):
+            # The same app under another server (--server): what the server itself costs.
+            o, r = other.results, lf.results
+            ratios = ", ".join(f"{label} {med(o[key]) / med(r[key]):4.2f}×" for label, key in
+                               [("read", "read"), ("read CPU/req", "read_cpu"), ("trivial", "trivial"),
+                                ("start", "start"), ("RSS", "rss")])
+            print(f"  {other.name.split(',')[0]}) vs {lf.name.split(',')[0]}): {ratios}")
     floor = systems.get("floor")
     if floor is not None:
         # What no change to lynkflow can beat on the fixed stack: the same goals, met by the floor?

@@ -18,7 +18,6 @@ FastAPI's comes precompiled from site-packages.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
@@ -32,7 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from peers import export_revision  # noqa: E402
-from wrkrun import env_without_lynkflow, free_port, rss_mb, stop  # noqa: E402
+from wrkrun import cpu_seconds, env_without_lynkflow, free_port, rss_mb, stop  # noqa: E402
 
 MINIMAL_APP = textwrap.dedent(
     """
@@ -60,12 +59,6 @@ class Server:
     cpu: list[float] = field(default_factory=list)
     rss_ready: list[float] = field(default_factory=list)
     rss_idle: list[float] = field(default_factory=list)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def start_once(server: Server, env: dict[str, str], record: bool = True) -> None:

@@ -12,6 +12,7 @@ import os
 import re
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -65,6 +66,22 @@ def rss_mb(pid: int) -> float:
         except (OSError, AttributeError):
             continue
     return total / 1024
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its descendants (`serve --workers` forks), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime (fields 14 and 15)
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -208,3 +225,42 @@ def write_lua(path: Path, requests: list[tuple[str, str, str | None, dict[str, s
 def env_without_lynkflow() -> dict[str, str]:
     """The caller's environment minus LYNKFLOW_* (a bench server must not pick up a developer's settings)."""
     return {k: v for k, v in os.environ.items() if not k.startswith("LYNKFLOW_")}
+
+
+# --- the HTTP server lynkflow runs under --------------------------------------------------------
+
+SERVERS = ("uvicorn", "granian")  # uvicorn: `lynkflow serve` as shipped; granian: bench/granian_app.py
+GRANIAN_SPEC = "granian~=2.8.0"
+_BENCH = Path(__file__).resolve().parent
+_GRANIAN_DIR = _BENCH.parent / ".cache" / "bench-peers" / "granian"
+
+
+def ensure_granian() -> Path:
+    """granian installed beside the venv (`pip --target`), not into it: the product does not use it."""
+    if not (_GRANIAN_DIR / "granian").exists():
+        print(f"installing {GRANIAN_SPEC} into {_GRANIAN_DIR} …", flush=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--target", str(_GRANIAN_DIR), GRANIAN_SPEC],
+                       check=True)
+    return _GRANIAN_DIR
+
+
+def lynkflow_command(server: str, port: int, *, workers: int = 1,
+                     pythonpath: str | None = None) -> tuple[list[str], dict[str, str]]:
+    """The command that serves lynkflow on 127.0.0.1:`port`, and the environment it adds (PYTHONPATH).
+
+    `pythonpath` (another revision's exported package) is searched first, under either server."""
+    paths = [pythonpath] if pythonpath else []
+    if server == "uvicorn":
+        exe = Path(sys.executable).with_name("lynkflow")
+        cmd = [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    elif server == "granian":
+        if workers != 1:
+            # Each granian worker would run the app's lifespan, so N of them would migrate the
+            # database at once; `lynkflow serve --workers` prepares it once first. One is enough here.
+            raise SystemExit("--server granian measures one HTTP process only")
+        paths += [str(_BENCH), str(ensure_granian())]
+        cmd = [sys.executable, "-m", "granian", "--interface", "asgi", "--factory", "granian_app:app",
+               "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--no-ws", "--log-level", "warning"]
+    else:
+        raise ValueError(f"unknown server {server!r}; one of {SERVERS}")
+    return cmd, ({"PYTHONPATH": os.pathsep.join(paths)} if paths else {})
