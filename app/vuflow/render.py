@@ -81,7 +81,12 @@ def json_response(doc: Any) -> Response:
 
 def json_text_response(text: str) -> Response:
     """The answer whose JSON text is already encoded (as `json_response` encodes)."""
-    return Response(text.encode("utf-8"), media_type="application/json")
+    return json_bytes_response(text.encode("utf-8"))
+
+
+def json_bytes_response(body: bytes) -> Response:
+    """The answer whose JSON is already encoded to bytes (vuflow/answers.py keeps them)."""
+    return Response(body, media_type="application/json")
 
 
 def json_page_response(texts: list[str], total: int, page_size: int) -> Response:

@@ -31,6 +31,7 @@ from lynkflow.domain.vis_assets import AssetRequest
 from lynkflow.domain.vis_event_queries import EventFilter
 from lynkflow.vuflow import docs_routes as docs
 from lynkflow.vuflow import params, schemas
+from lynkflow.vuflow.answers import vis_answers
 from lynkflow.vuflow.auth import api_key
 from lynkflow.vuflow.casing import CIDict
 from lynkflow.vuflow.errors import VisError, VisRoute, bad_request, direct
@@ -88,9 +89,10 @@ async def asset_list(request: Request) -> Response:
     q = params.query(request)
     f = params.asset_filter(q, with_extensions=True)
     page_index = params.q_int(q, "pageIndex", 0, 0, 10_000_000)
-    params.q_bool(q, "noCache")  # accepted: lynkflow has no cache to bypass
-    return await run_read(request, lambda db: json_array_response(Renderer(db, request).asset_rows_json(
-        vis_assets.list_assets(db, key, f, page_index))))
+    params.q_bool(q, "noCache")  # accepted: lynkflow's remembered answers are never stale (vuflow/answers.py)
+    return await vis_answers(_ctx(request)).answer(request, key, lambda: run_read(
+        request, lambda db: json_array_response(Renderer(db, request).asset_rows_json(
+            vis_assets.list_assets(db, key, f, page_index)))))
 
 
 @route("/event/", "POST", **docs.EVENT_CREATE)
@@ -250,7 +252,7 @@ async def _event_page(request: Request, q: dict[str, str], key: str, f: EventFil
         return json_page_response(Renderer(db, request, process_video=process_video).events_json(page.results),
                                   page.total, page.page_size)
 
-    return await run_read(request, render)
+    return await vis_answers(_ctx(request)).answer(request, key, lambda: run_read(request, render))
 
 
 # Literal /event/... paths are registered before /event/{event_id}, which would otherwise capture them.

@@ -163,6 +163,43 @@ def test_a_key_added_through_a_signs_on_b_and_a_disabled_one_stops_at_once(insta
     assert up_b.call("/api2/asset/list")["error"] == 0
 
 
+def test_a_vis_list_on_a_shows_at_once_what_b_or_another_process_committed(instance, a_b) -> None:
+    """A keeps list answers while nothing is committed (vuflow/answers.py): a commit by B or straight
+    into the database from this process is in A's very next list."""
+    import sqlalchemy as sa
+
+    from lynkflow.db.engine import make_engine
+    from lynkflow.db.models import VisAsset
+
+    vis_a, vis_b = instance.vis(instance.a), instance.vis(instance.b)
+
+    def on_a(path: str) -> list[dict]:
+        vis_a.get(path)  # asked twice: the second may be the kept answer
+        answer = vis_a.get(path).json()
+        return answer["results"] if isinstance(answer, dict) else answer
+
+    assert on_a("/api/event/") == []
+    event = vis_b.post("/api/event/", json={"title": "made on b"}).json()
+    assert [e["title"] for e in on_a("/api/event/")] == ["made on b"]
+    assert vis_b.request("PATCH", f"/api/event/{event['id']}", json={"title": "renamed on b"}).status_code == 200
+    assert [e["title"] for e in on_a("/api/event/")] == ["renamed on b"]
+
+    assert on_a("/api/asset/") == []
+    engine = make_engine(instance.env["LYNKFLOW_DATABASE_URL"])
+    try:
+        row = {"id": "5eed0000-0000-4000-8000-0000000a55e7", "event_id": event["id"], "api_key": vis_a.api_key,
+               "name": "from outside", "path": f"{event['contentId']}/assets/x.gif", "extension": "gif", "state": 1,
+               "type": 3, "content_id": event["contentId"], "params": {}, "created": 1, "modified": 1}
+        with engine.begin() as conn:
+            conn.execute(sa.insert(VisAsset).values(**row))
+        assert [a["name"] for a in on_a("/api/asset/")] == ["from outside"]
+        with engine.begin() as conn:
+            conn.execute(sa.update(VisAsset).where(VisAsset.id == row["id"]).values(state=2))
+        assert [a["stateString"] for a in on_a("/api/asset/")] == ["FAILED"]
+    finally:
+        engine.dispose()
+
+
 @pytest.mark.slow
 def test_a_manual_lifecycle_set_on_a_holds_a_gif_made_by_a_worker_and_b_releases_it(instance, a_b, short_clip):
     a, b = a_b
