@@ -120,6 +120,7 @@ def test_the_pruning_insert_takes_the_thread_path(ctx) -> None:
 
 
 def test_seen_all_answers_each_pair_as_if_alone_in_one_transaction(ctx) -> None:
+    _sqlite_only(ctx)  # batches are SQLite's (seen_soon)
     g = ReplayGuard(ctx.engine)
     assert not g.seen_before("old", "s", 100_000, WINDOW)
     pairs = [("b", "s", 100_000, WINDOW), ("old", "s", 100_000, WINDOW), ("a", "s", 100_000, WINDOW),
