@@ -39,6 +39,7 @@ import itertools
 import sqlite3
 
 from sqlalchemy import Engine, delete
+from sqlalchemy.orm import Session
 
 from lynkflow.coalesce import Coalescer
 from lynkflow.db.engine import OwnConnection, autocommit_cursor, sqlite_write_lock, write_lock
@@ -77,6 +78,8 @@ class ReplayGuard:
         self._postgres = engine.dialect.name == "postgresql"
         p = "%s" if self._postgres else "?"
         self._remember = (_REMEMBER_RELAXED if self._postgres else _REMEMBER).format(p=p)
+        # In a write's own transaction the commit is the write's: it keeps the server's durability.
+        self._remember_in_write = _REMEMBER.format(p=p)
         self._prune = _PRUNE.format(p=p)
         self._inserts = itertools.count(1)
         self._prune_pending = False  # seen_now left the pruning insert to seen_before
@@ -99,6 +102,17 @@ class ReplayGuard:
             if prune:
                 cur.execute(self._prune, (now_ms,))
         return remembered == 0
+
+    def seen_in(self, db: Session, msg: str, sig: str, now_ms: int, window_ms: int) -> bool:
+        """`seen_before` as a statement of the caller's write transaction on `db`: the pair is remembered
+        only if that transaction commits. On SQLite the statement begins it (BEGIN IMMEDIATE: the write
+        lock, taken once for the check and the write). No pruning here: the checks of reads do it."""
+        cur = db.connection().connection.cursor()
+        try:
+            cur.execute(self._remember_in_write, (replay_key(msg, sig), now_ms + window_ms, now_ms))
+            return cur.rowcount == 0
+        finally:
+            cur.close()
 
     def seen_now(self, msg: str, sig: str, now_ms: int, window_ms: int) -> bool | None:
         """`seen_before` without any wait, for the event loop (SQLite only, see the module docstring);
