@@ -14,7 +14,6 @@ and PostgreSQL.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import threading
@@ -22,8 +21,8 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Engine, text
-from starlette.concurrency import run_in_threadpool
 
+from lynkflow.coalesce import Coalescer
 from lynkflow.db.engine import autocommit_connection
 
 VERSION_ROW = "_version"
@@ -49,10 +48,7 @@ class SharedState:
         self._conn: Any = None
         self._postgres = engine.dialect.name == "postgresql"
         self._param = "%s" if self._postgres else "?"
-        # refresh_async's shared reads (PostgreSQL): the read running, and the one that starts after it.
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._inflight: asyncio.Future[None] | None = None
-        self._next: asyncio.Future[None] | None = None
+        self._reads: Coalescer[None, None] = Coalescer(self._refresh_for)  # refresh_async's (PostgreSQL)
 
     # --- reading ---------------------------------------------------------------------------------
 
@@ -89,32 +85,12 @@ class SharedState:
         if not self._postgres:
             self.refresh()
             return
-        loop = asyncio.get_running_loop()
-        if self._loop is not loop:  # a new event loop (tests run several): nothing in flight on it
-            self._loop, self._inflight, self._next = loop, None, None
-        if self._next is None:
-            self._next = loop.create_future()
-        joined = self._next
-        if self._inflight is None:
-            self._start_read()  # nothing running: the read this request joined starts now
-        await asyncio.shield(joined)  # a client that goes away does not cancel the others' read
+        await self._reads.submit(None)
 
-    def _start_read(self) -> None:
-        assert self._loop is not None and self._next is not None
-        done, self._inflight, self._next = self._next, self._next, None
-        task = self._loop.create_task(run_in_threadpool(self.refresh))
-        task.add_done_callback(lambda t: self._read_done(t, done))
-
-    def _read_done(self, task: asyncio.Task[None], done: asyncio.Future[None]) -> None:
-        self._inflight = None
-        if task.cancelled():
-            done.cancel()
-        elif task.exception() is not None:
-            done.set_exception(task.exception())  # type: ignore[arg-type]
-        else:
-            done.set_result(None)
-        if self._next is not None:  # requests that came while this read ran: the next read is theirs
-            self._start_read()
+    def _refresh_for(self, callers: list[None]) -> list[None]:
+        """One `refresh` for every request that joined it (`coalesce.Coalescer`)."""
+        self.refresh()
+        return [None] * len(callers)
 
     def get(self, name: str, default: Any = None) -> Any:
         return self._docs.get(name, default)

@@ -88,10 +88,7 @@ class HotReads:
     def related(self, asset: Any) -> Related:
         """`related(db, [asset])` for one asset, without a session."""
         with self._own.cursor() as cur:
-            players = self._players.rows(cur, {"id": asset.id})
-            libraries = [r.library_id for r in self._libraries.rows(cur, {"id": asset.id})]
-            media = self._media.rows(cur, {"id": asset.media_id}) if asset.media_id else []
-        return Related({asset.id: players}, {asset.id: libraries}, {m.id: m for m in media})
+            return _related_of_one(cur, asset, self._players, self._libraries, self._media)
 
     def close(self) -> None:
         self._own.close()
@@ -209,6 +206,8 @@ def related(db: Db, assets: Iterable[Any], *, libraries: bool = True) -> Related
     """Players, libraries (unless not wanted) and media of many assets with one batched query per
     kind, never one per asset. api2 rendering, playback and the dashboard all load through here."""
     assets = list(assets)
+    if len(assets) == 1:
+        return _related_in_transaction(db, assets[0], libraries=libraries)
     ids = list(dict.fromkeys(a.id for a in assets))
     players: dict[str, list[Any]] = {a: [] for a in ids}
     libs: dict[str, list[str]] = {a: [] for a in ids}
@@ -231,3 +230,27 @@ def media_of(db: Db, asset: Any) -> Any | None:
     if not asset.media_id:
         return None
     return db.execute(_ONE_MEDIA, {"id": asset.media_id}).first()
+
+
+def _related_in_transaction(db: Db, asset: Any, *, libraries: bool) -> Related:
+    """`related` for one asset (an update's answer, a playback, the dashboard's asset page) on the
+    statements compiled once (db/prepared.py), run on the DB-API cursor of `db`'s own transaction, so
+    they see what it wrote. Through the Session, the expanding IN lists of the batch statements were
+    rendered again for every call (~300 µs of an asset/update). The Session has flushed what it held
+    (`update_asset` flushes a new test player itself; others only read)."""
+    conn = db if isinstance(db, Connection) else db.connection()  # a Session (or the dispatcher's lazy one)
+    prepared = statements(conn.engine)
+    cur = conn.connection.cursor()
+    try:
+        return _related_of_one(cur, asset, prepared.get(_PLAYERS_OF_ONE),
+                               prepared.get(_LIBRARIES_OF_ONE) if libraries else None, prepared.get(_ONE_MEDIA))
+    finally:
+        cur.close()
+
+
+def _related_of_one(cur: Any, asset: Any, players: Prepared, libraries: Prepared | None, media: Prepared) -> Related:
+    """The one-asset `Related` read on `cur` with the one-asset statements (`libraries` None: not wanted)."""
+    library_ids = [r.library_id for r in libraries.rows(cur, {"id": asset.id})] if libraries is not None else []
+    media_rows = media.rows(cur, {"id": asset.media_id}) if asset.media_id else []
+    return Related({asset.id: players.rows(cur, {"id": asset.id})}, {asset.id: library_ids},
+                   {m.id: m for m in media_rows})

@@ -34,15 +34,14 @@ docs/architecture.md ("Durability of the replay memory and the journal").
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import itertools
 import sqlite3
-import threading
-import weakref
 
 from sqlalchemy import Engine, delete
+from sqlalchemy.orm import Session
 
+from lynkflow.coalesce import Coalescer
 from lynkflow.db.engine import OwnConnection, autocommit_cursor, sqlite_write_lock, write_lock
 from lynkflow.db.models import ControlReplay
 from lynkflow.threadhop import in_thread
@@ -66,14 +65,6 @@ _REMEMBER_RELAXED = ("WITH relaxed AS (SELECT set_config('synchronous_commit', '
 _PRUNE = "DELETE FROM control_replay WHERE expires_ms < {p}"
 
 
-class _LoopBatches:
-    """One event loop's checks waiting for the next batch, and whether a batch runs (used on that loop only)."""
-
-    def __init__(self) -> None:
-        self.waiting: list[tuple[Pair, asyncio.Future[bool]]] = []
-        self.running = False
-
-
 def replay_key(msg: str, sig: str) -> str:
     return hashlib.sha256(msg.encode() + b"\0" + sig.strip().lower().encode()).hexdigest()
 
@@ -87,6 +78,8 @@ class ReplayGuard:
         self._postgres = engine.dialect.name == "postgresql"
         p = "%s" if self._postgres else "?"
         self._remember = (_REMEMBER_RELAXED if self._postgres else _REMEMBER).format(p=p)
+        # In a write's own transaction the commit is the write's: it keeps the server's durability.
+        self._remember_in_write = _REMEMBER.format(p=p)
         self._prune = _PRUNE.format(p=p)
         self._inserts = itertools.count(1)
         self._prune_pending = False  # seen_now left the pruning insert to seen_before
@@ -94,9 +87,8 @@ class ReplayGuard:
         self._write_lock = sqlite_write_lock(engine)
         self._own = OwnConnection(engine, "PRAGMA busy_timeout=0",  # never wait on the event loop
                                   "PRAGMA wal_autocheckpoint=0")  # checkpoints happen on pooled connections
-        # seen_soon's batches, per event loop (in-process test clients may serve one app from several).
-        self._batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopBatches] = weakref.WeakKeyDictionary()
-        self._batches_lock = threading.Lock()
+        # seen_soon's batches (SQLite); `seen_all` looked up per batch, as any method call would be.
+        self._batches: Coalescer[Pair, bool] = Coalescer(lambda pairs: self.seen_all(pairs))
 
     def seen_before(self, msg: str, sig: str, now_ms: int, window_ms: int) -> bool:
         """Remember the pair; True if it was already remembered and its window has not ended.
@@ -110,6 +102,17 @@ class ReplayGuard:
             if prune:
                 cur.execute(self._prune, (now_ms,))
         return remembered == 0
+
+    def seen_in(self, db: Session, msg: str, sig: str, now_ms: int, window_ms: int) -> bool:
+        """`seen_before` as a statement of the caller's write transaction on `db`: the pair is remembered
+        only if that transaction commits. On SQLite the statement begins it (BEGIN IMMEDIATE: the write
+        lock, taken once for the check and the write). No pruning here: the checks of reads do it."""
+        cur = db.connection().connection.cursor()
+        try:
+            cur.execute(self._remember_in_write, (replay_key(msg, sig), now_ms + window_ms, now_ms))
+            return cur.rowcount == 0
+        finally:
+            cur.close()
 
     def seen_now(self, msg: str, sig: str, now_ms: int, window_ms: int) -> bool | None:
         """`seen_before` without any wait, for the event loop (SQLite only, see the module docstring);
@@ -134,22 +137,18 @@ class ReplayGuard:
             lock.release()
 
     def seen_all(self, pairs: list[Pair]) -> list[bool]:
-        """`seen_before` for each pair, in order, in one transaction (one write-lock hold, one commit).
-        May wait: call it in a thread."""
+        """`seen_before` for each pair, in order, in one SQLite write transaction (one write-lock hold,
+        one commit): `seen_soon`'s batch. May wait: call it in a thread."""
         if len(pairs) == 1:
-            return [self.seen_before(*pairs[0])]  # one autocommit statement: no BEGIN/COMMIT round trips
+            return [self.seen_before(*pairs[0])]  # one autocommit statement: no BEGIN/COMMIT
         prune = self._prune_due()
-        seen = [False] * len(pairs)
-        # In key order: two processes' batches that share a pair (a replay across processes) lock
-        # its row in the same order on PostgreSQL, so neither waits for the other in a cycle.
-        order = sorted(range(len(pairs)), key=lambda i: replay_key(*pairs[i][:2]))
+        seen = []
         with write_lock(self.engine), autocommit_cursor(self.engine) as cur:
-            cur.execute("BEGIN IMMEDIATE" if self._write_lock is not None else "BEGIN")
+            cur.execute("BEGIN IMMEDIATE")
             try:
-                for i in order:
-                    msg, sig, now_ms, window_ms = pairs[i]
+                for msg, sig, now_ms, window_ms in pairs:
                     cur.execute(self._remember, (replay_key(msg, sig), now_ms + window_ms, now_ms))
-                    seen[i] = cur.rowcount == 0
+                    seen.append(cur.rowcount == 0)
                 if prune:
                     cur.execute(self._prune, (pairs[0][2],))
                 cur.execute("COMMIT")
@@ -159,43 +158,14 @@ class ReplayGuard:
         return seen
 
     async def seen_soon(self, msg: str, sig: str, now_ms: int, window_ms: int) -> bool:
-        """`seen_before` for a caller on the event loop: joins the next batch (module docstring), made
-        in a thread once the batch before it is done. On PostgreSQL each check is a hop of its own:
-        the server runs concurrent inserts side by side, and one batch at a time made them wait for
-        each other's round trips (signed asset/get at wrk -c64: 574-651 → 479-524 req/s)."""
+        """`seen_before` for a caller on the event loop: on SQLite it joins the next batch (module
+        docstring, `coalesce.Coalescer`), made in a thread once the batch before it is done. On
+        PostgreSQL each check is a hop of its own: the server runs concurrent inserts side by side, and
+        one batch at a time made them wait for each other's round trips (signed asset/get at wrk
+        -c64: 574-651 → 479-524 req/s)."""
         if self._write_lock is None:
             return await in_thread(self.seen_before, msg, sig, now_ms, window_ms)
-        loop = asyncio.get_running_loop()
-        with self._batches_lock:
-            batches = self._batches.get(loop)
-            if batches is None:
-                batches = self._batches[loop] = _LoopBatches()
-        answer: asyncio.Future[bool] = loop.create_future()
-        batches.waiting.append(((msg, sig, now_ms, window_ms), answer))
-        if not batches.running:
-            self._start_batch(loop, batches)
-        # A client that goes away does not cancel the batch: the others' answers come from it too.
-        return await asyncio.shield(answer)
-
-    def _start_batch(self, loop: asyncio.AbstractEventLoop, batches: _LoopBatches) -> None:
-        batch, batches.waiting = batches.waiting, []
-        batches.running = True
-        task = loop.create_task(in_thread(self.seen_all, [pair for pair, _ in batch]))
-        task.add_done_callback(lambda t: self._batch_done(t, loop, batches, [answer for _, answer in batch]))
-
-    def _batch_done(self, task: asyncio.Task[list[bool]], loop: asyncio.AbstractEventLoop, batches: _LoopBatches,
-                    answers: list[asyncio.Future[bool]]) -> None:
-        batches.running = False
-        error = task.exception() if not task.cancelled() else asyncio.CancelledError()
-        for i, answer in enumerate(answers):
-            if answer.done():
-                continue
-            if error is not None:
-                answer.set_exception(error)
-            else:
-                answer.set_result(task.result()[i])
-        if batches.waiting:  # checks that came while this batch ran: the next batch is theirs
-            self._start_batch(loop, batches)
+        return await self._batches.submit((msg, sig, now_ms, window_ms))
 
     def _prune_due(self) -> bool:
         due = self._prune_pending or next(self._inserts) % PRUNE_EVERY == 0

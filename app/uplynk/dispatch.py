@@ -62,20 +62,29 @@ class Op:
     `prepare`, when set, runs first in a read session of its own; what it returns is
     `call.prepared` for `fn`. It is for work that must not hold the write lock: checks whose
     answer feeds media work (a frame decoded for a poster) before the write.
+
+    `replay_in_write`: the replay check is the first statement of the write's own transaction (one
+    lock hold and one commit per signed write instead of two). Not for an operation with a `prepare`
+    step (the check must come first) nor for one that does slow work before its first statement
+    so as to hold no lock during it (cloudslicer/jobs/create's copy of the source file).
     """
 
     fn: Operation
     access: Access
     threaded: bool = True
     prepare: Callable[[Api2Call, Session], Any] | None = None
+    replay_in_write: bool = False
 
 
 def read(fn: Operation, *, inline: bool = False) -> Op:
     return Op(fn, Access.READ, threaded=not inline)
 
 
-def write(fn: Operation, *, prepare: Callable[[Api2Call, Session], Any] | None = None) -> Op:
-    return Op(fn, Access.WRITE, prepare=prepare)
+def write(fn: Operation, *, prepare: Callable[[Api2Call, Session], Any] | None = None,
+          unlocked_start: bool = False) -> Op:
+    """A write operation; `unlocked_start`: it does slow work before its first statement that must hold
+    no lock (its replay check is then a statement of its own, made before the operation runs)."""
+    return Op(fn, Access.WRITE, prepare=prepare, replay_in_write=prepare is None and not unlocked_start)
 
 
 def _message(exc: Exception) -> str:
@@ -133,6 +142,8 @@ def _in_unit_of_work(factory: sessionmaker[Session], work: Callable[[Session], A
 def run(call: Api2Call, op: Op) -> dict[str, Any] | EncodedAnswer:
     """The unit of work of one call: the replay check if still due, the session, the operation, the
     commit, then the after-commit actions."""
+    if op.replay_in_write:
+        return _run_with_replay_in_write(call, op)
     call.check_replay()
     ctx = call.ctx
     if op.prepare is not None:
@@ -145,10 +156,31 @@ def run(call: Api2Call, op: Op) -> dict[str, Any] | EncodedAnswer:
     return result
 
 
+def _run_with_replay_in_write(call: Api2Call, op: Op) -> dict[str, Any] | EncodedAnswer:
+    """`run` for an operation whose replay check is the first statement of its write transaction."""
+
+    def work(db: Session) -> dict[str, Any] | EncodedAnswer:
+        call.check_replay_in(db)
+        return op.fn(call, db)
+
+    try:
+        result: dict[str, Any] | EncodedAnswer = _in_unit_of_work(call.ctx.sessions, work)
+    except BaseException:
+        # The rollback took the remembered pair with it, but a failed call is remembered too (its
+        # replay is refused as a replay): remembered now on its own. If another request remembered
+        # it in between, this one is the replay and says so.
+        call.check_replay()
+        raise
+    call.pending_replay = None  # remembered by the commit
+    for action in call.after_commit:
+        action()
+    return result
+
+
 def make_endpoint(name: str, op: Op) -> Callable[[Request], Any]:
     async def endpoint(request: Request) -> JSONResponse:
         try:
-            call = await authenticate(request)
+            call = await authenticate(request, replay_in_write=op.replay_in_write)
             if op.threaded:
                 result = await in_thread(run, call, op)
             else:

@@ -6,8 +6,9 @@ string (reference §1.3); all are accepted. The body is parsed by hand for the c
 
 `authenticate` runs the checks in the order a client author would want them reported: transport,
 decoding, owner, timestamp, signature, replay. The replay check is a database write; when it cannot
-be made at once on the event loop it is left to the dispatcher, which makes it before anything else
-the call does (`Api2Call.check_replay`). It records what it decoded and the verdict in
+be made at once on the event loop, or the call is a write that makes it in its own transaction, it is
+left to the dispatcher, which makes it before anything else the call does (`Api2Call.check_replay`,
+`check_replay_in`). It records what it decoded and the verdict in
 `request.state.journal` for the request journal.
 """
 
@@ -19,6 +20,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from fastapi import Request
+from sqlalchemy.orm import Session
 from starlette.datastructures import ImmutableMultiDict
 from starlette.exceptions import HTTPException
 
@@ -80,6 +82,17 @@ class Api2Call:
         if pair is not None:
             assert self.guard is not None
             self._refuse_if(await self.guard.seen_soon(*pair))
+
+    def check_replay_in(self, db: Session) -> None:
+        """Make the deferred check as a statement of the write's own transaction on `db` (one lock hold,
+        one commit per signed write); raise if the pair was seen. Unless refused, the check stays due
+        until the transaction commits: the dispatcher makes it again on its own if it rolls back."""
+        pair = self.pending_replay
+        if pair is not None:
+            assert self.guard is not None
+            if self.guard.seen_in(db, *pair):
+                self.pending_replay = None
+                self._refuse_if(True)
 
     def _refuse_if(self, seen: bool) -> None:
         if seen:
@@ -162,7 +175,9 @@ def _journal(request: Request, params: dict[str, Any] | None, verdict: str, **ex
     request.state.journal = entry
 
 
-async def authenticate(request: Request) -> Api2Call:
+async def authenticate(request: Request, *, replay_in_write: bool = False) -> Api2Call:
+    """The signed call, checked; `replay_in_write`: the operation makes the replay check the first
+    statement of its own write transaction (`Api2Call.check_replay_in`), so it is left pending here."""
     ctx: AppContext = request.app.state.ctx
     mode = ctx.settings.signature_mode
     msg, sig = await read_pair(request)
@@ -224,7 +239,7 @@ async def authenticate(request: Request) -> Api2Call:
         # calls' checks (`ReplayGuard.seen_soon`).
         guard = _guard(ctx)
         pair = (signature.canonical_msg(msg), sig, ctx.clock.now_ms(), max(1, ctx.settings.timestamp_skew) * 1000)
-        seen = guard.seen_now(*pair)
+        seen = None if replay_in_write else guard.seen_now(*pair)
         if seen:
             _journal(request, doc, "replayed")
             raise Api2Error(REPLAYED)

@@ -18,7 +18,7 @@ URLS: dict[str, Op] = {
     "asset/getframe": read(frames.getframe),
     "asset/getthumbs": read(frames.getthumbs),
     "channel/list": read(channel.list_, inline=True),  # no query: nothing to move off the event loop
-    "cloudslicer/jobs/create": write(cloudslicer_jobs.create),
+    "cloudslicer/jobs/create": write(cloudslicer_jobs.create, unlocked_start=True),  # copies the source first
     "cloudslicer/jobs/quickclip": write(cloudslicer_jobs.quickclip, prepare=cloudslicer_jobs.quickclip_source),
     "cloudslicer/jobs/create_export": write(cloudslicer_jobs.create_export),
     "cloudslicer/jobs/get": read(cloudslicer_jobs.get),

@@ -120,6 +120,7 @@ def test_the_pruning_insert_takes_the_thread_path(ctx) -> None:
 
 
 def test_seen_all_answers_each_pair_as_if_alone_in_one_transaction(ctx) -> None:
+    _sqlite_only(ctx)  # batches are SQLite's (seen_soon)
     g = ReplayGuard(ctx.engine)
     assert not g.seen_before("old", "s", 100_000, WINDOW)
     pairs = [("b", "s", 100_000, WINDOW), ("old", "s", 100_000, WINDOW), ("a", "s", 100_000, WINDOW),
@@ -354,3 +355,66 @@ def test_own_connection_is_kept_when_sqlite_is_only_busy(ctx) -> None:
         holder.driver_connection.execute("ROLLBACK")
         holder.close()
     own.close()
+
+
+def _spy_on_checks_of_their_own(monkeypatch) -> list[str]:  # noqa: ANN001
+    """Records every replay check made apart from a write's transaction (on the loop, in a thread)."""
+    made: list[str] = []
+    seen_now, seen_before = ReplayGuard.seen_now, ReplayGuard.seen_before
+
+    def now(self: ReplayGuard, *args: Any) -> bool | None:
+        made.append("seen_now")
+        return seen_now(self, *args)
+
+    def before(self: ReplayGuard, *args: Any) -> bool:
+        made.append("seen_before")
+        return seen_before(self, *args)
+
+    monkeypatch.setattr(ReplayGuard, "seen_now", now)
+    monkeypatch.setattr(ReplayGuard, "seen_before", before)
+    return made
+
+
+def test_a_signed_write_remembers_its_pair_in_its_own_transaction(api, client, asset_factory, monkeypatch) -> None:
+    """One lock hold and one commit per signed write: the replay row is written by the update's own
+    transaction, and a replay of it is refused there, before the operation runs."""
+    aid = asset_factory(desc="original")
+    made = _spy_on_checks_of_their_own(monkeypatch)
+    replays_before = _rows(client.app.state.ctx)
+    pair = api.pair({"id": aid, "desc": "first"})
+    assert client.post("/api2/asset/update", data=pair).json()["asset"]["desc"] == "first"
+    assert _rows(client.app.state.ctx) == replays_before + 1
+    out = client.post("/api2/asset/update", data=pair).json()
+    assert out["error"] == 1 and out["msg"].startswith("replayed request")
+    assert made == []
+    assert [e["signature"] for e in _journal(client) if e["route"] == "/api2/asset/update"] == ["valid", "replayed"]
+
+
+@pytest.mark.parametrize("params", [{"id": "no-such-asset", "desc": "x"}, {"desc": "no id given"},
+                                    {"id": "no-such-asset", "autoexpire": "not a number"}])
+def test_a_failed_signed_write_is_remembered_too(api, client, params: dict[str, Any]) -> None:
+    """The write's transaction rolls back, the pair stays remembered: its replay is refused as one."""
+    pair = api.pair(params)
+    first = client.post("/api2/asset/update", data=pair).json()
+    assert first["error"] == 1 and not first["msg"].startswith("replayed request")
+    out = client.post("/api2/asset/update", data=pair).json()
+    assert out["error"] == 1 and out["msg"].startswith("replayed request")
+
+
+def test_a_write_that_copies_first_starts_with_no_transaction(api, client, monkeypatch) -> None:
+    """cloudslicer/jobs/create copies its source before its first statement, holding no lock: its replay
+    check is one of its own, made before the operation, which starts with no Session (no transaction)."""
+    from lynkflow.uplynk import cloudslicer_jobs
+    from lynkflow.uplynk.errors import Api2Error
+
+    sessions_at_start: list[object] = []
+
+    def create_job(db: Any, *_: Any, **__: Any) -> str:
+        sessions_at_start.append(db.session)  # the dispatcher's LazySession: None until first used
+        raise Api2Error("stopped before the copy")
+
+    monkeypatch.setattr(cloudslicer_jobs.jobs, "create_job", create_job)
+    pair = api.pair({"source": {"url": "clip.mp4"}})
+    assert client.post("/api2/cloudslicer/jobs/create", data=pair).json()["msg"] == "stopped before the copy"
+    assert client.post("/api2/cloudslicer/jobs/create", data=pair).json()["msg"].startswith("replayed request")
+    assert sessions_at_start == [None]
