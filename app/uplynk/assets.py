@@ -192,8 +192,10 @@ def list_(call: Api2Call, db: Session) -> EncodedAnswer:
         query = _parse_query(as_str(p["query"], "query", max_len=q.MAX_QUERY_CHARS))
     search = p.get("search")
     search = as_str(search, "search", max_len=1000) if search not in (None, "") else None
-    # The driver's index probes are not per owner: chosen once for both pages.
-    driver = query_sql.choose_driver(query, db.connection) if query is not None and query.criteria else 0
+    # The driver's index probes are not per owner: chosen once for both pages. `db` is the dispatcher's
+    # LazySession: reading `db.connection` itself would make the Session, so only the lambda touches it.
+    driver = (query_sql.choose_driver(query, lambda: db.connection()) if query is not None and query.criteria
+              else 0)
     stmts = _list_statements(call.owner, query, driver, search, order)
     if query is not None and query_sql.needs_confirmation(query):
         rows = _confirmed_page(db, stmts.own, query, limit, skip)
