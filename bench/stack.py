@@ -2,10 +2,11 @@
 
 CPU microseconds per call (process time, steadier than wall time on a busy machine) for a bare
 FastAPI route and for lynkflow's trivial route, a VIS route, a VIS list, api2 asset/get (GET and
-POST, each call a freshly signed pair: the replay guard refuses a pair twice), a /storage miss and a
-dashboard page: middleware layers, route matching and the route itself, without uvicorn or a
-socket. With `--compare-to REV` the same cases run for another git revision in alternating rounds
-(each revision in its own process), for a before/after.
+POST) and asset/list (each api2 call a freshly signed pair: the replay guard refuses a pair twice),
+a /storage miss and a dashboard page: middleware layers, route matching and the route itself, without
+uvicorn or a socket. The data is bench/load.py's (2,000 Uplynk assets, 20 VIS events of 2 assets),
+and asset/list is its `query=news limit=20`. With `--compare-to REV` the same cases run for another
+git revision in alternating rounds (each revision in its own process), for a before/after.
 
     .venv/bin/python bench/stack.py [--calls N] [--rounds N] [--compare-to REV]
 """
@@ -16,6 +17,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -26,11 +28,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import load  # noqa: E402
 from peers import export_revision  # noqa: E402
 from wrkrun import env_without_lynkflow  # noqa: E402
 
 CASES = ["bare FastAPI GET /health", "GET /_lynkflow/health", "GET /api/health/", "GET /api/asset/",
-         "GET /api2/asset/get", "POST /api2/asset/get", "GET /storage/x/y.ts (404)", "GET /dashboard/login"]
+         "GET /api2/asset/get", "POST /api2/asset/get", "POST /api2/asset/list", "GET /storage/x/y.ts (404)",
+         "GET /dashboard/login"]
+# asset/list is bench/load.py's: `query=news limit=20` over its 2,000 assets (seeded the same way).
+LIST_PARAMS = {"query": "news", "limit": 20}
 
 _FORM = [(b"content-type", b"application/x-www-form-urlencoded")]
 
@@ -44,22 +50,26 @@ def _scope(path: str, headers: list[tuple[bytes, bytes]] | None = None, *, metho
             "server": ("127.0.0.1", 80), "bench.body": body}
 
 
-def _api2_scopes(settings: Any, ctx: Any, method: str, count: int) -> list[dict[str, Any]]:
-    """`count` asset/get calls for one asset, each signed afresh (outside the timing)."""
+def _api2_scopes(settings: Any, ctx: Any, method: str, path: str, count: int) -> list[dict[str, Any]]:
+    """`count` calls of an api2 operation (asset/get of one asset, or asset/list's `LIST_PARAMS`), each
+    signed afresh (outside the timing)."""
     from urllib.parse import urlencode
 
     from lynkflow.domain.uplynk_assets import create_asset
     from lynkflow.testing.signing import signed_params
 
-    with ctx.session() as db:
-        asset_id = create_asset(db, ctx, owner_id=settings.uplynk_owner, media_id=None).id
+    if path == "/api2/asset/list":
+        params = LIST_PARAMS
+    else:
+        with ctx.session() as db:
+            params = {"id": create_asset(db, ctx, owner_id=settings.uplynk_owner, media_id=None).id}
     scopes = []
     for n in range(count):
-        pair = urlencode(signed_params({"id": asset_id, "n": n}, settings.uplynk_owner, settings.uplynk_api_key))
+        pair = urlencode(signed_params({**params, "n": n}, settings.uplynk_owner, settings.uplynk_api_key))
         if method == "GET":
-            scopes.append(_scope("/api2/asset/get", query=pair.encode()))
+            scopes.append(_scope(path, query=pair.encode()))
         else:
-            scopes.append(_scope("/api2/asset/get", _FORM, method="POST", body=pair.encode()))
+            scopes.append(_scope(path, _FORM, method="POST", body=pair.encode()))
     return scopes
 
 
@@ -89,6 +99,7 @@ async def _measure(calls: int) -> dict[str, float]:
     ctx = build_context(settings)
     app = create_app(settings, ctx=ctx)
     prepare(ctx)
+    load.seed(settings, random.Random(1))  # bench/load.py's assets, for the asset/list case
     build_route_state(app)  # as `lynkflow serve` does after its first answer
     bare = FastAPI()
 
@@ -101,7 +112,7 @@ async def _measure(calls: int) -> dict[str, float]:
     for case in CASES[1:]:
         method, path = case.split()[:2]
         if path.startswith("/api2/"):
-            apps[case] = (app, _api2_scopes(settings, ctx, method, calls + 1))
+            apps[case] = (app, _api2_scopes(settings, ctx, method, path, calls + 1))
         else:
             apps[case] = (app, [_scope(path, key if path.startswith("/api/") else None)] * (calls + 1))
     result = {}

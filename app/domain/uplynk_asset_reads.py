@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, Row, Select, bindparam, select
+from sqlalchemy import ColumnElement, Connection, Engine, Row, Select, Subquery, bindparam, select, union_all
 from sqlalchemy.orm import Session
 
 from lynkflow.db.engine import OwnConnection, autocommit_cursor
@@ -95,8 +95,8 @@ class HotReads:
 
 
 class PageReads:
-    """asset/list's `paged` statements, prepared once per statement (db/prepared.py) and run together as
-    autocommit statements on one DB-API cursor.
+    """asset/list's `paged` statements, prepared once per statement (db/prepared.py) and run as
+    autocommit statements on a DB-API cursor.
 
     A list's page statements are built once per list shape (assets._list_statements) and hold their
     owner and search values; run through a Session each page paid for the transaction, the ORM
@@ -108,11 +108,11 @@ class PageReads:
         self.engine = engine
         self._statements = statements(engine)
 
-    def pages(self, stmts: Sequence[Select], limit: int, skip: int) -> list[list[Any]]:
-        """One page of each `paged` statement, in the order given."""
-        prepared = [self._statements.get(s) for s in stmts]
+    def page(self, stmt: Select, limit: int, skip: int) -> list[Any]:
+        """The rows of one `paged` (or `paged_pair`) statement."""
+        prepared = self._statements.get(stmt)
         with autocommit_cursor(self.engine) as cur:
-            return [p.rows(cur, {"limit": limit, "skip": skip}) for p in prepared]
+            return prepared.rows(cur, {"limit": limit, "skip": skip})
 
 
 def rows_by_ids(db: Db, owner_id: str, ids: Sequence[str]) -> dict[str, Row]:
@@ -160,13 +160,30 @@ def rows_in_order(db: Db, ids: Sequence[str]) -> list[Row]:
     return [by_id[i] for i in ids if i in by_id]
 
 
+def _page_ids(stmt: Select, order: Sequence[ColumnElement]) -> Subquery:
+    """The IDs of one page of an asset query in `order`: the sort and paging see IDs only (the sorter
+    never carries every candidate's whole row, meta and all). Limit and skip are parameters, so one
+    built statement serves every page."""
+    return (stmt.with_only_columns(A.c.id).order_by(*order)
+            .offset(bindparam("skip")).limit(bindparam("limit")).subquery())
+
+
 def paged(stmt: Select, order: Sequence[ColumnElement]) -> Select:
-    """One page of an asset query in `order`, as one statement run with `page`: the sort and paging
-    see IDs only (the sorter never carries every candidate's whole row, meta and all), then the
-    page's full rows are joined in and put in the same order. Limit and skip are parameters, so
-    one built statement serves every page (run by `PageReads`)."""
-    ids = (stmt.with_only_columns(A.c.id).order_by(*order)
-           .offset(bindparam("skip")).limit(bindparam("limit")).subquery())
+    """One page of an asset query in `order`, as one statement (run by `PageReads`): the page's IDs,
+    then its full rows joined in and put in the same order."""
+    ids = _page_ids(stmt, order)
+    return select(A).join(ids, A.c.id == ids.c.id).order_by(*order)
+
+
+def paged_pair(first: Select, second: Select, order: Sequence[ColumnElement]) -> Select:
+    """One page of each of two asset queries, as one statement, in `order`. A second statement cost a
+    whole execution (on PostgreSQL a round trip) for a page that is usually empty. The rows do not
+    say which query they came from: callers give two queries no asset can match both of, and tell
+    the rows apart by what they select (asset/list's own and shared pages: by owner)."""
+    # Each page is wrapped in a select of its own: a member of a UNION may not have ORDER BY or LIMIT
+    # itself on SQLite.
+    ids = union_all(*[select(page.c.id).select_from(page)
+                      for page in (_page_ids(first, order), _page_ids(second, order))]).subquery()
     return select(A).join(ids, A.c.id == ids.c.id).order_by(*order)
 
 

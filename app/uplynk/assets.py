@@ -129,12 +129,13 @@ def _search_cond(text: str) -> ColumnElement[bool]:
 
 class _ListStatements(NamedTuple):
     """The statements of one asset/list: own and shared assets, in order (full rows, for a query
-    whose matches are confirmed in Python) and as one page (`reads.paged`)."""
+    whose matches are confirmed in Python), the page of own assets (`reads.paged`) and the pages of
+    own and shared assets together (`reads.paged_pair`: one statement)."""
 
     own: Select
     shared: Select
     own_page: Select
-    shared_page: Select
+    both_pages: Select
 
 
 # Built once per distinct list: a repeated list (the usual case: the same search from many clients,
@@ -152,7 +153,8 @@ def _list_statements(owner: str, query: q.Query | None, driver: int, search: str
         conds.append(query_sql.where_clause(query, driver))
     by = [ORDER_COLUMNS[name].desc() if desc else ORDER_COLUMNS[name].asc() for name, desc in order]
     own, shared = own.where(*conds), shared.where(*conds)
-    return _ListStatements(own.order_by(*by), shared.order_by(*by), reads.paged(own, by), reads.paged(shared, by))
+    return _ListStatements(own.order_by(*by), shared.order_by(*by), reads.paged(own, by),
+                           reads.paged_pair(own, shared, by))
 
 
 def _page_reads(call: Api2Call) -> reads.PageReads:
@@ -192,17 +194,23 @@ def list_(call: Api2Call, db: Session) -> EncodedAnswer:
         query = _parse_query(as_str(p["query"], "query", max_len=q.MAX_QUERY_CHARS))
     search = p.get("search")
     search = as_str(search, "search", max_len=1000) if search not in (None, "") else None
-    # The driver's index probes are not per owner: chosen once for both pages.
-    driver = query_sql.choose_driver(query, db.connection) if query is not None and query.criteria else 0
+    # The driver's index probes are not per owner: chosen once for both pages. `db` is the dispatcher's
+    # LazySession: reading `db.connection` itself would make the Session, so only the lambda touches it.
+    driver = (query_sql.choose_driver(query, lambda: db.connection()) if query is not None and query.criteria
+              else 0)
     stmts = _list_statements(call.owner, query, driver, search, order)
     if query is not None and query_sql.needs_confirmation(query):
         rows = _confirmed_page(db, stmts.own, query, limit, skip)
         shared_rows = None if ignore_shared else _confirmed_page(db, stmts.shared, query, limit, skip)
+    elif ignore_shared:
+        # The usual cases: one autocommit statement, outside the session.
+        rows, shared_rows = _page_reads(call).page(stmts.own_page, limit, skip), None
     else:
-        # The usual case: each page is one statement; both run on one cursor, outside the session.
-        pages = _page_reads(call).pages([stmts.own_page] if ignore_shared else [stmts.own_page, stmts.shared_page],
-                                        limit, skip)
-        rows, shared_rows = pages[0], (None if ignore_shared else pages[1])
+        # Own assets are the caller's, shared ones another owner's (`reads.shared_assets`): that tells
+        # the two pages of the one statement apart.
+        both = _page_reads(call).page(stmts.both_pages, limit, skip)
+        rows = [r for r in both if r.owner_id == call.owner]
+        shared_rows = [r for r in both if r.owner_id != call.owner]
     base = call.public_base  # computed from the request each time it is read
     # The answer is joined from each asset's cached text: encoding the whole page was the largest cost.
     fields = {"assets": jsondoc.join_array(render_asset_texts(call.ctx, db, base, rows))}
