@@ -151,12 +151,12 @@ ASSET_LIST = _op("asset_list", "List Assets", "A bare JSON array, 100 per page."
                          query("extensions", _TEXT, "Comma-separated file-name endings (gif, _sprite.jpg)"),
                          query("pageIndex", {"type": "integer", "minimum": 0, "maximum": 10_000_000, "default": 0},
                                "Page, from 0"),
-                         query("noCache", _BOOL, "Accepted; lynkflow has no cache")))
+                         query("noCache", _BOOL, "Accepted; changes nothing: a kept answer is never stale")))
 ASSET_DELETE_MANY = _op("asset_delete_many", "Delete Assets matching filters",
                         "At least one filter is required; SYSTEM Assets are kept. Empty 200 body.", None,
                         params=_ASSET_FILTERS)
 ASSET_GET = _op("asset_get", "Get an Asset", "One Asset by id.", Asset, errors=(400, 401, 404),
-                params=(query("noCache", _BOOL, "Accepted; lynkflow has no cache"),))
+                params=(query("noCache", _BOOL, "Accepted; changes nothing: a kept answer is never stale"),))
 ASSET_RENAME = _op("asset_rename", "Rename an Asset", "The new name is the `Name` query parameter.", Asset,
                    errors=(400, 401, 404), params=(query("Name", _TEXT, "The new name", required=True),))
 ASSET_DELETE = _op("asset_delete", "Delete an Asset", "SYSTEM Assets cannot be deleted (400). Empty 200 body.",
