@@ -140,38 +140,31 @@ def _in_unit_of_work(factory: sessionmaker[Session], work: Callable[[Session], A
 
 
 def run(call: Api2Call, op: Op) -> dict[str, Any] | EncodedAnswer:
-    """The unit of work of one call: the replay check if still due, the session, the operation, the
-    commit, then the after-commit actions."""
-    if op.replay_in_write:
-        return _run_with_replay_in_write(call, op)
-    call.check_replay()
+    """The unit of work of one call: the replay check if still due (or, `op.replay_in_write`, as the
+    first statement of the write's transaction), the session, the operation, the commit, then the
+    after-commit actions."""
+    if not op.replay_in_write:
+        call.check_replay()
     ctx = call.ctx
     if op.prepare is not None:
         prepare = op.prepare
         call.prepared = _in_unit_of_work(ctx.read_sessions, lambda db: prepare(call, db))
-    factory = ctx.sessions if op.access is Access.WRITE else ctx.read_sessions
-    result: dict[str, Any] | EncodedAnswer = _in_unit_of_work(factory, lambda db: op.fn(call, db))
-    for action in call.after_commit:
-        action()
-    return result
-
-
-def _run_with_replay_in_write(call: Api2Call, op: Op) -> dict[str, Any] | EncodedAnswer:
-    """`run` for an operation whose replay check is the first statement of its write transaction."""
 
     def work(db: Session) -> dict[str, Any] | EncodedAnswer:
-        call.check_replay_in(db)
+        if op.replay_in_write:
+            call.check_replay_in(db)
         return op.fn(call, db)
 
+    factory = ctx.sessions if op.access is Access.WRITE else ctx.read_sessions
     try:
-        result: dict[str, Any] | EncodedAnswer = _in_unit_of_work(call.ctx.sessions, work)
+        result: dict[str, Any] | EncodedAnswer = _in_unit_of_work(factory, work)
     except BaseException:
-        # The rollback took the remembered pair with it, but a failed call is remembered too (its
-        # replay is refused as a replay): remembered now on its own. If another request remembered
-        # it in between, this one is the replay and says so.
+        # A write's rollback took its remembered pair with it, but a failed call is remembered too (its
+        # replay is refused as a replay): remembered now on its own; if another request remembered it in
+        # between, this one is the replay and says so. Nothing is due here for any other call.
         call.check_replay()
         raise
-    call.pending_replay = None  # remembered by the commit
+    call.pending_replay = None  # remembered by the write's commit, if it was due there
     for action in call.after_commit:
         action()
     return result
