@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import sys
 import threading
 import time
 import urllib.request
@@ -37,8 +38,12 @@ def worker_app() -> FastAPI:
     from lynkflow import startgc
 
     startgc.pause()  # a fresh (spawned) interpreter starting: resumed by the app's lifespan
+    from lynkflow.cli import SWITCH_INTERVAL
     from lynkflow.context import build_context
     from lynkflow.main import create_app
+
+    # Spawned, this interpreter does not inherit the supervisor's switch interval (cli.cmd_serve says why 1 ms).
+    sys.setswitchinterval(SWITCH_INTERVAL)
 
     settings = load_settings().model_copy(update={"inproc_workers": 0})  # the supervisor runs the jobs
     ctx = build_context(settings)

@@ -17,7 +17,7 @@ while the CPU a request costs barely does, so it is the figure to compare two ve
 `--workers` runs the server with that many HTTP processes (`serve --workers`); several values are
 measured one after another, `--rounds` times, interleaved.
 
-`--server` serves the app under another HTTP server (granian: bench/granian_app.py, one process) to
+`--server` serves the app under another HTTP server (granian: `lynkflow.serve_processes.worker_app`, one process) to
 measure what the server itself costs; several values are measured interleaved, like `--workers`.
 
 `--kinds` also prints, per kind of request, the server's own durations (p50, p99, max) of the last
@@ -230,7 +230,7 @@ def main() -> int:
     ap.add_argument("--kinds", action="store_true", help="also print the server's durations per kind of request")
     ap.add_argument("--server", choices=SERVERS, nargs="+", default=["uvicorn"],
                     help="the HTTP server: uvicorn is `lynkflow serve` as shipped; granian serves the same app "
-                         "(bench/granian_app.py, one process); several: one run each, interleaved")
+                         "(`serve_processes.worker_app`, one process); several: one run each, interleaved")
     args = ap.parse_args()
     mix = {args.only: 1} if args.only else MIX
     print(f"load: wrk -t2 -c{args.connections} {args.seconds:g} s; {ASSETS} assets; "

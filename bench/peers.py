@@ -7,7 +7,7 @@ and the read route under wrk (-t2 -c32) with the server's CPU time per read requ
 of issue #14. Each row names the HTTP server it runs on.
 
 lynkflow runs as `lynkflow serve` (uvicorn), as shipped. `--server uvicorn granian` adds a row of
-the same app under granian (bench/granian_app.py) and the ratios between the two: what the server
+the same app under granian (`lynkflow.serve_processes.worker_app`) and the ratios between the two: what the server
 itself costs. The bare FastAPI row stays on uvicorn, the issue's reference.
 
 Prism (npm `@stoplight/prism-cli`), moto's server (PyPI `moto[server]`) and granian are installed
@@ -324,7 +324,7 @@ def main() -> int:
     ap.add_argument("--compare-to", metavar="GIT_REV", help="also run lynkflow at this revision (before/after)")
     ap.add_argument("--server", choices=SERVERS, nargs="+", default=["uvicorn"],
                     help="the HTTP server(s) lynkflow runs under: uvicorn is `lynkflow serve` as shipped; "
-                         "granian serves the same app (bench/granian_app.py); several: a row each")
+                         "granian serves the same app (`lynkflow.serve_processes.worker_app`); several: a row each")
     args = ap.parse_args()
     lynkflows = {("lynkflow" if server == args.server[0] else f"lynkflow-{server}"):
                  lynkflow_system(args.seconds, server=server) for server in args.server}

@@ -229,7 +229,7 @@ def env_without_lynkflow() -> dict[str, str]:
 
 # --- the HTTP server lynkflow runs under --------------------------------------------------------
 
-SERVERS = ("uvicorn", "granian")  # uvicorn: `lynkflow serve` as shipped; granian: bench/granian_app.py
+SERVERS = ("uvicorn", "granian")  # uvicorn: `lynkflow serve` as shipped; granian: its one-process app
 GRANIAN_SPEC = "granian~=2.8.0"
 _BENCH = Path(__file__).resolve().parent
 _GRANIAN_DIR = _BENCH.parent / ".cache" / "bench-peers" / "granian"
@@ -258,8 +258,10 @@ def lynkflow_command(server: str, port: int, *, workers: int = 1,
             # Each granian worker would run the app's lifespan, so N of them would migrate the
             # database at once; `lynkflow serve --workers` prepares it once first. One is enough here.
             raise SystemExit("--server granian measures one HTTP process only")
-        paths += [str(_BENCH), str(ensure_granian())]
-        cmd = [sys.executable, "-m", "granian", "--interface", "asgi", "--factory", "granian_app:app",
+        paths.append(str(ensure_granian()))
+        # The app one process of `lynkflow serve --workers N` serves (settings from the environment).
+        cmd = [sys.executable, "-m", "granian", "--interface", "asgi", "--factory",
+               "lynkflow.serve_processes:worker_app",
                "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--no-ws", "--log-level", "warning"]
     else:
         raise ValueError(f"unknown server {server!r}; one of {SERVERS}")

@@ -108,3 +108,17 @@ def test_serve_answers_with_the_apps_bytes_and_stops_on_sigterm(make_client, tmp
     assert took < STOP_BOUND_S, f"SIGTERM took {took:.1f} s"
     assert "Traceback" not in out, out
     assert proc.pid not in {p.pid for p in live_processes(ctx.engine)}, "the lifespan did not run to its end"
+
+
+def test_every_http_process_of_serve_workers_switches_threads_as_often(tmp_path: Path) -> None:
+    """`serve --workers N` spawns fresh interpreters, which do not inherit the supervisor's 1 ms switch
+    interval (cli.cmd_serve: what a loaded thread pool costs the event loop otherwise); each HTTP
+    process's app sets it again."""
+    from lynkflow.cli import SWITCH_INTERVAL
+
+    env = {**os.environ, "LYNKFLOW_DATA_DIR": str(tmp_path)}
+    env.pop("LYNKFLOW_DATABASE_URL", None)
+    probe = "import sys; from lynkflow.serve_processes import worker_app; worker_app(); print(sys.getswitchinterval())"
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60, check=True)
+    assert SWITCH_INTERVAL != 0.005  # Python's default: what a process without the setting runs at
+    assert float(out.stdout.split()[-1]) == SWITCH_INTERVAL
