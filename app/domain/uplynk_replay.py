@@ -106,11 +106,16 @@ class ReplayGuard:
     def seen_in(self, db: Session, msg: str, sig: str, now_ms: int, window_ms: int) -> bool:
         """`seen_before` as a statement of the caller's write transaction on `db`: the pair is remembered
         only if that transaction commits. On SQLite the statement begins it (BEGIN IMMEDIATE: the write
-        lock, taken once for the check and the write). No pruning here: the checks of reads do it."""
+        lock, taken once for the check and the write). Its insert counts towards pruning like any other:
+        a client that only writes leaves no expired pairs behind either."""
+        prune = self._prune_due()
         cur = db.connection().connection.cursor()
         try:
             cur.execute(self._remember_in_write, (replay_key(msg, sig), now_ms + window_ms, now_ms))
-            return cur.rowcount == 0
+            remembered = cur.rowcount
+            if prune:
+                cur.execute(self._prune, (now_ms,))
+            return remembered == 0
         finally:
             cur.close()
 

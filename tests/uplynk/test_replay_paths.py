@@ -119,6 +119,17 @@ def test_the_pruning_insert_takes_the_thread_path(ctx) -> None:
     g.close()
 
 
+def test_pairs_remembered_by_writes_are_pruned_too(ctx) -> None:
+    """A client that only writes: its pairs, remembered in the writes' own transactions, are pruned as
+    new ones arrive, as a reader's are."""
+    g = ReplayGuard(ctx.engine)
+    for i in range(2 * PRUNE_EVERY):
+        with ctx.session() as db:
+            assert not g.seen_in(db, f"w{i}", "s", 1_000_000 + i * 1000, 1)
+    assert _rows(ctx) < PRUNE_EVERY + 1
+    g.close()
+
+
 def test_seen_all_answers_each_pair_as_if_alone_in_one_transaction(ctx) -> None:
     _sqlite_only(ctx)  # batches are SQLite's (seen_soon)
     g = ReplayGuard(ctx.engine)
