@@ -67,11 +67,10 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
             journal = ctx.services.peek(Journal)
             if journal is not None:
                 journal.close()  # what is still buffered, written
-            from lynkflow.db.data_version import DataVersion
             from lynkflow.domain.uplynk_asset_reads import HotReads
             from lynkflow.domain.uplynk_replay import ReplayGuard
 
-            for own in (ctx.services.peek(ReplayGuard), ctx.services.peek(HotReads), ctx.services.peek(DataVersion)):
+            for own in (ctx.services.peek(ReplayGuard), ctx.services.peek(HotReads)):
                 if own is not None:
                     own.close()  # connections of their own, outside the pool
             ctx.shared.close()

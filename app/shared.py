@@ -27,7 +27,12 @@ from lynkflow.db.engine import autocommit_connection
 
 VERSION_ROW = "_version"
 JOURNAL_ROW = "_journal"  # the number of the last journaled request (lynkflow/control/journal.py)
-COUNTER_ROWS = (VERSION_ROW, JOURNAL_ROW)
+# Commits that changed a table VIS lists are made of (lynkflow/db/vis_version.py keeps it; vuflow/answers.py
+# keeps answers under it). Read with `_version`, so it costs no statement of its own.
+VIS_ROW = "_vis"
+COUNTER_ROWS = (VERSION_ROW, JOURNAL_ROW, VIS_ROW)
+# Never go back, even on a wipe: a process compares them with the ones it last saw.
+GROWING_ROWS = (VERSION_ROW, VIS_ROW)
 _UPDATE_DOC = text("UPDATE control_state SET doc = :doc WHERE name = :name")
 _INSERT_DOC = text("INSERT INTO control_state (name, doc, version) VALUES (:name, :doc, 0)")
 
@@ -42,12 +47,15 @@ class SharedState:
         self.engine = engine
         self._lock = threading.Lock()
         self._version: int | None = None
+        # The `_vis` counter as of the latest read (each API request's, at its start); None: no such row.
+        self.vis_version: int | None = None
         self._docs: dict[str, Any] = {}
         self._listeners: list[Listener] = []
-        self._conn_lock = threading.Lock()
+        self._conn_lock = threading.RLock()
         self._conn: Any = None
         self._postgres = engine.dialect.name == "postgresql"
         self._param = "%s" if self._postgres else "?"
+        self._params = ", ".join([self._param] * len(COUNTER_ROWS))
         self._reads: Coalescer[None, None] = Coalescer(self._refresh_for)  # refresh_async's (PostgreSQL)
 
     # --- reading ---------------------------------------------------------------------------------
@@ -62,8 +70,7 @@ class SharedState:
         version = self._read_version()
         if version == self._version:
             return
-        rows = self._query(f"SELECT name, doc FROM control_state WHERE name <> {self._param} AND name <> {self._param}",
-                           COUNTER_ROWS)
+        rows = self._query(f"SELECT name, doc FROM control_state WHERE name NOT IN ({self._params})", COUNTER_ROWS)
         docs = {name: json.loads(doc) for name, doc in rows}
         with self._lock:
             self._version = version
@@ -141,8 +148,13 @@ class SharedState:
     # --- one round trip on a connection of its own -------------------------------------------
 
     def _read_version(self) -> int:
-        rows = self._query(f"SELECT version FROM control_state WHERE name = {self._param}", (VERSION_ROW,))
-        return int(rows[0][0]) if rows else 0
+        """`_version`; `vis_version` is set from the same read."""
+        with self._conn_lock:  # reads and their assignments in one order: a slower, older read never wins
+            rows = dict(self._query(f"SELECT name, version FROM control_state WHERE name IN ({self._param}, "
+                                    f"{self._param})", (VERSION_ROW, VIS_ROW)))
+            vis = rows.get(VIS_ROW)
+            self.vis_version = int(vis) if vis is not None else None
+        return int(rows.get(VERSION_ROW, 0))
 
     def _query(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         """A lone SELECT on this object's own DB-API connection, in autocommit: one round trip

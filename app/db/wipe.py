@@ -2,8 +2,8 @@
 
 Two tables keep something: `lynkflow_kv` keeps the presence rows of running processes (they are
 not data), and the shared control-plane state (`control_state`) loses its documents but keeps its
-counters: `_version` goes up (every process then sees that its cached state is stale), the others
-go back to 0.
+counters: `_version` goes up (every process then sees that its cached state is stale), `_vis` goes
+up through its triggers (the deleted rows), the others go back to 0.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Engine, Table
 
 from lynkflow.db.models import Base, ControlState, KeyValue
 from lynkflow.db.presence import PREFIX as PRESENCE_PREFIX
-from lynkflow.shared import COUNTER_ROWS, VERSION_ROW, bump
+from lynkflow.shared import COUNTER_ROWS, GROWING_ROWS, bump
 
 
 def clear_table(conn: Connection, table: Table) -> None:
@@ -21,7 +21,7 @@ def clear_table(conn: Connection, table: Table) -> None:
         conn.execute(table.delete().where(~table.c.key.startswith(PRESENCE_PREFIX)))
     elif table is ControlState.__table__:
         conn.execute(table.delete().where(table.c.name.not_in(COUNTER_ROWS)))
-        conn.execute(table.update().where(table.c.name.in_(COUNTER_ROWS), table.c.name != VERSION_ROW)
+        conn.execute(table.update().where(table.c.name.in_(COUNTER_ROWS), table.c.name.not_in(GROWING_ROWS))
                      .values(version=0))
     else:
         conn.execute(table.delete())

@@ -1,23 +1,22 @@
-"""VIS list answers remembered per process while the database is unchanged (SQLite).
+"""VIS list answers remembered per process while nothing they are made of has changed.
 
 A VIS list is a function of the request (path, query string, key, the URL base its asset URLs start
-with) and of the database's rows alone: no clock, no tenant state, no randomness in it (faults, stubs
-and the journal act around the route, in the control middleware, and still do). So while no commit at
-all has happened since an answer was read (`db.data_version`: any connection, any process), the same
-request gets the same bytes without a thread hop, a statement or a rendering. A page read and then
-served again costs one in-memory pragma and a dict lookup on the event loop, bounded whatever the
-filter (a cold page still runs in the thread pool: a filter can scan the table).
+with) and of the rows of a few tables alone: no clock, no tenant state, no randomness in it (faults,
+stubs and the journal act around the route, in the control middleware, and still do). Every commit
+that changes one of those tables, from any connection or process, increments the VIS version
+(`db/vis_version.py`: triggers); the control middleware reads it at the start of each API request,
+with the shared state's version, in the same statement (`SharedState.vis_version`). So while it is
+unchanged, the same request gets the same bytes without a thread hop, a statement or a rendering:
+a dict lookup on the event loop, bounded whatever the filter (a cold page still runs in the thread
+pool: a filter can scan the table). Commits to other tables (the journal's flush every ~20 ms, api2's
+replay records and writes) leave the kept answers standing.
 
-The token is taken *before* the page is read, and an answer is kept only under that token and only
-while it is still the current one: a commit that lands between the two changes the token, so the
-answer (which may or may not show it) is never served for a later token. A request that finds the
-same list being read under its own token waits for that read instead of making its own: nothing was
-committed between the two tokens, so that answer is its answer too. Under load this sharing is most of
-the gain, since a commit lands about as often as a read takes (the journal's flush, every ~20 ms, is
-one; every commit anywhere empties the memory). Measured (issue #14): VIS lists alone 0.8 → 0.13 ms
-CPU a request; in a mix with signed api2 calls, whose replay records commit about every millisecond,
-no gain (a version only VIS writes change would be the next step). On PostgreSQL the token is unknown
-and every list is read.
+The version is read *before* the page is read, and an answer is kept only under that version and only
+while it is still the current one: a commit that lands between the two changes the version, so the
+answer (which may or may not show it) is never served for a later version. A request that finds the
+same list being read under its own version waits for that read instead of making its own: nothing it
+is made of was committed between the two, so that answer is its answer too. Measured (issue #14):
+VIS lists alone 0.8 → 0.13 ms CPU a request. With no version (the `_vis` row missing) every list is read.
 """
 
 from __future__ import annotations
@@ -28,27 +27,27 @@ from typing import Any
 
 from fastapi import Request, Response
 
-from lynkflow.db.data_version import DataVersion
+from lynkflow.shared import SharedState
 from lynkflow.vuflow.render import json_bytes_response
 
 # Answers are pages of up to 100 assets (~50 kB) or 1,000 events: a few dozen bound the memory; more
-# distinct lists between two commits are read as before.
+# distinct lists between two VIS changes are read as before.
 MAX_ANSWERS = 32
 
 
 class VisAnswers:
-    """Encoded answers by request, all read under one data-version token; a read in flight is shared."""
+    """Encoded answers by request, all read under one VIS version; a read in flight is shared."""
 
-    def __init__(self, version: DataVersion) -> None:
-        self._version = version
+    def __init__(self, shared: SharedState) -> None:
+        self._shared = shared
         self._token: Any = None
         # An answer, or the read of it in flight under the current token (its body; None: no shared answer).
         self._answers: dict[tuple[Any, ...], bytes | asyncio.Future[bytes | None]] = {}
 
     async def answer(self, request: Request, key: str, read: Callable[[], Awaitable[Response]]) -> Response:
-        """The answer to this request read since the last commit (kept, or being read for another
+        """The answer to this request read since the last VIS change (kept, or being read for another
         request); else `read()`'s, kept when it is a 200."""
-        token = self._version.now()
+        token = self._shared.vis_version  # read by the control middleware at this request's start
         if token is None:
             return await read()
         scope = request.scope
@@ -60,7 +59,7 @@ class VisAnswers:
             return json_bytes_response(found)
         loop = asyncio.get_running_loop()
         if found is not None and found.get_loop() is loop:
-            # Nothing was committed between that read's token and this request's: its answer is this one's.
+            # Nothing changed between that read's version and this request's: its answer is this one's.
             body = await asyncio.shield(found)
             return json_bytes_response(body) if body is not None else await read()
         return await self._read(what, token, loop, read)
@@ -92,6 +91,5 @@ class VisAnswers:
 
 
 def vis_answers(ctx: Any) -> VisAnswers:
-    """This process's answers, made on first use over its data-version reader."""
-    version = ctx.services.get(DataVersion, lambda: DataVersion(ctx.engine))
-    return ctx.caches.get(VisAnswers, lambda: VisAnswers(version))
+    """This process's answers, made on first use."""
+    return ctx.caches.get(VisAnswers, lambda: VisAnswers(ctx.shared))

@@ -1,6 +1,7 @@
-"""VIS list answers remembered while the database is unchanged (vuflow/answers.py): a list asked again
-is the same bytes without a read on SQLite, and any commit — through the API, straight into the
-database, or while the list is being read — is in the next answer."""
+"""VIS list answers remembered while nothing they are made of changed (vuflow/answers.py): a list asked
+again is the same bytes without a read, and any change — through the API, straight into the database,
+or while the list is being read — is in the next answer (tests/vuflow/test_vis_version.py: every
+table, reset, snapshot restore)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from lynkflow.control.journal import Journal
 from lynkflow.db.models import VisApiKey, VisAsset
 from lynkflow.domain import vis_assets, vis_event_queries, vis_events
-from tests.conftest import BACKEND
 from tests.vuflow.helpers import make_vuflow
 from tests.vuflow.test_hot_reads import _asset
 
@@ -35,10 +34,7 @@ def _seeded(client: Any, key: str) -> tuple[str, str]:
 
 
 def _counting_reads(monkeypatch: Any) -> list[str]:
-    """The list reads made from now on. The journal's flush, a commit after every request here, is held
-    back meanwhile: any commit (rightly) makes the next list a read."""
-    monkeypatch.setattr(Journal, "FLUSH_SECONDS", 3600)
-    time.sleep(0.1)  # a flush already gathering its batch is written
+    """The list reads made from now on."""
     reads: list[str] = []
 
     def counted(real: Callable[..., Any]) -> Callable[..., Any]:
@@ -52,7 +48,7 @@ def _counting_reads(monkeypatch: Any) -> list[str]:
     return reads
 
 
-def test_a_list_asked_again_is_the_same_answer_and_on_sqlite_reads_nothing(client, vis_headers, monkeypatch) -> None:
+def test_a_list_asked_again_is_the_same_answer_and_reads_nothing(client, vis_headers, monkeypatch) -> None:
     _seeded(client, vis_headers["API-KEY"])
     reads = _counting_reads(monkeypatch)
     for path in LISTS:
@@ -61,7 +57,7 @@ def test_a_list_asked_again_is_the_same_answer_and_on_sqlite_reads_nothing(clien
         read = len(reads)
         again = client.get(path, headers={**vis_headers, "X-Transaction-ID": "t-1"})
         assert _answer(again) == _answer(first), path
-        assert len(reads) == (read if BACKEND == "sqlite" else read + 1), path  # PostgreSQL reads each time
+        assert len(reads) == read, path
         other = client.get(path, headers={**vis_headers, "X-Transaction-ID": "t-2"})  # echoed, not remembered
         assert other.headers["X-Transaction-ID"] == "t-2" and other.content == first.content
 
@@ -88,7 +84,7 @@ def test_every_commit_is_in_the_next_list(client, vis_headers) -> None:
 
 
 def test_a_commit_made_while_a_list_is_read_is_in_the_next_list(client, vis_headers, monkeypatch) -> None:
-    """The answer is kept under the data version taken before the read: a commit landing after the
+    """The answer is kept under the VIS version taken before the read: a commit landing after the
     page was read (but before the answer is kept) must not leave that answer standing."""
     ctx = client.app.state.ctx
     key = vis_headers["API-KEY"]
@@ -126,8 +122,8 @@ def test_each_key_host_and_query_has_its_own_answer(client, vis_headers) -> None
 
 
 def test_requests_for_a_list_being_read_share_that_read(client, vis_headers, monkeypatch) -> None:
-    """Under load a commit lands about as often as a read takes: requests that arrive while their list
-    is read under the same data version wait for that read instead of making their own."""
+    """Requests that arrive while their list is read under the same VIS version wait for that read
+    instead of making their own."""
     _seeded(client, vis_headers["API-KEY"])
     client.get("/api/asset/", headers=vis_headers)
     reads = _counting_reads(monkeypatch)
@@ -144,4 +140,4 @@ def test_requests_for_a_list_being_read_share_that_read(client, vis_headers, mon
         answers = list(pool.map(lambda _: client.get("/api/asset/", headers=vis_headers), range(6)))
     assert {(a.status_code, a.content) for a in answers} == {(200, answers[0].content)}
     assert [a["name"] for a in answers[0].json()] == ["shared"]
-    assert len(reads) == (1 if BACKEND == "sqlite" else 6)
+    assert len(reads) == 1
