@@ -27,7 +27,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from load import GENRES, throwaway_postgres  # noqa: E402
-from wrkrun import env_without_lynkflow, free_port, stop, wait_for_200  # noqa: E402
+from wrkrun import free_port, server_env, stop, wait_for_200  # noqa: E402
 
 GOAL_MS = 20.0
 Send = Callable[[httpx.Client], httpx.Response]
@@ -96,7 +96,7 @@ def run(database_url: str | None, assets: int, seconds: float, tmp: Path) -> Non
     from lynkflow.config import Settings
 
     data = tmp / "data"
-    env = {**env_without_lynkflow(), "LYNKFLOW_DATA_DIR": str(data), "LYNKFLOW_INPROC_WORKERS": "0"}
+    env = {**server_env(), "LYNKFLOW_DATA_DIR": str(data), "LYNKFLOW_INPROC_WORKERS": "0"}
     kw: dict = {"data_dir": data, "inproc_workers": 0}
     if database_url:
         env["LYNKFLOW_DATABASE_URL"] = kw["database_url"] = database_url

@@ -47,10 +47,10 @@ from wrkrun import (  # noqa: E402
     FORM,
     SERVERS,
     cpu_seconds,
-    env_without_lynkflow,
     free_port,
     lynkflow_command,
     run_wrk,
+    server_env,
     signed_bodies,
     stop,
     wait_for_200,
@@ -182,7 +182,7 @@ def run_one(label: str, database_url: str | None, seconds: float, connections: i
     from lynkflow.config import Settings
 
     data = tmp / f"data-{label}"
-    env = {**env_without_lynkflow(), "LYNKFLOW_DATA_DIR": str(data), "LYNKFLOW_INPROC_WORKERS": "0"}
+    env = {**server_env(), "LYNKFLOW_DATA_DIR": str(data), "LYNKFLOW_INPROC_WORKERS": "0"}
     if kinds:
         env["LYNKFLOW_JOURNAL_SIZE"] = str(KIND_SAMPLE)
     kw: dict = {"data_dir": data, "inproc_workers": 0}

@@ -38,11 +38,11 @@ from wrkrun import (  # noqa: E402
     FORM,
     SERVERS,
     cpu_seconds,
-    env_without_lynkflow,
     free_port,
     lynkflow_command,
     rss_mb,
     run_wrk,
+    server_env,
     signed_bodies,
     stop,
     wait_for_200,
@@ -161,7 +161,7 @@ def lynkflow_system(seconds: float, rev: str | None = None, server: str = "uvico
         if data.exists():  # a port used again by a later round: start from an empty data dir again
             shutil.rmtree(data)
         cmd, extra = lynkflow_command(server, port, pythonpath=pythonpath)
-        env = {**env_without_lynkflow(), "LYNKFLOW_DATA_DIR": str(data), "LYNKFLOW_INPROC_WORKERS": "0", **extra}
+        env = {**server_env(), "LYNKFLOW_DATA_DIR": str(data), "LYNKFLOW_INPROC_WORKERS": "0", **extra}
         return cmd, tmp, env
 
     def read(tmp: Path, port: int, rnd: int) -> tuple[str, Path | None]:
@@ -201,7 +201,7 @@ def fastapi_system() -> System:
     def launch(tmp: Path, port: int) -> tuple[list[str], Path, dict[str, str]]:
         (tmp / "bare_app.py").write_text(BARE_APP)
         return [str(bin_dir / "uvicorn"), "bare_app:app", "--host", "127.0.0.1", "--port", str(port),
-                "--no-access-log", "--log-level", "warning"], tmp, env_without_lynkflow()
+                "--no-access-log", "--log-level", "warning"], tmp, server_env()
 
     def read(tmp: Path, port: int, rnd: int) -> tuple[str, Path | None]:
         lua = tmp / "bare-echo.lua"
@@ -220,7 +220,7 @@ def floor_system(seconds: float) -> System:
     def launch(tmp: Path, port: int) -> tuple[list[str], Path, dict[str, str]]:
         db = tmp / f"floor-{port}.sqlite"
         db.unlink(missing_ok=True)
-        env = {**env_without_lynkflow(), "FLOOR_DB": str(db), "FLOOR_OWNER": owner, "FLOOR_KEY": key,
+        env = {**server_env(), "FLOOR_DB": str(db), "FLOOR_OWNER": owner, "FLOOR_KEY": key,
                "PYTHONPATH": str(Path(__file__).resolve().parent)}
         return [str(bin_dir / "uvicorn"), "floor_app:app", "--host", "127.0.0.1", "--port", str(port),
                 "--no-access-log", "--log-level", "warning"], tmp, env
@@ -250,7 +250,7 @@ def prism_system() -> System:
         spec = tmp / "prism-spec.json"
         spec.write_text(json.dumps(prism_spec()))
         return [str(ensure_prism()), "mock", "-h", "127.0.0.1", "-p", str(port), "-v", "error", str(spec)], tmp, \
-            env_without_lynkflow()
+            server_env()
 
     def read(tmp: Path, port: int, rnd: int) -> tuple[str, Path | None]:
         lua = tmp / "prism-get.lua"
@@ -263,7 +263,7 @@ def prism_system() -> System:
 
 def moto_system() -> System:
     def launch(tmp: Path, port: int) -> tuple[list[str], Path, dict[str, str]]:
-        env = {**env_without_lynkflow(), "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"}
+        env = {**server_env(), "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"}
         return [str(ensure_moto()), "-H", "127.0.0.1", "-p", str(port)], tmp, env
 
     def read(tmp: Path, port: int, rnd: int) -> tuple[str, Path | None]:
@@ -312,6 +312,17 @@ def measure(system: System, tmp: Path, seconds: float, rnd: int) -> None:
         log.close()
 
 
+def warm_up(system: System, tmp: Path) -> None:
+    """One untimed start, so that no timed one compiles bytecode (`wrkrun.server_env`)."""
+    port = free_port()
+    cmd, cwd, env = system.launch(tmp, port)
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_200(proc, f"http://127.0.0.1:{port}{system.ready_path}")
+    finally:
+        stop(proc)
+
+
 def med(xs: list[float]) -> float:
     return statistics.median(xs) if xs else float("nan")
 
@@ -342,6 +353,8 @@ def main() -> int:
         ensure_moto()
     with tempfile.TemporaryDirectory(prefix="lynkflow-bench-peers-") as t:
         tmp = Path(t)
+        for system in systems.values():
+            warm_up(system, tmp)
         for rnd in range(args.rounds):
             for system in systems.values():
                 measure(system, tmp, args.seconds, rnd)

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import load  # noqa: E402
 from peers import export_revision  # noqa: E402
-from wrkrun import env_without_lynkflow  # noqa: E402
+from wrkrun import server_env  # noqa: E402
 
 CASES = ["bare FastAPI GET /health", "GET /_lynkflow/health", "GET /api/health/", "GET /api/asset/",
          "GET /api2/asset/get", "POST /api2/asset/get", "POST /api2/asset/list", "GET /storage/x/y.ts (404)",
@@ -138,9 +138,9 @@ def main() -> None:
     if args.one_round:
         print(json.dumps(asyncio.run(_measure(args.calls))))
         return
-    revisions: dict[str, dict[str, str]] = {"this tree": env_without_lynkflow()}
+    revisions: dict[str, dict[str, str]] = {"this tree": server_env()}
     if args.compare_to:
-        revisions[f"@{args.compare_to}"] = {**env_without_lynkflow(),
+        revisions[f"@{args.compare_to}"] = {**server_env(),
                                             "PYTHONPATH": str(export_revision(args.compare_to))}
     results: dict[str, dict[str, list[float]]] = {name: {c: [] for c in CASES} for name in revisions}
     for _ in range(args.rounds):

@@ -7,10 +7,8 @@ Prints medians and the ratios (goal: ≤ 1.5×), the CPU time used by then (stea
 on a busy machine), and the resident memory at ready and once idle after a few requests (goal:
 ≤ 100 MB; the first requests build route state and load lazy imports).
 
-Every server compiles its bytecode once, untimed, into a cache of this run
-(PYTHONPYCACHEPREFIX): a user's installed package has its .pyc files, and an environment with
-PYTHONDONTWRITEBYTECODE set would otherwise make every lynkflow start compile its own source while
-FastAPI's comes precompiled from site-packages.
+Every server starts once, untimed, first: its bytecode is then in the benches' cache
+(`wrkrun.server_env`), as a user's installed package has its .pyc files.
 
     .venv/bin/python bench/startup.py [--runs N] [--compare-to REV]
 """
@@ -31,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from peers import export_revision  # noqa: E402
-from wrkrun import cpu_seconds, env_without_lynkflow, free_port, rss_mb, stop  # noqa: E402
+from wrkrun import cpu_seconds, free_port, rss_mb, server_env, stop  # noqa: E402
 
 MINIMAL_APP = textwrap.dedent(
     """
@@ -113,8 +111,7 @@ def main() -> None:
     args = ap.parse_args()
     bin_dir = Path(sys.executable).parent
     with tempfile.TemporaryDirectory(prefix="lynkflow-bench-startup-") as tmp:
-        base_env = {k: v for k, v in env_without_lynkflow().items() if k != "PYTHONDONTWRITEBYTECODE"}
-        base_env["PYTHONPYCACHEPREFIX"] = f"{tmp}/pyc"
+        base_env = server_env()
         Path(tmp, "minimal_app.py").write_text(MINIMAL_APP)
         minimal = Server("minimal FastAPI app", [str(bin_dir / "uvicorn"), "minimal_app:app", "--log-level",
                                                  "warning"], "/ready", base_env, cwd=tmp)

@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from peers import export_revision  # noqa: E402
 from stack import _call, _scope  # noqa: E402
-from wrkrun import env_without_lynkflow  # noqa: E402
+from wrkrun import server_env  # noqa: E402
 
 EVENTS = 20
 ASSETS_PER_EVENT = 2
@@ -128,9 +128,9 @@ def main() -> None:
     if args.one_round or args.profile:
         print(json.dumps(asyncio.run(_measure(args.calls, args.profile))))
         return
-    revisions: dict[str, dict[str, str]] = {"this tree": env_without_lynkflow()}
+    revisions: dict[str, dict[str, str]] = {"this tree": server_env()}
     if args.compare_to:
-        revisions[f"@{args.compare_to}"] = {**env_without_lynkflow(),
+        revisions[f"@{args.compare_to}"] = {**server_env(),
                                             "PYTHONPATH": str(export_revision(args.compare_to))}
     results: dict[str, dict[str, list[Any]]] = {name: {} for name in revisions}
     for _ in range(args.rounds):
