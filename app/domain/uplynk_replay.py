@@ -30,6 +30,13 @@ On PostgreSQL the statement commits asynchronously (`synchronous_commit` off for
 transaction only): with it on, every signed request waited for a WAL flush — an fsync, ~5 ms on
 this disk — which made signed reads mostly wait. What that gives up is argued in
 docs/architecture.md ("Durability of the replay memory and the journal").
+
+On SQLite the memory is a database file of its own (lynkflow/db/replay_file.py), so its commits
+leave the main file's page caches and write lock alone (bench/load.py, SQLite, 1 process: 0.95-1.02 →
+0.76-0.95 ms CPU/req). A signed write therefore cannot check its pair inside its own transaction there
+(`checks_in_write`): its check is a statement of its own, made before the write, so of two writes with
+one pair only the one whose insert came first runs; its pair stays remembered if the write then fails,
+as it is on PostgreSQL after a rollback.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import sqlite3
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session
@@ -44,7 +52,11 @@ from sqlalchemy.orm import Session
 from lynkflow.coalesce import Coalescer
 from lynkflow.db.engine import OwnConnection, autocommit_cursor, sqlite_write_lock, write_lock
 from lynkflow.db.models import ControlReplay
+from lynkflow.db.replay_file import replay_engine
 from lynkflow.threadhop import in_thread
+
+if TYPE_CHECKING:
+    from lynkflow.context import AppContext
 
 # One replay check: msg, sig, the lynkflow clock's now (ms) and the window (ms).
 Pair = tuple[str, str, int, int]
@@ -65,6 +77,12 @@ _REMEMBER_RELAXED = ("WITH relaxed AS (SELECT set_config('synchronous_commit', '
 _PRUNE = "DELETE FROM control_replay WHERE expires_ms < {p}"
 
 
+
+def replay_guard(ctx: AppContext) -> ReplayGuard:
+    """The process's guard (one per context)."""
+    return ctx.services.get(ReplayGuard, lambda: ReplayGuard(ctx.engine))
+
+
 def replay_key(msg: str, sig: str) -> str:
     return hashlib.sha256(msg.encode() + b"\0" + sig.strip().lower().encode()).hexdigest()
 
@@ -74,7 +92,11 @@ class ReplayGuard:
     transaction, so it costs one round trip (it runs on every signed request)."""
 
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+        """`engine`: the main database's; the memory may live elsewhere (`replay_engine`)."""
+        self.engine = replay_engine(engine)
+        # A write can check its pair as a statement of its own transaction only if the memory is in
+        # the write's database.
+        self.checks_in_write = self.engine is engine
         self._postgres = engine.dialect.name == "postgresql"
         p = "%s" if self._postgres else "?"
         self._remember = (_REMEMBER_RELAXED if self._postgres else _REMEMBER).format(p=p)
@@ -84,8 +106,8 @@ class ReplayGuard:
         self._inserts = itertools.count(1)
         self._prune_pending = False  # seen_now left the pruning insert to seen_before
         # seen_now's own connection (SQLite), one event loop at a time: a second one falls back.
-        self._write_lock = sqlite_write_lock(engine)
-        self._own = OwnConnection(engine, "PRAGMA busy_timeout=0",  # never wait on the event loop
+        self._write_lock = sqlite_write_lock(self.engine)
+        self._own = OwnConnection(self.engine, "PRAGMA busy_timeout=0",  # never wait on the event loop
                                   "PRAGMA wal_autocheckpoint=0")  # checkpoints happen on pooled connections
         # seen_soon's batches (SQLite); `seen_all` looked up per batch, as any method call would be.
         self._batches: Coalescer[Pair, bool] = Coalescer(lambda pairs: self.seen_all(pairs))
@@ -107,7 +129,8 @@ class ReplayGuard:
         """`seen_before` as a statement of the caller's write transaction on `db`: the pair is remembered
         only if that transaction commits. On SQLite the statement begins it (BEGIN IMMEDIATE: the write
         lock, taken once for the check and the write). Its insert counts towards pruning like any other:
-        a client that only writes leaves no expired pairs behind either."""
+        a client that only writes leaves no expired pairs behind either. Only where `checks_in_write`."""
+        assert self.checks_in_write, "the replay memory is not in the write's database"
         prune = self._prune_due()
         cur = db.connection().connection.cursor()
         try:
@@ -178,8 +201,10 @@ class ReplayGuard:
         return due
 
     def close(self) -> None:
-        """Close the event loop's connection (at shutdown)."""
+        """Close the event loop's connection, and the replay file's engine if it has one (at shutdown)."""
         self._own.close()
+        if not self.checks_in_write:
+            self.engine.dispose()
 
     def clear(self) -> None:
         with self.engine.begin() as conn:

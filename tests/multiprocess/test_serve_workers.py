@@ -99,6 +99,18 @@ def test_a_signed_request_is_refused_as_a_replay_on_every_connection(server: Lyn
     assert all(a["error"] == 1 and "replayed" in a["msg"] for a in again), again
 
 
+def test_a_signed_write_sent_many_times_at_once_runs_once(server: LynkflowServer) -> None:
+    """The same signed write from 16 connections at once, spread over the HTTP processes: one runs, every
+    other one is refused as a replay before it runs (on SQLite the check is not in the write's own
+    transaction: the replay memory is a file of its own)."""
+    pair = Signer(server.uplynk_owner, server.uplynk_api_key)({})
+    url = f"{server.base_url}/api2/owners/api-key/add"
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: httpx.post(url, data=pair).json(), range(16)))
+    assert sorted(a["error"] for a in answers) == [0] + [1] * 15, answers
+    assert all("replayed" in a["msg"] for a in answers if a["error"]), answers
+
+
 def test_a_frozen_clock_holds_on_every_connection(server: LynkflowServer, control: ControlClient) -> None:
     frozen = control.freeze(at="2031-05-06T07:08:09Z")
     try:
