@@ -141,7 +141,7 @@ def test_pairs_remembered_by_writes_are_pruned_too(ctx) -> None:
 
 
 def test_seen_all_answers_each_pair_as_if_alone_in_one_transaction(ctx) -> None:
-    _sqlite_only(ctx)  # batches are SQLite's (seen_soon)
+    """SQLite: one transaction; PostgreSQL: one statement."""
     g = ReplayGuard(ctx.engine)
     assert not g.seen_before("old", "s", 100_000, WINDOW)
     pairs = [("b", "s", 100_000, WINDOW), ("old", "s", 100_000, WINDOW), ("a", "s", 100_000, WINDOW),
@@ -149,6 +149,10 @@ def test_seen_all_answers_each_pair_as_if_alone_in_one_transaction(ctx) -> None:
     assert g.seen_all(pairs) == [False, True, False, True]
     assert _rows(ctx) == 3
     assert g.seen_all([("a", "s", 100_001, WINDOW), ("c", "s", 100_001, WINDOW)]) == [True, False]
+    # Windows ended are taken over, each by its own now; a pair twice: the second is a replay.
+    later = 100_000 + WINDOW
+    assert g.seen_all([("a", "s", later + 1, WINDOW), ("c", "s", later, 2), ("a", "s", later + 1, WINDOW),
+                       ("d", "s", later, 2)]) == [False, True, True, False]
     g.close()
 
 
@@ -245,24 +249,29 @@ def test_a_failed_batch_fails_every_check_in_it(ctx, monkeypatch) -> None:
     g.close()
 
 
-def test_postgres_checks_from_the_event_loop_are_not_batched(ctx, monkeypatch) -> None:
-    """PostgreSQL runs concurrent inserts side by side: each check is a statement of its own."""
+def test_postgres_checks_from_the_event_loop_share_one_statement(ctx, monkeypatch) -> None:
+    """PostgreSQL: the checks that arrive while one is made go in one multi-row insert (one round trip)."""
     import asyncio
 
     if ctx.engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL only")
     g = ReplayGuard(ctx.engine)
+    batches: list[int] = []
+    seen_all = ReplayGuard.seen_all
 
-    def batched(self: ReplayGuard, pairs: list[Any]) -> list[bool]:
-        raise AssertionError("batched on PostgreSQL")
+    def recorded(self: ReplayGuard, pairs: list[Any]) -> list[bool]:
+        batches.append(len(pairs))
+        return seen_all(self, pairs)
 
-    monkeypatch.setattr(ReplayGuard, "seen_all", batched)
+    monkeypatch.setattr(ReplayGuard, "seen_all", recorded)
 
     async def scenario() -> list[bool]:
-        checks = asyncio.gather(*(g.seen_soon(m, "s", 100_000, WINDOW) for m in ("a", "b", "a")))
+        checks = asyncio.gather(*(g.seen_soon(m, "s", 100_000, WINDOW) for m in ("a", "b", "a", "c")))
         return await asyncio.wait_for(checks, 10)
 
-    assert sorted(asyncio.run(scenario())) == [False, False, True]
+    assert asyncio.run(scenario()) == [False, False, True, False]
+    assert batches == [1, 3]  # the first alone (it starts at once), the rest together
+    assert _rows(ctx) == 3
 
 
 # --- over HTTP ------------------------------------------------------------------------------------
