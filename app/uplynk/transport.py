@@ -27,7 +27,7 @@ from starlette.exceptions import HTTPException
 from lynkflow import limits
 from lynkflow.config import SignatureMode
 from lynkflow.context import AppContext
-from lynkflow.domain.uplynk_replay import Pair, ReplayGuard
+from lynkflow.domain.uplynk_replay import Pair, ReplayGuard, replay_guard
 from lynkflow.logging import get_logger
 from lynkflow.uplynk import signature, signing_keys
 from lynkflow.uplynk.errors import Api2Error
@@ -90,6 +90,9 @@ class Api2Call:
         pair = self.pending_replay
         if pair is not None:
             assert self.guard is not None
+            if not self.guard.checks_in_write:  # SQLite: the memory is a file of its own
+                self.check_replay()
+                return
             if self.guard.seen_in(db, *pair):
                 self.pending_replay = None
                 self._refuse_if(True)
@@ -164,10 +167,6 @@ def _form_decoded(text: str) -> str:
     return unquote(text.replace("+", " ")) if "%" in text or "+" in text else text
 
 
-def _guard(ctx: AppContext) -> ReplayGuard:
-    return ctx.services.get(ReplayGuard, lambda: ReplayGuard(ctx.engine))
-
-
 def _journal(request: Request, params: dict[str, Any] | None, verdict: str, **extra: Any) -> None:
     entry: dict[str, Any] = {"api": "uplynk", "params": signature.redact(params) if params else params,
                              "signature": verdict}
@@ -177,7 +176,8 @@ def _journal(request: Request, params: dict[str, Any] | None, verdict: str, **ex
 
 async def authenticate(request: Request, *, replay_in_write: bool = False) -> Api2Call:
     """The signed call, checked; `replay_in_write`: the operation makes the replay check the first
-    statement of its own write transaction (`Api2Call.check_replay_in`), so it is left pending here."""
+    statement of its own write transaction (`Api2Call.check_replay_in`), so where the guard can do that
+    (`ReplayGuard.checks_in_write`) it is left pending here."""
     ctx: AppContext = request.app.state.ctx
     mode = ctx.settings.signature_mode
     msg, sig = await read_pair(request)
@@ -237,9 +237,9 @@ async def authenticate(request: Request, *, replay_in_write: bool = False) -> Ap
         # write lock or the network, so the dispatcher makes it in a thread: in the operation's own
         # hop when the operation runs in one (one hop per call, not two), else batched with other
         # calls' checks (`ReplayGuard.seen_soon`).
-        guard = _guard(ctx)
+        guard = replay_guard(ctx)
         pair = (signature.canonical_msg(msg), sig, ctx.clock.now_ms(), max(1, ctx.settings.timestamp_skew) * 1000)
-        seen = None if replay_in_write else guard.seen_now(*pair)
+        seen = None if replay_in_write and guard.checks_in_write else guard.seen_now(*pair)
         if seen:
             _journal(request, doc, "replayed")
             raise Api2Error(REPLAYED)

@@ -99,6 +99,20 @@ def test_a_signed_request_is_refused_as_a_replay_on_every_connection(server: Lyn
     assert all(a["error"] == 1 and "replayed" in a["msg"] for a in again), again
 
 
+@pytest.mark.parametrize(("op", "params"), [("owners/api-key/add", {}), ("asset/list", {"limit": 1})])
+def test_a_signed_call_sent_many_times_at_once_runs_once(server: LynkflowServer, op: str, params: dict) -> None:
+    """The same signed write or read, never seen before, from 16 connections at once, spread over the HTTP
+    processes: one runs, every other one is refused as a replay before it runs (on SQLite a write's check
+    is not in its own transaction: the replay memory is a file of its own; reads' checks are batched,
+    on PostgreSQL in one statement)."""
+    pair = Signer(server.uplynk_owner, server.uplynk_api_key)(params)
+    url = f"{server.base_url}/api2/{op}"
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: httpx.post(url, data=pair).json(), range(16)))
+    assert sorted(a["error"] for a in answers) == [0] + [1] * 15, answers
+    assert all("replayed" in a["msg"] for a in answers if a["error"]), answers
+
+
 def test_a_frozen_clock_holds_on_every_connection(server: LynkflowServer, control: ControlClient) -> None:
     frozen = control.freeze(at="2031-05-06T07:08:09Z")
     try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from sqlalchemy import func, select
 
 from lynkflow.db.engine import make_engine, sqlite_write_lock
 from lynkflow.db.models import ControlReplay
+from lynkflow.db.replay_file import replay_engine
 from lynkflow.domain.uplynk_replay import PRUNE_EVERY, ReplayGuard
 
 WINDOW = 300_000
@@ -26,8 +28,14 @@ def _sqlite_only(ctx: Any) -> None:
 
 
 def _rows(ctx: Any) -> int:
-    with ctx.engine.connect() as conn:
-        return conn.scalar(select(func.count()).select_from(ControlReplay))
+    """Pairs in the replay memory (on SQLite its own file, lynkflow/db/replay_file.py)."""
+    engine = replay_engine(ctx.engine)
+    try:
+        with engine.connect() as conn:
+            return conn.scalar(select(func.count()).select_from(ControlReplay))
+    finally:
+        if engine is not ctx.engine:
+            engine.dispose()
 
 
 def test_postgres_always_takes_the_thread_path(ctx) -> None:
@@ -68,7 +76,7 @@ def test_a_pair_seen_by_one_process_is_refused_by_another(ctx) -> None:
 def test_a_writer_of_this_process_sends_it_to_the_thread(ctx) -> None:
     _sqlite_only(ctx)
     g = ReplayGuard(ctx.engine)
-    lock = sqlite_write_lock(ctx.engine)
+    lock = sqlite_write_lock(g.engine)  # the replay file's
     assert lock is not None
     taken = threading.Event()
     done = threading.Event()
@@ -95,7 +103,7 @@ def test_another_process_holding_the_file_sends_it_to_the_thread_at_once(ctx) ->
     _sqlite_only(ctx)
     g = ReplayGuard(ctx.engine)
     assert g.seen_now("warm", "s", 100_000, WINDOW) is False  # its connection is open
-    holder = sqlite3.connect(ctx.engine.url.database, isolation_level=None)
+    holder = sqlite3.connect(g.engine.url.database, isolation_level=None)  # the replay file
     try:
         holder.execute("BEGIN IMMEDIATE")  # SQLite's write lock, held by "another process"
         started = time.monotonic()
@@ -123,6 +131,8 @@ def test_pairs_remembered_by_writes_are_pruned_too(ctx) -> None:
     """A client that only writes: its pairs, remembered in the writes' own transactions, are pruned as
     new ones arrive, as a reader's are."""
     g = ReplayGuard(ctx.engine)
+    if not g.checks_in_write:
+        pytest.skip("on SQLite a write's check is one of its own (seen_before), which prunes")
     for i in range(2 * PRUNE_EVERY):
         with ctx.session() as db:
             assert not g.seen_in(db, f"w{i}", "s", 1_000_000 + i * 1000, 1)
@@ -131,7 +141,7 @@ def test_pairs_remembered_by_writes_are_pruned_too(ctx) -> None:
 
 
 def test_seen_all_answers_each_pair_as_if_alone_in_one_transaction(ctx) -> None:
-    _sqlite_only(ctx)  # batches are SQLite's (seen_soon)
+    """SQLite: one transaction; PostgreSQL: one statement."""
     g = ReplayGuard(ctx.engine)
     assert not g.seen_before("old", "s", 100_000, WINDOW)
     pairs = [("b", "s", 100_000, WINDOW), ("old", "s", 100_000, WINDOW), ("a", "s", 100_000, WINDOW),
@@ -139,6 +149,10 @@ def test_seen_all_answers_each_pair_as_if_alone_in_one_transaction(ctx) -> None:
     assert g.seen_all(pairs) == [False, True, False, True]
     assert _rows(ctx) == 3
     assert g.seen_all([("a", "s", 100_001, WINDOW), ("c", "s", 100_001, WINDOW)]) == [True, False]
+    # Windows ended are taken over, each by its own now; a pair twice: the second is a replay.
+    later = 100_000 + WINDOW
+    assert g.seen_all([("a", "s", later + 1, WINDOW), ("c", "s", later, 2), ("a", "s", later + 1, WINDOW),
+                       ("d", "s", later, 2)]) == [False, True, True, False]
     g.close()
 
 
@@ -235,24 +249,29 @@ def test_a_failed_batch_fails_every_check_in_it(ctx, monkeypatch) -> None:
     g.close()
 
 
-def test_postgres_checks_from_the_event_loop_are_not_batched(ctx, monkeypatch) -> None:
-    """PostgreSQL runs concurrent inserts side by side: each check is a statement of its own."""
+def test_postgres_checks_from_the_event_loop_share_one_statement(ctx, monkeypatch) -> None:
+    """PostgreSQL: the checks that arrive while one is made go in one multi-row insert (one round trip)."""
     import asyncio
 
     if ctx.engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL only")
     g = ReplayGuard(ctx.engine)
+    batches: list[int] = []
+    seen_all = ReplayGuard.seen_all
 
-    def batched(self: ReplayGuard, pairs: list[Any]) -> list[bool]:
-        raise AssertionError("batched on PostgreSQL")
+    def recorded(self: ReplayGuard, pairs: list[Any]) -> list[bool]:
+        batches.append(len(pairs))
+        return seen_all(self, pairs)
 
-    monkeypatch.setattr(ReplayGuard, "seen_all", batched)
+    monkeypatch.setattr(ReplayGuard, "seen_all", recorded)
 
     async def scenario() -> list[bool]:
-        checks = asyncio.gather(*(g.seen_soon(m, "s", 100_000, WINDOW) for m in ("a", "b", "a")))
+        checks = asyncio.gather(*(g.seen_soon(m, "s", 100_000, WINDOW) for m in ("a", "b", "a", "c")))
         return await asyncio.wait_for(checks, 10)
 
-    assert sorted(asyncio.run(scenario())) == [False, False, True]
+    assert asyncio.run(scenario()) == [False, False, True, False]
+    assert batches == [1, 3]  # the first alone (it starts at once), the rest together
+    assert _rows(ctx) == 3
 
 
 # --- over HTTP ------------------------------------------------------------------------------------
@@ -387,8 +406,10 @@ def _spy_on_checks_of_their_own(monkeypatch) -> list[str]:  # noqa: ANN001
 
 
 def test_a_signed_write_remembers_its_pair_in_its_own_transaction(api, client, asset_factory, monkeypatch) -> None:
-    """One lock hold and one commit per signed write: the replay row is written by the update's own
+    """PostgreSQL: one commit per signed write: the replay row is written by the update's own
     transaction, and a replay of it is refused there, before the operation runs."""
+    if client.app.state.ctx.engine.dialect.name != "postgresql":
+        pytest.skip("on SQLite the replay memory is a file of its own")
     aid = asset_factory(desc="original")
     made = _spy_on_checks_of_their_own(monkeypatch)
     replays_before = _rows(client.app.state.ctx)
@@ -429,3 +450,33 @@ def test_a_write_that_copies_first_starts_with_no_transaction(api, client, monke
     assert client.post("/api2/cloudslicer/jobs/create", data=pair).json()["msg"] == "stopped before the copy"
     assert client.post("/api2/cloudslicer/jobs/create", data=pair).json()["msg"].startswith("replayed request")
     assert sessions_at_start == [None]
+
+
+def test_sqlite_keeps_the_replay_memory_in_a_file_of_its_own(api, client, asset_factory) -> None:
+    """A commit to the main file makes every other connection drop its page cache: on SQLite the pairs of
+    signed reads and writes go to `<main file>-replay`, none to the main file, and replays of both are
+    still refused (lynkflow/db/replay_file.py)."""
+    ctx = client.app.state.ctx
+    if ctx.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL keeps them in its own table")
+    aid = asset_factory(desc="original")
+    calls = [("/api2/asset/get", api.pair({"id": aid})), ("/api2/asset/update", api.pair({"id": aid, "desc": "new"}))]
+    for url, pair in calls:
+        assert client.post(url, data=pair).json()["error"] == 0
+    for url, pair in calls:
+        assert client.post(url, data=pair).json()["msg"].startswith("replayed request")
+    with ctx.engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(ControlReplay)) == 0
+    assert _rows(ctx) == 2
+    assert Path(f"{ctx.engine.url.database}-replay").is_file()
+
+
+def test_a_reset_forgets_every_pair(api, client, asset_factory) -> None:
+    """After a reset of everything a pair served before is served again (the replay memory is wiped with
+    the data, wherever it lives)."""
+    pair = api.pair({"limit": 1})
+    assert client.post("/api2/asset/list", data=pair).json()["error"] == 0
+    assert client.post("/api2/asset/list", data=pair).json()["msg"].startswith("replayed request")
+    assert client.post("/_lynkflow/reset").json() == {"reset": "everything"}
+    assert client.post("/api2/asset/list", data=pair).json()["error"] == 0
+    assert _rows(client.app.state.ctx) == 1
