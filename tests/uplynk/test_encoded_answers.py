@@ -105,4 +105,7 @@ def test_an_encoded_answer_adds_fields_as_a_dict_would() -> None:
                             "empty": jsondoc.join_array([])})
     answer["error"] = 0
     answer["msg"] = "ö \"x\""
-    assert answer.text() == jsondoc.encode({"assets": items, "empty": [], "error": 0, "msg": "ö \"x\""})
+    answer["off"] = False  # equal to 0, but not the integer 0
+    answer["zero"] = 0.0
+    assert answer.text() == jsondoc.encode({"assets": items, "empty": [], "error": 0, "msg": "ö \"x\"", "off": False,
+                                            "zero": 0.0})
