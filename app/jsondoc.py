@@ -11,10 +11,11 @@ renders in its own error shape.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from lynkflow import limits
@@ -91,13 +92,19 @@ def _refusal(path: str, problem: str, kind: str) -> DocumentError:
     return DocumentError(f"{field or 'the document'} {problem}", kind, field or None)
 
 
-def check(doc: Any, *, long_text_fields: Collection[str] = ()) -> None:
+@functools.lru_cache(maxsize=16)
+def _lowered(names: frozenset[str]) -> frozenset[str]:
+    """The names in lower case (VIS property names match in any case), once per set of names."""
+    return frozenset(name.lower() for name in names)
+
+
+def check(doc: Any, *, long_text_fields: frozenset[str] = frozenset()) -> None:
     """Refuse what no field can hold anywhere in a parsed document (see the module docstring).
 
     `long_text_fields`: top-level keys (any case) whose string may exceed MAX_TEXT_CHARS (each has its
     own cap, checked by its parser).
     """
-    long_text = {name.lower() for name in long_text_fields}  # VIS property names match in any case
+    long_text = _lowered(long_text_fields)
     stack: list[tuple[str, Any, int]] = [("", doc, 0)]
     while stack:
         path, value, depth = stack.pop()
@@ -132,7 +139,7 @@ def check(doc: Any, *, long_text_fields: Collection[str] = ()) -> None:
             stack.extend((f"{path}[{i}]", item, depth + 1) for i, item in enumerate(value))
 
 
-def loads(raw: str | bytes, *, what: str = "the request body", long_text_fields: Collection[str] = ()) -> Any:
+def loads(raw: str | bytes, *, what: str = "the request body", long_text_fields: frozenset[str] = frozenset()) -> Any:
     """Parse and check one JSON document; DocumentError (kind InvalidJson for syntax) otherwise."""
     if isinstance(raw, bytes | bytearray):
         try:

@@ -15,6 +15,8 @@ def text_problem(text: str) -> str | None:
     """Why `text` cannot be stored ("contains ..."), or None when it can."""
     if "\x00" in text:
         return "contains a NUL character, which no text field can hold"
+    if text.isascii():  # no surrogate then, and no regex search (most texts: every api2 msg field)
+        return None
     found = _SURROGATE.search(text)
     if found:
         return (f"contains a lone UTF-16 surrogate (\\u{ord(found.group()):04x}), which is not a Unicode "

@@ -283,37 +283,22 @@ class OwnConnection:
         self._lock = threading.Lock()
         self._conn: Any = None
 
-    @contextmanager
-    def cursor(self) -> Iterator[Any]:
-        with self.cursor_if_free() as cur:
-            if cur is not None:
-                yield cur
-                return
-        with autocommit_cursor(self.engine) as cur:
-            yield cur
+    def cursor(self) -> AbstractContextManager[Any]:
+        """This connection's cursor, or a pooled connection's while another user has it."""
+        return _Borrowed(self, fallback=True)
 
-    @contextmanager
-    def cursor_if_free(self) -> Iterator[Any | None]:
-        if not self._lock.acquire(blocking=False):
-            yield None
-            return
-        try:
-            conn = self._conn
-            if conn is None:
-                conn = self._conn = autocommit_connection(self.engine)
-                for pragma in self.pragmas:
-                    conn.execute(pragma)
-            cur = conn.cursor()
-            try:
-                yield cur
-            except BaseException as exc:
-                if not _only_busy(exc):
-                    self._drop()
-                raise
-            finally:
-                cur.close()
-        finally:
-            self._lock.release()
+    def cursor_if_free(self) -> AbstractContextManager[Any | None]:
+        """This connection's cursor, or None while another user has it."""
+        return _Borrowed(self, fallback=False)
+
+    def _connection(self) -> Any:
+        """The connection (the caller holds `_lock`), opened on first use."""
+        conn = self._conn
+        if conn is None:
+            conn = self._conn = autocommit_connection(self.engine)
+            for pragma in self.pragmas:
+                conn.execute(pragma)
+        return conn
 
     def _drop(self) -> None:
         conn, self._conn = self._conn, None
@@ -324,6 +309,48 @@ class OwnConnection:
     def close(self) -> None:
         with self._lock:
             self._drop()
+
+
+class _Borrowed:
+    """`OwnConnection.cursor` / `cursor_if_free`: a class rather than a generator context manager, as
+    these run two or three times per signed api2 call."""
+
+    __slots__ = ("_own", "_fallback", "_cur", "_pooled")
+
+    def __init__(self, own: OwnConnection, *, fallback: bool) -> None:
+        self._own = own
+        self._fallback = fallback
+        self._cur: Any = None
+        self._pooled: AbstractContextManager[Any] | None = None
+
+    def __enter__(self) -> Any:
+        own = self._own
+        if own._lock.acquire(blocking=False):
+            try:
+                self._cur = own._connection().cursor()
+            except BaseException:
+                own._lock.release()
+                raise
+            return self._cur
+        if not self._fallback:
+            return None
+        self._pooled = autocommit_cursor(own.engine)
+        return self._pooled.__enter__()
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
+        if self._pooled is not None:
+            self._pooled.__exit__(kind, exc, tb)
+            return
+        cur = self._cur
+        if cur is None:  # the connection was in use: nothing borrowed
+            return
+        own = self._own
+        try:
+            cur.close()
+            if exc is not None and not _only_busy(exc):
+                own._drop()
+        finally:
+            own._lock.release()
 
 
 def _only_busy(exc: BaseException) -> bool:

@@ -28,7 +28,7 @@ from lynkflow.uplynk.params import (
     parse_str_list,
     require,
 )
-from lynkflow.uplynk.render import render_asset_texts, render_assets, render_one_by_id
+from lynkflow.uplynk.render import render_asset_texts, render_assets, render_one_text_by_id
 from lynkflow.uplynk.transport import Api2Call
 
 # Core columns, not ORM attributes: a list query is then pure Core and skips the ORM compile step.
@@ -53,7 +53,7 @@ ORDER_COLUMNS: dict[str, Any] = {
 # --- get ----------------------------------------------------------------------------------------
 
 
-def get(call: Api2Call, db: Session) -> dict[str, Any]:
+def get(call: Api2Call, db: Session) -> dict[str, Any] | EncodedAnswer:
     p = call.params
     given = [k for k in ("id", "external_id", "ids", "external_ids") if p.get(k) not in (None, "", [])]
     if not given:
@@ -67,9 +67,9 @@ def get(call: Api2Call, db: Session) -> dict[str, Any]:
     if len(wanted) > MAX_GET:
         raise Api2Error(f"at most {MAX_GET} assets may be retrieved per request (got {len(wanted)})")
     if key == "id":
-        doc = render_one_by_id(call.ctx, call.owner, wanted[0], call.public_base)
-        if doc is not None:  # the hot path: one asset by ID, one statement (none more when cached)
-            return {"asset": doc}
+        text = render_one_text_by_id(call.ctx, call.owner, wanted[0], call.public_base)
+        if text is not None:  # the hot path: one asset by ID, one statement (none more when cached)
+            return EncodedAnswer({"asset": text})
         found = reads.shared_by_ids(db, call.owner, wanted)  # not the caller's own: it was just looked up
     elif key == "ids":
         found = reads.rows_by_ids(db, call.owner, wanted)

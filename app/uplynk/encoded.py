@@ -23,7 +23,8 @@ class EncodedAnswer:
 
     def __setitem__(self, name: str, value: Any) -> None:
         """Add a field given as a value (encoded now), as on the dict an operation otherwise returns."""
-        self.fields[name] = jsondoc.encode(value)
+        # `"error": 0` ends every successful answer: its text without a trip through the encoder.
+        self.fields[name] = "0" if value == 0 and type(value) is int else jsondoc.encode(value)
 
     def text(self) -> str:
         return jsondoc.join_object(self.fields)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import json
 import re
@@ -161,7 +160,7 @@ def check_skew(ts: int, now_s: float, skew_s: int) -> None:
 
 def compute_sig(msg: str, key: str) -> str:
     """The `sig` of a `msg`: hex HMAC-SHA256 of the exact msg string, keyed with the API key."""
-    return hmac.new(key.encode(), msg.encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(key.encode(), msg.encode(), "sha256").hex()  # one C call: no HMAC object per check
 
 
 def pack_msg(doc: dict[str, Any], *, level: int = 9, indent: int | None = None) -> str:

@@ -163,8 +163,21 @@ def _first(fields: ImmutableMultiDict, name: str) -> Any:
     return values[0] if values else None
 
 
+# The escapes of base64's own characters ('+', '/', '='), which are all a urlencoded `msg` holds.
+_BASE64_ESCAPES = (("%2B", "+"), ("%2F", "/"), ("%3D", "="))
+
+
 def _form_decoded(text: str) -> str:
-    return unquote(text.replace("+", " ")) if "%" in text or "+" in text else text
+    if "+" in text:
+        text = text.replace("+", " ")
+    if "%" not in text:
+        return text
+    # What `unquote` gives when these are the only escapes (their replacements hold no '%', so one can
+    # neither make nor break another escape), without its general decoder (~3 % of a signed asset/get).
+    plain = text
+    for escape, char in _BASE64_ESCAPES:
+        plain = plain.replace(escape, char)
+    return plain if "%" not in plain else unquote(text)
 
 
 def _journal(request: Request, params: dict[str, Any] | None, verdict: str, **extra: Any) -> None:

@@ -64,6 +64,26 @@ def test_a_joined_list_is_the_bytes_of_the_whole_answer_encoded_at_once(client, 
     assert {a["id"]: a["desc"] for a in json.loads(after)["assets"]}[small] == "changed"
 
 
+def test_asset_get_by_id_is_the_bytes_of_the_whole_answer_encoded_at_once(client, api) -> None:
+    """asset/get by ID answers with the rendering's cached text (render.py `render_one_text_by_id`)."""
+    ctx = client.app.state.ctx
+    asset_id = make_asset(ctx, desc="Größe ☃ 東京 \u2028 \"quoted\"", meta={"ключ": "x\ty"}, duration=1e16)
+    ctx.caches.reset()
+    fresh = _body(api, "asset/get", id=asset_id)
+    cached = _body(api, "asset/get", id=asset_id)
+    assert fresh == cached == _as_one_encoding(fresh)
+    doc = json.loads(fresh)
+    assert list(doc) == ["asset", "error"] and doc["asset"]["id"] == asset_id
+    assert "Größe ☃ 東京".encode() in fresh and b'"duration":1e+16' in fresh
+    # The same rendering as through a list of IDs, whose answer is encoded as a whole.
+    assert doc["asset"] == json.loads(_body(api, "asset/get", ids=[asset_id]))["assets"][0]
+    # A row changed behind the cache (same lastmod): the answer shows the row now held.
+    with ctx.engine.begin() as conn:
+        conn.execute(text("UPDATE uplynk_assets SET \"desc\" = 'changed' WHERE id = :id"), {"id": asset_id})
+    after = _body(api, "asset/get", id=asset_id)
+    assert after == _as_one_encoding(after) and json.loads(after)["asset"]["desc"] == "changed"
+
+
 def test_a_field_added_to_a_rendering_stays_out_of_the_cached_text(client) -> None:
     """Callers add per-call fields to their copy of a rendering; the cached text is of the rendering alone."""
     ctx = client.app.state.ctx
@@ -85,4 +105,7 @@ def test_an_encoded_answer_adds_fields_as_a_dict_would() -> None:
                             "empty": jsondoc.join_array([])})
     answer["error"] = 0
     answer["msg"] = "ö \"x\""
-    assert answer.text() == jsondoc.encode({"assets": items, "empty": [], "error": 0, "msg": "ö \"x\""})
+    answer["off"] = False  # equal to 0, but not the integer 0
+    answer["zero"] = 0.0
+    assert answer.text() == jsondoc.encode({"assets": items, "empty": [], "error": 0, "msg": "ö \"x\"", "off": False,
+                                            "zero": 0.0})

@@ -7,9 +7,10 @@ import base64
 import contextlib
 import gzip
 import json
+import re
 import time
 import zlib
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import pytest
 from sqlalchemy import create_engine, func, select
@@ -402,10 +403,25 @@ def test_success_has_no_msg_and_unknown_endpoint_is_api2_shaped(api, client) -> 
     assert resp.status_code == 200 and resp.json()["error"] == 1 and "unknown api2 endpoint" in resp.json()["msg"]
 
 
+@pytest.mark.parametrize("escape", [
+    lambda text: quote(text, safe=""),  # base64's own characters only, upper case (the common form)
+    lambda text: re.sub("%[0-9A-F]{2}", lambda m: m[0].lower(), quote(text, safe="")),  # lower-case escapes
+    lambda text: "".join(f"%{ord(c):02X}" for c in text),  # every character escaped
+])
+def test_an_escaped_form_pair_is_decoded_however_the_client_escaped_it(api, asset_factory, escape) -> None:
+    asset_id = asset_factory(desc="escaped")
+    pair = api.pair({"id": asset_id})
+    body = f"msg={escape(pair['msg'])}&sig={escape(pair['sig'])}"
+    resp = api.http.post("/api2/asset/get", content=body,
+                         headers={"content-type": "application/x-www-form-urlencoded"})
+    assert resp.json()["error"] == 0 and resp.json()["asset"]["id"] == asset_id, resp.text
+
+
 @pytest.mark.parametrize("form", [
     "msg=a%2Bb%3D&sig=AB", "sig=1&msg=x+y&msg=2", "m%73g=1&%73ig=2", "msg&sig=", "=&&msg=%ZZ%e9&sig=%C3%A9",
     "msg=a=b=c;sig=2", "msg=%u1234", "msg=\u00e9+%20&sig=+", "", "&&&", "msg=1&msg=2&sig=3&sig=4",
     "msg+=1&sig=%00", "ms%2Bg=1", "other=%41&msg=x%2",
+    "msg=a%2b%2Fb%3d&sig=%41B", "msg=%2B%2F%3D%41&sig=1", "msg=%252B%2B&sig=%%2B", "msg=%C3%A9%2B+&sig=%2F",
 ])
 def test_the_form_pair_is_read_as_parse_qsl_reads_it(form: str) -> None:
     """`form_pair` skips decoding the fields it does not need; what it returns is parse_qsl's first msg and sig."""
