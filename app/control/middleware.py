@@ -20,6 +20,7 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lynkflow import jsondoc
+from lynkflow.admission import Admission
 from lynkflow.context import AppContext
 from lynkflow.control import tenant_scope
 from lynkflow.control.faults import (
@@ -81,6 +82,8 @@ class ControlMiddleware:
     def __init__(self, app: ASGIApp, ctx: AppContext) -> None:
         self.app = app
         self.ctx = ctx
+        # API requests on SQLite take turns at the route (lynkflow/admission.py says why not on PostgreSQL).
+        self.admission = Admission() if ctx.engine.dialect.name == "sqlite" else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -193,7 +196,10 @@ class ControlMiddleware:
             return message
 
         try:
-            await self.app(scope, receive_wrapper if capture else receive, send_wrapper)
+            if self.admission is None:
+                await self.app(scope, receive_wrapper if capture else receive, send_wrapper)
+            else:
+                await self.admission.run(self.app, scope, receive_wrapper if capture else receive, send_wrapper)
         except BaseException:
             entry["internalError"] = True
             if capture:
