@@ -4,10 +4,10 @@ Without a bound, every request a server has read is in progress at once: at wrk 
 take turns on the one event loop and in the thread pool, each step of each request queued behind
 a step of every other. That shares the CPU out evenly, so the answer to a request that needs more
 steps (a signed call: body, replay batch, thread hop, answer) waits through more rounds, and the
-mixed load's p99 was 3-4× its p50 (bench/load.py, SQLite, 1 process: p50 39-42 ms, p99 163-172 ms).
-Letting a few requests at a time past the gate, in arrival order, makes each run almost straight
-through once admitted: p99 64-72 ms at the same throughput or better (1,390-1,452 → 1,479-1,539
-req/s, 0.88-0.91 → 0.83-0.84 ms of CPU a request; docs/architecture.md has the figures).
+mixed load's p99 was about 4× its p50. Letting a few requests at a time past the gate, in arrival
+order, makes each run almost straight through once admitted. bench/load.py, SQLite, 3 interleaved
+rounds: 1 process p99 155-168 → 73-79 ms at 1,475-1,502 → 1,479-1,519 req/s; `serve --workers 2`
+p99 110-129 → 79-85 ms at 2,363-2,407 → 2,412-2,426 req/s; CPU a request unchanged or lower.
 
 On PostgreSQL there is no gate. A request there spends much of its time waiting on the network,
 and the requests in flight together are what fill the replay memory's batches; a gate of 6 or 16
@@ -27,9 +27,10 @@ from weakref import WeakKeyDictionary
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-# Requests worked on at once. Measured with bench/load.py (SQLite, 1 process, 2 rounds each): 4 gave
-# p99 61-64 ms at 1,479-1,521 req/s, 12 gave 70-72 ms at 1,528-1,539; one slow request (a scan, a
-# lock wait) takes one place and leaves the others to everything else.
+# Requests worked on at once. A first measurement (bench/load.py, SQLite, 1 process, 2 rounds each, the
+# gate then around the whole request): 4 gave p99 61-64 ms at 1,479-1,521 req/s, 12 gave 70-72 ms at
+# 1,528-1,539. The larger one, because a slow request (a scan, a lock wait) holds one place and leaves
+# the others to everything else.
 SLOTS = 12
 
 
