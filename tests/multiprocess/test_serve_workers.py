@@ -39,6 +39,13 @@ def server(tmp_path_factory: pytest.TempPathFactory, db_url: str) -> Iterator[Ly
         srv.stop()
 
 
+@pytest.fixture(scope="module")
+def signer(server: LynkflowServer) -> Signer:
+    """One signer for the module: two Signers make the same msg for the same call in the same second, and
+    the server refuses the second one as a replay (a test signing what the previous one signed failed so)."""
+    return Signer(server.uplynk_owner, server.uplynk_api_key)
+
+
 def _children(pid: int) -> set[int]:
     out: set[int] = set()
     for task in Path(f"/proc/{pid}/task").iterdir():
@@ -75,9 +82,9 @@ def test_the_supervisor_and_two_http_processes_serve_one_port(server: LynkflowSe
     assert httpx.get(f"{server.base_url}/_lynkflow/ready").json()["ready"] is True
 
 
-def test_a_count_1_fault_fires_once_across_the_processes(server: LynkflowServer, control: ControlClient) -> None:
+def test_a_count_1_fault_fires_once_across_the_processes(server: LynkflowServer, control: ControlClient,
+                                                        signer: Signer) -> None:
     control.add_fault(api="uplynk", route="/api2/asset/list", action="error", count=1, message="once only")
-    signer = Signer(server.uplynk_owner, server.uplynk_api_key)
     pairs = [signer({"limit": 1}) for _ in range(24)]
 
     def call(pair: dict[str, str]) -> dict:
@@ -89,9 +96,9 @@ def test_a_count_1_fault_fires_once_across_the_processes(server: LynkflowServer,
     assert control.faults()[0]["hits"] == 1
 
 
-def test_a_signed_request_is_refused_as_a_replay_on_every_connection(server: LynkflowServer,
-                                                                     control: ControlClient) -> None:
-    pair = Signer(server.uplynk_owner, server.uplynk_api_key)({"limit": 1})
+def test_a_signed_request_is_refused_as_a_replay_on_every_connection(server: LynkflowServer, control: ControlClient,
+                                                                     signer: Signer) -> None:
+    pair = signer({"limit": 1})
     url = f"{server.base_url}/api2/asset/list"
     assert httpx.post(url, data=pair).json()["error"] == 0
     with ThreadPoolExecutor(8) as pool:
@@ -100,12 +107,13 @@ def test_a_signed_request_is_refused_as_a_replay_on_every_connection(server: Lyn
 
 
 @pytest.mark.parametrize(("op", "params"), [("owners/api-key/add", {}), ("asset/list", {"limit": 1})])
-def test_a_signed_call_sent_many_times_at_once_runs_once(server: LynkflowServer, op: str, params: dict) -> None:
+def test_a_signed_call_sent_many_times_at_once_runs_once(server: LynkflowServer, signer: Signer, op: str,
+                                                         params: dict) -> None:
     """The same signed write or read, never seen before, from 16 connections at once, spread over the HTTP
     processes: one runs, every other one is refused as a replay before it runs (on SQLite a write's check
     is not in its own transaction: the replay memory is a file of its own; reads' checks are batched,
     on PostgreSQL in one statement)."""
-    pair = Signer(server.uplynk_owner, server.uplynk_api_key)(params)
+    pair = signer(params)
     url = f"{server.base_url}/api2/{op}"
     with ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(lambda _: httpx.post(url, data=pair).json(), range(16)))
