@@ -58,8 +58,11 @@ class Overlap:
                 self.now -= 1
 
 
-def test_a_process_works_on_a_few_api_requests_at_once_on_sqlite_only(client) -> None:
+def test_a_process_works_on_a_few_api_requests_at_once(client) -> None:
     ctx = client.app.state.ctx
+    if ctx.engine.dialect.name != "sqlite":
+        # asset/list's statements there run on raw cursors, which statement events do not see.
+        pytest.skip("the gate is SQLite's; on PostgreSQL bench/load.py shows what a gate would cost")
     s = ctx.settings
     sign = Signer(s.uplynk_owner, s.uplynk_api_key, now=ctx.clock.now)
     seed_assets(ctx, s.uplynk_owner, 3)
@@ -69,10 +72,7 @@ def test_a_process_works_on_a_few_api_requests_at_once_on_sqlite_only(client) ->
             ThreadPoolExecutor(len(forms)) as pool, httpx.Client(base_url=base_url, timeout=60) as http:
         answers = list(pool.map(lambda form: http.post("/api2/asset/list", data=form).json(), forms))
     assert [a["error"] for a in answers] == [0] * len(forms)
-    if ctx.engine.dialect.name == "sqlite":
-        assert 2 <= overlap.most <= SLOTS
-    else:
-        assert overlap.most > SLOTS
+    assert 2 <= overlap.most <= SLOTS
 
 
 def _scope(method: str, path: str, headers: dict[str, str]) -> dict[str, Any]:
