@@ -48,12 +48,11 @@ import itertools
 import sqlite3
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from lynkflow.coalesce import Coalescer
 from lynkflow.db.engine import OwnConnection, autocommit_cursor, sqlite_write_lock, write_lock
-from lynkflow.db.models import ControlReplay
 from lynkflow.db.replay_file import replay_engine
 
 if TYPE_CHECKING:
@@ -83,7 +82,6 @@ _REMEMBER_MANY = ("WITH relaxed AS (SELECT set_config('synchronous_commit', 'off
                   "SELECT k, e FROM relaxed, unnest(%s::varchar[], %s::bigint[]) AS t(k, e) ORDER BY k "
                   "ON CONFLICT (key) DO UPDATE SET expires_ms = excluded.expires_ms "
                   "WHERE control_replay.expires_ms < excluded.expires_ms - %s RETURNING key")
-
 
 
 def replay_guard(ctx: AppContext) -> ReplayGuard:
@@ -234,7 +232,3 @@ class ReplayGuard:
         self._own.close()
         if not self.checks_in_write:
             self.engine.dispose()
-
-    def clear(self) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(delete(ControlReplay))
