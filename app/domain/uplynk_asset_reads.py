@@ -13,23 +13,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Connection,
-    Engine,
-    Row,
-    Select,
-    String,
-    Subquery,
-    any_,
-    bindparam,
-    select,
-    union_all,
-)
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import ColumnElement, Connection, Engine, Row, Select, Subquery, bindparam, select, union_all
 from sqlalchemy.orm import Session
 
-from lynkflow.coalesce import Coalescer
 from lynkflow.db.engine import OwnConnection, autocommit_cursor
 from lynkflow.db.models import Media, UplynkAsset, UplynkLibraryAsset, UplynkLibraryShare, UplynkTestPlayer
 from lynkflow.db.prepared import Prepared, statements
@@ -74,9 +60,6 @@ _PLAYERS_OF_ONE = (select(_PLAYERS).where(_PLAYERS.c.asset_id == bindparam("id")
 _LIBRARIES_OF_ONE = (select(_MEMBERS.c.library_id).where(_MEMBERS.c.asset_id == bindparam("id"))
                      .order_by(_MEMBERS.c.library_id))
 _ONE_MEDIA = select(_MEDIA).where(_MEDIA.c.id == bindparam("id"))
-# PostgreSQL: the live rows of a batch of asset/gets by ID, one statement for the lot (`HotReads.asset_soon`);
-# each caller keeps the row only if its owner matches, as `_ONE_BY_ID` would.
-_LIVE_BY_IDS = select(A).where(A.c.id == any_(bindparam("ids", type_=ARRAY(String))), A.c.deleted.is_(None))
 
 
 class HotReads:
@@ -95,28 +78,6 @@ class HotReads:
         self._players = Prepared(engine.dialect, _PLAYERS_OF_ONE)
         self._libraries = Prepared(engine.dialect, _LIBRARIES_OF_ONE)
         self._media = Prepared(engine.dialect, _ONE_MEDIA)
-        self._postgres = engine.dialect.name == "postgresql"
-        if self._postgres:
-            self._many = Prepared(engine.dialect, _LIVE_BY_IDS)
-            self._batches: Coalescer[tuple[str, str], Any | None] = Coalescer(self._assets)
-
-    async def asset_soon(self, owner: str, asset_id: str) -> Any | None:
-        """`asset` for a caller on the event loop. On SQLite the read is in-process and takes
-        microseconds: it runs inline. On PostgreSQL it is a network round trip that must not hold the
-        loop: it joins the next batch (coalesce.Coalescer: one that starts after the caller arrived,
-        so it sees every commit made before), one statement and one thread hop for all its callers."""
-        if not self._postgres:
-            return self.asset(owner, asset_id)
-        return await self._batches.submit((owner, asset_id))
-
-    def _assets(self, wanted: list[tuple[str, str]]) -> list[Any | None]:
-        """One batch of `asset_soon` (PostgreSQL): each (owner, id)'s live row, or None."""
-        with self._own.cursor() as cur:
-            rows = self._many.rows(cur, {"ids": sorted({asset_id for _, asset_id in wanted})})
-        by_id = {row.id: row for row in rows}
-        found = [by_id.get(asset_id) for _, asset_id in wanted]
-        return [row if row is not None and row.owner_id == owner else None
-                for row, (owner, _) in zip(found, wanted, strict=True)]
 
     def asset(self, owner: str, asset_id: str) -> Any | None:
         """The owner's live asset with this id, or None."""

@@ -28,13 +28,12 @@ from lynkflow.uplynk.params import (
     parse_str_list,
     require,
 )
-from lynkflow.uplynk.render import Prefetched, prefetch_one, render_asset_texts, render_assets, render_one_text_by_id
+from lynkflow.uplynk.render import render_asset_texts, render_assets, render_one_text_by_id
 from lynkflow.uplynk.transport import Api2Call
 
 # Core columns, not ORM attributes: a list query is then pure Core and skips the ORM compile step.
 A = UplynkAsset.__table__
 MAX_GET = 1000
-MAX_ID_CHARS = 200  # an id or external_id parameter of asset/get
 CHANGES_CAP = 500
 # With phrases, candidates found through the index are confirmed in Python; this bounds that work.
 MAX_CONFIRM_CANDIDATES = 50_000
@@ -54,17 +53,6 @@ ORDER_COLUMNS: dict[str, Any] = {
 # --- get ----------------------------------------------------------------------------------------
 
 
-async def get_prefetch(call: Api2Call) -> None:
-    """asset/get by one ID: its row, read before `get` runs on the event loop (off it on PostgreSQL,
-    render.prefetch_one). Only for parameters `get` takes as they are; any other shape, and every
-    refusal, is left to `get` itself."""
-    p = call.params
-    asset_id = p.get("id")
-    if (isinstance(asset_id, str) and 0 < len(asset_id) <= MAX_ID_CHARS
-            and all(p.get(k) in (None, "", []) for k in ("external_id", "ids", "external_ids"))):
-        call.prepared = await prefetch_one(call.ctx, call.owner, asset_id)
-
-
 def get(call: Api2Call, db: Session) -> dict[str, Any] | EncodedAnswer:
     p = call.params
     given = [k for k in ("id", "external_id", "ids", "external_ids") if p.get(k) not in (None, "", [])]
@@ -74,13 +62,12 @@ def get(call: Api2Call, db: Session) -> dict[str, Any] | EncodedAnswer:
         raise Api2Error(f"give only one of id, external_id, ids or external_ids (got {', '.join(given)})")
     key = given[0]
     single = key in ("id", "external_id")
-    wanted = [as_str(p[key], key, max_len=MAX_ID_CHARS)] if single else parse_str_list(p[key], key)
+    wanted = [as_str(p[key], key, max_len=200)] if single else parse_str_list(p[key], key)
     wanted = list(dict.fromkeys(wanted))  # each asset is reported once
     if len(wanted) > MAX_GET:
         raise Api2Error(f"at most {MAX_GET} assets may be retrieved per request (got {len(wanted)})")
     if key == "id":
-        read = call.prepared if isinstance(call.prepared, Prefetched) else None
-        text = render_one_text_by_id(call.ctx, call.owner, wanted[0], call.public_base, read=read)
+        text = render_one_text_by_id(call.ctx, call.owner, wanted[0], call.public_base)
         if text is not None:  # the hot path: one asset by ID, one statement (none more when cached)
             return EncodedAnswer({"asset": text})
         found = reads.shared_by_ids(db, call.owner, wanted)  # not the caller's own: it was just looked up

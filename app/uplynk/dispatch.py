@@ -14,15 +14,14 @@ queued with `call.after_commit`.
 Where the operation runs: every operation that touches the database runs in a thread (`in_thread`), so a
 wait for SQLite's write lock or a slow query never stalls the event loop. The one exception is
 `asset/get`, the hot path: by ID it is one autocommit statement (plus a cache hit for the
-rendering), measured cheaper inline than the thread hop; on PostgreSQL, where that statement is a
-round trip, its row is read first in a shared batch off the loop (`Op.prefetch`). A replay check that
-`authenticate` could not make without waiting (app/uplynk/transport.py) runs first in the operation's
-own hop, so a call makes one thread hop at most.
+rendering), measured cheaper inline than the thread hop. A replay check that `authenticate` could
+not make without waiting (app/uplynk/transport.py) runs first in the operation's own hop, so a call
+makes one thread hop at most.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, TypeVar, cast
@@ -75,14 +74,10 @@ class Op:
     threaded: bool = True
     prepare: Callable[[Api2Call, Session], Any] | None = None
     replay_in_write: bool = False
-    prefetch: Callable[[Api2Call], Awaitable[None]] | None = None
 
 
-def read(fn: Operation, *, inline: bool = False,
-         prefetch: Callable[[Api2Call], Awaitable[None]] | None = None) -> Op:
-    """A read operation; `inline`: it runs on the event loop, after `prefetch(call)` (awaited there: the
-    place for a read that must not hold the loop, which leaves its finding in `call.prepared`)."""
-    return Op(fn, Access.READ, threaded=not inline, prefetch=prefetch)
+def read(fn: Operation, *, inline: bool = False) -> Op:
+    return Op(fn, Access.READ, threaded=not inline)
 
 
 def write(fn: Operation, *, prepare: Callable[[Api2Call, Session], Any] | None = None,
@@ -187,8 +182,6 @@ def make_endpoint(name: str, op: Op) -> Callable[[Request], Any]:
                 # (1.05 vs 0.93 ms CPU/req).
                 if call.replay_due:
                     await call.check_replay_soon()
-                if op.prefetch is not None:
-                    await op.prefetch(call)
                 result = run(call, op)
         except _CLIENT_ERRORS as exc:
             return journaled_error(request, _message(exc))

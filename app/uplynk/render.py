@@ -18,7 +18,6 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -159,27 +158,12 @@ def _hot_reads(ctx: Any) -> reads.HotReads:
     return ctx.services.get(reads.HotReads, lambda: reads.HotReads(ctx.engine))
 
 
-@dataclass(frozen=True)
-class Prefetched:
-    """The row `prefetch_one` read for one asset ID (None: no live asset of the owner has it)."""
-
-    row: Any | None
-
-
-async def prefetch_one(ctx: Any, owner: str, asset_id: str) -> Prefetched:
-    """The owner's live asset with this ID, read from the event loop (`HotReads.asset_soon`), for
-    `render_one_text_by_id(..., read=)`."""
-    return Prefetched(await _hot_reads(ctx).asset_soon(owner, asset_id))
-
-
-def render_one_text_by_id(ctx: Any, owner: str, asset_id: str, base: str, *, read: Prefetched | None = None
-                          ) -> str | None:
-    """The hot path of asset/get: one autocommit statement (or the row `read` already, `prefetch_one`),
-    and the rendering's JSON text from the cache when the row is unchanged (on a miss, the related rows
-    are read the same way). None if not found. The text, not a copy of the document: encoding the asset
-    again on every call was ~4 % of the call."""
+def render_one_text_by_id(ctx: Any, owner: str, asset_id: str, base: str) -> str | None:
+    """The hot path of asset/get: one autocommit statement, and the rendering's JSON text from the cache
+    when the row is unchanged (on a miss, the related rows are read the same way). None if not found.
+    The text, not a copy of the document: encoding the asset again on every call was ~4 % of the call."""
     hot = _hot_reads(ctx)
-    row = read.row if read is not None else hot.asset(owner, asset_id)
+    row = hot.asset(owner, asset_id)
     if row is None:
         return None
     return _render(ctx, base, [row], lambda missing: hot.related(missing[0]))[0].encoded()

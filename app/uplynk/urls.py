@@ -3,15 +3,14 @@ where it runs (app/uplynk/dispatch.py). One module per URL family, named after t
 
 `read` ops get a read session, `write` ops a write session that the dispatcher commits; every op
 runs in the thread pool except `asset/get`, whose by-ID path is one autocommit statement and is
-measured faster inline (on PostgreSQL its row is read before it, off the loop: `assets.get_prefetch`).
-quickclip decodes its poster frame in a read step before the write.
+measured faster inline. quickclip decodes its poster frame in a read step before the write.
 """
 
 from lynkflow.uplynk import assets, channel, cloudslicer_jobs, frames, library, owners_api_key, subowners
 from lynkflow.uplynk.dispatch import Op, read, write
 
 URLS: dict[str, Op] = {
-    "asset/get": read(assets.get, inline=True, prefetch=assets.get_prefetch),
+    "asset/get": read(assets.get, inline=True),
     "asset/list": read(assets.list_),
     "asset/changes": read(assets.changes),
     "asset/update": write(assets.update),

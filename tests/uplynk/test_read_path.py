@@ -103,39 +103,3 @@ def test_asset_get_by_id_renders_what_the_batch_path_renders(client, api) -> Non
     assert len(by_id["test_players"]) == 3 and len(by_id["libraries"]) == 2
     assert by_id["libraries"] == sorted(by_id["libraries"])
     assert by_id["mp4_url"].endswith(f"media/{media_id}/out/clip.mp4") and by_id["thumb_url"].endswith("t1.jpg")
-
-
-def test_gets_by_id_made_together_each_answer_for_their_own_owner(client, api) -> None:
-    """Many asset/gets by ID at once (on PostgreSQL their rows are read in shared batches, one statement
-    for all the calls that arrived together): each answers as if made alone — the caller's own live
-    asset, and "not found" for another owner's asset, a deleted one and an unknown ID."""
-    import asyncio
-
-    import httpx
-
-    from tests.uplynk.conftest import other_owner
-
-    ctx = client.app.state.ctx
-    them = other_owner(client)
-    mine = make_asset(ctx, desc="mine")
-    theirs = make_asset(ctx, owner=them.owner, desc="theirs")
-    gone = make_asset(ctx, desc="gone")
-    api.ok("asset/delete", ids=[gone])
-    unknown = "0" * 32
-    # (caller, id, the desc it must see, or None for "not found")
-    calls = [(api, mine, "mine"), (api, theirs, None), (api, gone, None), (api, unknown, None),
-             (them, theirs, "theirs"), (them, mine, None)] * 8
-
-    async def together() -> list[dict]:
-        transport = httpx.ASGITransport(app=client.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://lynkflow") as http:
-            answers = await asyncio.gather(*(http.post("/api2/asset/get", data=caller.pair({"id": asset_id}))
-                                             for caller, asset_id, _ in calls))
-        return [a.json() for a in answers]
-
-    for (_, asset_id, desc), answer in zip(calls, asyncio.run(together()), strict=True):
-        if desc is None:
-            assert answer["error"] == 1 and asset_id in answer["msg"], (asset_id, answer)
-        else:
-            assert answer["error"] == 0 and answer["asset"]["id"] == asset_id, answer
-            assert answer["asset"]["desc"] == desc
