@@ -225,16 +225,3 @@ def test_commits_to_other_tables_leave_the_kept_answer_standing(client, api, vis
         time.sleep(0.05)  # the journal's flush of the requests so far lands meanwhile
         assert _listed(api) == first
     assert reads == []
-
-
-def test_every_feeding_table_has_its_triggers_at_head(client) -> None:
-    """A migration that recreates a feeding table (SQLite's batch mode copies it) drops its triggers:
-    they must be made again."""
-    engine = client.app.state.ctx.engine
-    with engine.connect() as conn:
-        if BACKEND == "postgres":
-            found = conn.exec_driver_sql("SELECT tgname, tgrelid::regclass::text FROM pg_trigger "
-                                         "WHERE NOT tgisinternal")
-        else:
-            found = conn.exec_driver_sql("SELECT name, tbl_name FROM sqlite_master WHERE type = 'trigger'")
-        assert set(UPLYNK.triggers(engine.dialect.name)) <= set(map(tuple, found))

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from lynkflow import ids
-from lynkflow.db.data_version import VIS
+from lynkflow.db.data_version import VERSIONS, VIS
 from lynkflow.db.models import Base, Media
 from lynkflow.domain import vis_assets, vis_events
 from tests.conftest import BACKEND
@@ -115,7 +115,7 @@ def test_reset_and_snapshot_restore_are_in_the_next_answer(client, vis_headers) 
 
 def test_every_feeding_table_has_its_triggers_at_head(client) -> None:
     """A migration that recreates a feeding table (SQLite's batch mode copies it) drops its triggers:
-    they must be made again."""
+    they must be made again. Every data version's (`_vis`, and `_uplynk`: tests/uplynk/test_uplynk_version.py)."""
     engine = client.app.state.ctx.engine
     with engine.connect() as conn:
         if BACKEND == "postgres":
@@ -123,4 +123,6 @@ def test_every_feeding_table_has_its_triggers_at_head(client) -> None:
                                          "WHERE NOT tgisinternal")
         else:
             found = conn.exec_driver_sql("SELECT name, tbl_name FROM sqlite_master WHERE type = 'trigger'")
-        assert set(VIS.triggers(engine.dialect.name)) <= set(map(tuple, found))
+        found = set(map(tuple, found))
+    for version in VERSIONS:
+        assert set(version.triggers(engine.dialect.name)) <= found, version.row
