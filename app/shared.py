@@ -27,12 +27,15 @@ from lynkflow.db.engine import autocommit_connection
 
 VERSION_ROW = "_version"
 JOURNAL_ROW = "_journal"  # the number of the last journaled request (lynkflow/control/journal.py)
-# Commits that changed a table VIS lists are made of (lynkflow/db/vis_version.py keeps it; vuflow/answers.py
-# keeps answers under it). Read with `_version`, so it costs no statement of its own.
+# Data versions: commits that changed a table VIS lists, or api2 asset/list answers, are made of
+# (lynkflow/db/data_version.py keeps them; lynkflow/kept_answers.py keeps answers under them). Read with
+# `_version`, so they cost no statement of their own.
 VIS_ROW = "_vis"
-COUNTER_ROWS = (VERSION_ROW, JOURNAL_ROW, VIS_ROW)
+UPLYNK_ROW = "_uplynk"
+DATA_ROWS = (VIS_ROW, UPLYNK_ROW)
+COUNTER_ROWS = (VERSION_ROW, JOURNAL_ROW, *DATA_ROWS)
 # Never go back, even on a wipe: a process compares them with the ones it last saw.
-GROWING_ROWS = (VERSION_ROW, VIS_ROW)
+GROWING_ROWS = (VERSION_ROW, *DATA_ROWS)
 _UPDATE_DOC = text("UPDATE control_state SET doc = :doc WHERE name = :name")
 _INSERT_DOC = text("INSERT INTO control_state (name, doc, version) VALUES (:name, :doc, 0)")
 
@@ -47,8 +50,9 @@ class SharedState:
         self.engine = engine
         self._lock = threading.Lock()
         self._version: int | None = None
-        # The `_vis` counter as of the latest read (each API request's, at its start); None: no such row.
-        self.vis_version: int | None = None
+        # The data versions (DATA_ROWS) as of the latest read (each API request's, at its start); a row
+        # that is missing is not in it.
+        self.data_versions: dict[str, int] = {}
         self._docs: dict[str, Any] = {}
         self._listeners: list[Listener] = []
         self._conn_lock = threading.RLock()
@@ -56,6 +60,8 @@ class SharedState:
         self._postgres = engine.dialect.name == "postgresql"
         self._param = "%s" if self._postgres else "?"
         self._params = ", ".join([self._param] * len(COUNTER_ROWS))
+        self._versions_sql = ("SELECT name, version FROM control_state WHERE name IN ("
+                              + ", ".join([self._param] * (1 + len(DATA_ROWS))) + ")")
         self._reads: Coalescer[None, None] = Coalescer(self._refresh_for)  # refresh_async's (PostgreSQL)
 
     # --- reading ---------------------------------------------------------------------------------
@@ -148,12 +154,10 @@ class SharedState:
     # --- one round trip on a connection of its own -------------------------------------------
 
     def _read_version(self) -> int:
-        """`_version`; `vis_version` is set from the same read."""
+        """`_version`; `data_versions` is set from the same read."""
         with self._conn_lock:  # reads and their assignments in one order: a slower, older read never wins
-            rows = dict(self._query(f"SELECT name, version FROM control_state WHERE name IN ({self._param}, "
-                                    f"{self._param})", (VERSION_ROW, VIS_ROW)))
-            vis = rows.get(VIS_ROW)
-            self.vis_version = int(vis) if vis is not None else None
+            rows = dict(self._query(self._versions_sql, (VERSION_ROW, *DATA_ROWS)))
+            self.data_versions = {name: int(rows[name]) for name in DATA_ROWS if name in rows}
         return int(rows.get(VERSION_ROW, 0))
 
     def _query(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Column, Connection, Engine, MetaData, PrimaryKeyConstraint, String, Table, insert, inspect
 
+from lynkflow.db.data_version import VERSIONS
 from lynkflow.db.models import Base, ControlState
-from lynkflow.db.vis_version import create_triggers
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -46,7 +46,7 @@ def migrations_dir() -> Path:
 
 
 # The newest revision in migrations/versions (tests/foundation/test_migrations.py checks it).
-SCHEMA_HEAD = "0009_vis_version"
+SCHEMA_HEAD = "0010_uplynk_version"
 
 
 def alembic_config(url: str) -> Config:
@@ -77,14 +77,16 @@ def migrate_to_head(engine: Engine) -> None:
 
 
 def create_at_head(conn: Connection) -> None:
-    """Every table of the models, the VIS version's triggers, the migrations' initial rows, and Alembic's
+    """Every table of the models, the data versions' triggers, the migrations' initial rows, and Alembic's
     version table stamped at `SCHEMA_HEAD`."""
     Base.metadata.create_all(conn)
-    create_triggers(conn)
-    # The rows the migrations insert into a new database: the shared-state counters (0004, 0009).
+    for version in VERSIONS:
+        version.create_triggers(conn)
+    # The rows the migrations insert into a new database: the shared-state counters (0004, 0009, 0010).
     conn.execute(insert(ControlState), [{"name": "_version", "doc": "{}", "version": 1},
                                         {"name": "_journal", "doc": "{}", "version": 0},
-                                        {"name": "_vis", "doc": "{}", "version": 0}])
+                                        {"name": "_vis", "doc": "{}", "version": 0},
+                                        {"name": "_uplynk", "doc": "{}", "version": 0}])
     _VERSION_TABLE.create(conn)
     conn.execute(insert(_VERSION_TABLE).values(version_num=SCHEMA_HEAD))
 

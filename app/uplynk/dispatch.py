@@ -21,6 +21,7 @@ makes one thread hop at most.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -32,6 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from lynkflow import jsondoc
 from lynkflow.domain.uplynk_errors import AssetError
+from lynkflow.kept_answers import kept_answers
 from lynkflow.logging import get_logger
 from lynkflow.media.errors import MediaError
 from lynkflow.storage.diskfull import NO_SPACE, is_disk_full
@@ -67,6 +69,11 @@ class Op:
     lock hold and one commit per signed write instead of two). Not for an operation with a `prepare`
     step (the check must come first) nor for one that does slow work before its first statement
     so as to hold no lock during it (cloudslicer/jobs/create's copy of the source file).
+
+    `kept_under`: a data version (`shared.DATA_ROWS`) whose tables are all the answer is made of besides
+    the owner, the parameters and the public base URL; the answer is then kept under it
+    (lynkflow/kept_answers.py) and a call that asks the same again while it is unchanged gets it without
+    running the operation (the signature and replay checks run as for any call).
     """
 
     fn: Operation
@@ -74,10 +81,11 @@ class Op:
     threaded: bool = True
     prepare: Callable[[Api2Call, Session], Any] | None = None
     replay_in_write: bool = False
+    kept_under: str | None = None
 
 
-def read(fn: Operation, *, inline: bool = False) -> Op:
-    return Op(fn, Access.READ, threaded=not inline)
+def read(fn: Operation, *, inline: bool = False, kept_under: str | None = None) -> Op:
+    return Op(fn, Access.READ, threaded=not inline, kept_under=kept_under)
 
 
 def write(fn: Operation, *, prepare: Callable[[Api2Call, Session], Any] | None = None,
@@ -174,6 +182,14 @@ def make_endpoint(name: str, op: Op) -> Callable[[Request], Any]:
     async def endpoint(request: Request) -> JSONResponse:
         try:
             call = await authenticate(request, replay_in_write=op.replay_in_write)
+            if op.kept_under is not None:
+                # The replay check before anything is answered, batched with other calls' (it may wait).
+                if call.replay_due:
+                    await call.check_replay_soon()
+                what = (name, call.owner, _params_key(call.params), call.public_base)
+                response = await kept_answers(call.ctx).answer(op.kept_under, what, lambda: _answered(call, op))
+                note_answer(request, 0)
+                return response
             if op.threaded:
                 result = await in_thread(run, call, op)
             else:
@@ -199,6 +215,18 @@ def make_endpoint(name: str, op: Op) -> Callable[[Request], Any]:
 
     endpoint.__name__ = "api2_" + name.replace("/", "_").replace("-", "_")
     return endpoint
+
+
+# A kept answer's parameters, as one hashable text whatever order the client wrote them in (a key
+# only: never sent, so NaN and friends, which a msg may hold, need not be refused here).
+_params_key = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
+
+
+async def _answered(call: Api2Call, op: Op) -> Api2Response:
+    """A kept operation's answer, read (refusals raise: only answers are kept)."""
+    result = await in_thread(run, call, op)
+    result["error"] = 0
+    return Api2Response(result)
 
 
 def note_answer(request: Request, error: int, msg: str | None = None) -> None:

@@ -3,15 +3,17 @@ where it runs (app/uplynk/dispatch.py). One module per URL family, named after t
 
 `read` ops get a read session, `write` ops a write session that the dispatcher commits; every op
 runs in the thread pool except `asset/get`, whose by-ID path is one autocommit statement and is
-measured faster inline. quickclip decodes its poster frame in a read step before the write.
+measured faster inline. asset/list answers are kept while the tables they are made of are unchanged
+(`kept_under`, lynkflow/kept_answers.py). quickclip decodes its poster frame in a read step before the write.
 """
 
+from lynkflow.shared import UPLYNK_ROW
 from lynkflow.uplynk import assets, channel, cloudslicer_jobs, frames, library, owners_api_key, subowners
 from lynkflow.uplynk.dispatch import Op, read, write
 
 URLS: dict[str, Op] = {
     "asset/get": read(assets.get, inline=True),
-    "asset/list": read(assets.list_),
+    "asset/list": read(assets.list_, kept_under=UPLYNK_ROW),
     "asset/changes": read(assets.changes),
     "asset/update": write(assets.update),
     "asset/delete": write(assets.delete),

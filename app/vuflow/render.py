@@ -30,6 +30,7 @@ from lynkflow.db.models import Media, VisAsset, VisEvent, VisVuflow
 from lynkflow.domain.vis_assets import ASSET_STATES, ASSET_TYPES
 from lynkflow.domain.vis_events import EVENT_STATES, MP4_STATES
 from lynkflow.domain.vis_vuflows import default_vuflow_id, storage_url_public
+from lynkflow.kept_answers import json_bytes_response
 from lynkflow.storage.paths import UnsafePath, safe_join
 from lynkflow.storage.urls import storage_url
 from lynkflow.vuflow.schemas import EVENT_EXTRA_FIELDS
@@ -82,11 +83,6 @@ def json_response(doc: Any) -> Response:
 def json_text_response(text: str) -> Response:
     """The answer whose JSON text is already encoded (as `json_response` encodes)."""
     return json_bytes_response(text.encode("utf-8"))
-
-
-def json_bytes_response(body: bytes) -> Response:
-    """The answer whose JSON is already encoded to bytes (vuflow/answers.py keeps them)."""
-    return Response(body, media_type="application/json")
 
 
 def json_page_response(texts: list[str], total: int, page_size: int) -> Response:

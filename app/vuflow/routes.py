@@ -29,9 +29,10 @@ from lynkflow.db.models import Media
 from lynkflow.domain import vis_assets, vis_event_queries, vis_events, vis_vuflows
 from lynkflow.domain.vis_assets import AssetRequest
 from lynkflow.domain.vis_event_queries import EventFilter
+from lynkflow.kept_answers import kept_answers
+from lynkflow.shared import VIS_ROW
 from lynkflow.vuflow import docs_routes as docs
 from lynkflow.vuflow import params, schemas
-from lynkflow.vuflow.answers import vis_answers
 from lynkflow.vuflow.auth import api_key
 from lynkflow.vuflow.casing import CIDict
 from lynkflow.vuflow.errors import VisError, VisRoute, bad_request, direct
@@ -66,6 +67,12 @@ def _ctx(request: Request) -> AppContext:
     return request.app.state.ctx
 
 
+def _what(request: Request, key: str) -> tuple[Any, ...]:
+    """What a VIS list depends on beyond its rows (kept_answers.py): path, query, API key, URL base."""
+    scope = request.scope
+    return scope["path"], scope["query_string"], key, _ctx(request).base_for(request)
+
+
 async def _read(request: Request, render: Callable[[Session], Any]) -> Response:
     """A GET's answer: its queries, rendering and JSON encoding in one thread-pool hop, which also
     ends the read transaction (db/deps.py, run_read).
@@ -89,8 +96,8 @@ async def asset_list(request: Request) -> Response:
     q = params.query(request)
     f = params.asset_filter(q, with_extensions=True)
     page_index = params.q_int(q, "pageIndex", 0, 0, 10_000_000)
-    params.q_bool(q, "noCache")  # accepted: lynkflow's remembered answers are never stale (vuflow/answers.py)
-    return await vis_answers(_ctx(request)).answer(request, key, lambda: run_read(
+    params.q_bool(q, "noCache")  # accepted: lynkflow's remembered answers are never stale (kept_answers.py)
+    return await kept_answers(_ctx(request)).answer(VIS_ROW, _what(request, key), lambda: run_read(
         request, lambda db: json_array_response(Renderer(db, request).asset_rows_json(
             vis_assets.list_assets(db, key, f, page_index)))))
 
@@ -252,7 +259,7 @@ async def _event_page(request: Request, q: dict[str, str], key: str, f: EventFil
         return json_page_response(Renderer(db, request, process_video=process_video).events_json(page.results),
                                   page.total, page.page_size)
 
-    return await vis_answers(_ctx(request)).answer(request, key, lambda: run_read(request, render))
+    return await kept_answers(_ctx(request)).answer(VIS_ROW, _what(request, key), lambda: run_read(request, render))
 
 
 # Literal /event/... paths are registered before /event/{event_id}, which would otherwise capture them.

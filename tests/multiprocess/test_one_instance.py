@@ -164,7 +164,7 @@ def test_a_key_added_through_a_signs_on_b_and_a_disabled_one_stops_at_once(insta
 
 
 def test_a_vis_list_on_a_shows_at_once_what_b_or_another_process_committed(instance, a_b) -> None:
-    """A keeps list answers while nothing is committed (vuflow/answers.py): a commit by B or straight
+    """A keeps list answers while nothing is committed (kept_answers.py): a commit by B or straight
     into the database from this process is in A's very next list."""
     import sqlalchemy as sa
 

@@ -1,4 +1,4 @@
-"""VIS list answers remembered while nothing they are made of changed (vuflow/answers.py): a list asked
+"""VIS list answers remembered while nothing they are made of changed (kept_answers.py): a list asked
 again is the same bytes without a read, and any change — through the API, straight into the database,
 or while the list is being read — is in the next answer (tests/vuflow/test_vis_version.py: every
 table, reset, snapshot restore)."""

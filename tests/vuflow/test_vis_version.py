@@ -1,4 +1,4 @@
-"""The VIS version (db/vis_version.py) under kept VIS list answers (vuflow/answers.py): a change to any
+"""The VIS version (db/data_version.py) under kept VIS list answers (kept_answers.py): a change to any
 table a list is made of — any statement, straight into the database, a reset, a snapshot restore, on
 PostgreSQL a TRUNCATE — is in the next answer; commits to other tables leave the kept answer standing."""
 
@@ -11,8 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from lynkflow import ids
+from lynkflow.db.data_version import VERSIONS, VIS
 from lynkflow.db.models import Base, Media
-from lynkflow.db.vis_version import FEEDING, triggers
 from lynkflow.domain import vis_assets, vis_events
 from tests.conftest import BACKEND
 from tests.vuflow.helpers import make_vuflow
@@ -49,7 +49,7 @@ def _spare_rows(client: Any, key: str) -> dict[str, str]:
             "vis_vuflows": make_vuflow(ctx, key), "media": media.id}
 
 
-@pytest.mark.parametrize("table", FEEDING)
+@pytest.mark.parametrize("table", VIS.tables)
 def test_every_statement_on_a_feeding_table_is_in_the_next_answer(client, vis_headers, monkeypatch,
                                                                    table: str) -> None:
     """An UPDATE, DELETE or INSERT straight into the database, as a worker or another process writes:
@@ -74,7 +74,7 @@ def test_every_statement_on_a_feeding_table_is_in_the_next_answer(client, vis_he
 
 
 @pytest.mark.skipif(BACKEND != "postgres", reason="TRUNCATE is PostgreSQL's (SQLite's DELETE fires row triggers)")
-@pytest.mark.parametrize("table", FEEDING)
+@pytest.mark.parametrize("table", VIS.tables)
 def test_a_truncate_is_in_the_next_answer(client, vis_headers, table: str) -> None:
     ctx = client.app.state.ctx
     _spare_rows(client, vis_headers["API-KEY"])
@@ -115,7 +115,7 @@ def test_reset_and_snapshot_restore_are_in_the_next_answer(client, vis_headers) 
 
 def test_every_feeding_table_has_its_triggers_at_head(client) -> None:
     """A migration that recreates a feeding table (SQLite's batch mode copies it) drops its triggers:
-    they must be made again."""
+    they must be made again. Every data version's (`_vis`, and `_uplynk`: tests/uplynk/test_uplynk_version.py)."""
     engine = client.app.state.ctx.engine
     with engine.connect() as conn:
         if BACKEND == "postgres":
@@ -123,4 +123,6 @@ def test_every_feeding_table_has_its_triggers_at_head(client) -> None:
                                          "WHERE NOT tgisinternal")
         else:
             found = conn.exec_driver_sql("SELECT name, tbl_name FROM sqlite_master WHERE type = 'trigger'")
-        assert set(triggers(engine.dialect.name)) <= set(map(tuple, found))
+        found = set(map(tuple, found))
+    for version in VERSIONS:
+        assert set(version.triggers(engine.dialect.name)) <= found, version.row
