@@ -125,7 +125,11 @@ class _FlushSql(NamedTuple):
             bump=f"UPDATE control_state SET version = version + {p} WHERE name = {p} RETURNING version",
             insert=("INSERT INTO control_journal (n, time_ms, api, method, status, doc) "
                     f"VALUES ({p}, {p}, {p}, {p}, {p}, {p})"),
-            trim=f"DELETE FROM control_journal WHERE n <= {p}",
+            # The lower bound is the oldest entry left, found through the key's index: `n <= bound`
+            # alone also walked every older entry PostgreSQL had not vacuumed yet (a bitmap scan visits
+            # dead rows too), 0.16 -> 2.7 ms a flush after 37k requests and 6-9 ms in a 60 s load run;
+            # with it, 0.22 ms throughout.
+            trim=f"DELETE FROM control_journal WHERE n <= {p} AND n >= (SELECT min(n) FROM control_journal)",
         )
 
 

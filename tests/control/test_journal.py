@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import event, text
 
-from lynkflow.control.journal import get_journal
+from lynkflow.control.journal import Journal, get_journal
 from lynkflow.testing.signing import Signer, encode_msg, sign
 
 
@@ -175,3 +175,25 @@ def test_journal_flush_commits_asynchronously_on_postgres_and_requests_do_not(ct
     finally:
         event.remove(ctx.engine, "commit", record)
     assert flushed == ["off"] and at_commit == ["on"]
+
+
+def _entry(i: int) -> dict:
+    return {"time": i, "api": "vis", "method": "GET", "status": 200, "route": "/api/event/"}
+
+
+def _journaled(ctx) -> list[int]:  # noqa: ANN001 - AppContext
+    with ctx.engine.connect() as conn:
+        return [n for (n,) in conn.execute(text("SELECT n FROM control_journal ORDER BY n"))]
+
+
+def test_processes_flushing_in_turn_keep_exactly_the_newest_window(ctx):
+    """Two processes' flushes in turn (two journals on one database), one with a smaller window: after
+    each flush the table holds exactly the newest entries of the window of the process that flushed."""
+    one, two = Journal(ctx.shared, 10), Journal(ctx.shared, 4)
+    for turn in range(30):
+        journal, batch = (one, 7) if turn % 2 else (two, 3)
+        for i in range(batch):
+            journal.record(_entry(i))
+        journal.flush()
+        rows = _journaled(ctx)
+        assert rows == list(range(max(1, rows[-1] - journal.size + 1), rows[-1] + 1)), (turn, rows)
