@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 
@@ -197,3 +198,23 @@ def test_processes_flushing_in_turn_keep_exactly_the_newest_window(ctx):
         journal.flush()
         rows = _journaled(ctx)
         assert rows == list(range(max(1, rows[-1] - journal.size + 1), rows[-1] + 1)), (turn, rows)
+
+
+def test_a_flushed_batch_keeps_every_entry_byte_for_byte_in_order(ctx):
+    """One flush of many entries (on PostgreSQL one statement of arrays): each row holds its own
+    entry's columns and exactly the JSON it was recorded as, numbered in recording order — with the
+    characters an array literal or JSON escapes (quotes, backslashes, braces, commas, non-ASCII)."""
+    journal = Journal(ctx.shared, 100)
+    awkward = ['a "quoted" word', "back\\slash", "{braces, commas}", "NULL", "", "é ✓ 🙂", "tab\tnew\nline"]
+    recorded = [{"time": 1000 + i, "api": ("uplynk", "vuflow")[i % 2], "method": ("GET", "POST")[i % 2],
+                 "status": 200 + i, "route": f"/r/{i}", "query": text_, "params": {"k": text_}}
+                for i, text_ in enumerate(awkward * 4)]
+    for entry in recorded:
+        journal.record(dict(entry))
+    journal.flush()
+    with ctx.engine.connect() as conn:
+        rows = conn.execute(text("SELECT n, time_ms, api, method, status, doc FROM control_journal ORDER BY n")).all()
+    assert [r[0] for r in rows] == list(range(1, len(recorded) + 1))
+    assert [tuple(r[1:5]) for r in rows] == [(e["time"], e["api"], e["method"], e["status"]) for e in recorded]
+    assert [r[5] for r in rows] == [json.dumps(e, separators=(",", ":"), default=str) for e in recorded]
+    assert [{k: v for k, v in e.items() if k != "id"} for e in journal.entries()] == recorded
