@@ -22,7 +22,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections import OrderedDict, namedtuple
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
 from sqlalchemy import JSON, Engine, Select
@@ -34,10 +34,16 @@ Processor = Callable[[Any], Any]
 
 
 class Prepared:
-    """One SELECT compiled for a dialect; `rows(cur, params)` runs it on a DB-API cursor."""
+    """One SELECT compiled for a dialect; `rows(cur, params)` runs it on a DB-API cursor.
 
-    def __init__(self, dialect: Dialect, stmt: Select) -> None:
-        compiled = stmt.compile(dialect=dialect)
+    `literal`: every value bound in `stmt` is written into the SQL text (`Statements.with_values`);
+    run it with no run-time values (`rows(cur, {})`).
+    """
+
+    def __init__(self, dialect: Dialect, stmt: Select, *, literal: bool = False) -> None:
+        # SQLAlchemy's literal rendering escapes a text for the dialect (quotes; on PostgreSQL
+        # backslashes too when the server's standard_conforming_strings is off, as learnt on connect).
+        compiled = stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True} if literal else {})
         if compiled.literal_execute_params or compiled.post_compile_params or compiled.escaped_bind_names:
             raise ValueError("statement needs SQLAlchemy's per-execution rendering")
         self.dialect = dialect
@@ -120,26 +126,42 @@ def _decoded_json(text: str | bytes, decode: Processor) -> Any:
 class Statements:
     """The prepared form of each statement run through it, for one engine, made on first use.
 
-    Keyed by the statement object itself (kept alive here, so its identity is never reused): the
-    statements are built once per shape by their modules, so a cache miss means a new shape.
+    Keyed by the statement object itself (kept alive here, so its identity is never reused), with
+    its values for `with_values`: the statements are built once per shape by their modules, so a
+    cache miss means a new shape (or new values).
     """
 
     MAX_STATEMENTS = 512
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._prepared: OrderedDict[Select, Prepared] = OrderedDict()
+        self._prepared: OrderedDict[Hashable, Prepared] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, stmt: Select) -> Prepared:
+        return self._get(stmt, lambda: Prepared(self.engine.dialect, stmt))
+
+    def with_values(self, stmt: Select, values: Mapping[str, int]) -> Prepared:
+        """`stmt` with `values` for its run-time parameters, every value written into the SQL text.
+
+        For a statement whose best plan depends on its values: PostgreSQL plans a statement the
+        driver has prepared (psycopg: from its 5th execution on a connection) once, for any values
+        (a generic plan), where the values are only `$n`; a text holding its values is planned for
+        them, and still only once. Only for integers given at run time (limit, skip): the other
+        values are the statement's own. Call it with a connection of the engine open, so the dialect
+        has learnt how the server reads string literals."""
+        key = (stmt, *sorted(values.items()))
+        return self._get(key, lambda: Prepared(self.engine.dialect, stmt.params(values), literal=True))
+
+    def _get(self, key: Hashable, make: Callable[[], Prepared]) -> Prepared:
         with self._lock:
-            hit = self._prepared.get(stmt)
+            hit = self._prepared.get(key)
             if hit is not None:
-                self._prepared.move_to_end(stmt)
+                self._prepared.move_to_end(key)
                 return hit
-        prepared = Prepared(self.engine.dialect, stmt)  # outside the lock: compiling takes a while
+        prepared = make()  # outside the lock: compiling takes a while
         with self._lock:
-            self._prepared[stmt] = prepared
+            self._prepared[key] = prepared
             if len(self._prepared) > self.MAX_STATEMENTS:
                 self._prepared.popitem(last=False)
         return prepared

@@ -315,3 +315,26 @@ def test_a_list_page_begins_no_transaction(client, api) -> None:
     assert [a["desc"] for a in listed["assets"]] == ["lantern 1", "lantern 0"]
     assert listed["shared_assets"] == []
     assert begins == []
+
+
+def test_a_list_page_holds_quotes_backslashes_and_percent_signs_of_its_values(client, api) -> None:
+    """A list page's values are written into its SQL text (domain/uplynk_asset_reads.PageReads):
+    a quote, a backslash or a percent sign in the search, a meta field's name or a term stays that
+    character, matching exactly what it should and breaking nothing."""
+    from tests.uplynk.conftest import make_asset
+
+    ctx = client.app.state.ctx
+    odd = make_asset(ctx, desc="it's 50% o'clock \\ back", meta={"it's": "harbour", "50%": "quay"}, created=1000)
+    plain = make_asset(ctx, desc="its 50 oclock back", meta={"its": "harbour"}, created=1001)
+
+    def ids(**params) -> list[str]:  # noqa: ANN003
+        return [a["id"] for a in api.ok("asset/list", **params)["assets"]]
+
+    assert ids(query="back") == [plain, odd]
+    assert ids(query="back", search="it's 50% o'clock \\") == [odd]
+    assert ids(query="back", search="50%") == [odd]
+    assert ids(query="back", search="'; drop table uplynk_assets; --") == []
+    assert ids(query="meta:it's=harbour") == [odd]
+    assert ids(query="meta:its=harbour") == [plain]
+    assert ids(query="meta:50%=quay") == [odd]
+    assert ids(query="back", limit=1, skip=1) == [odd]
