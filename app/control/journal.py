@@ -115,8 +115,8 @@ _encode = json.JSONEncoder(separators=(",", ":"), default=str).encode
 # every element with a regex substitution per `"` of the JSON docs, which cost more than the statements
 # it saved (1.49 ms a flush of 25). Against one INSERT per entry through psycopg's pipeline: 0.83-1.38 ->
 # 0.49-0.80 ms of CPU a flush of 25 (docs/architecture.md, "The journal's flush on PostgreSQL").
-# `relaxed` lets the flush's transaction commit without waiting for its WAL flush (SET LOCAL, as
-# `db.engine.commit_without_flush_wait` does, minus a statement of its own: 0.05-0.2 ms of CPU less a
+# `relaxed` lets the flush's transaction commit without waiting for its WAL flush (`set_config(…, true)`
+# is SET LOCAL; inside this statement it costs no statement of its own: 0.05-0.2 ms of CPU less a
 # flush): a flush every 20 ms under load need not wait for an fsync.
 _BUMP_AND_INSERT_PG = (
     "WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true)), "

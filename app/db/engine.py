@@ -192,18 +192,6 @@ def sqlite_write_lock(engine: Engine) -> WriteLock | None:
     return _write_lock_for(engine.url)
 
 
-def commit_without_flush_wait(conn: Any) -> None:
-    """Let the caller's PostgreSQL transaction commit without waiting for its WAL flush.
-
-    For bookkeeping that is written very often and may lose its last few milliseconds if PostgreSQL
-    itself crashes (the journal; see docs/architecture.md, "Durability of the replay memory and the
-    journal"). `SET LOCAL`: the setting ends with the transaction. SQLite needs nothing: in WAL mode
-    with synchronous=NORMAL a commit does not wait for an fsync anyway.
-    """
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
-
-
 def make_sessionmaker(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:
     """Sessions for units of work.
 
