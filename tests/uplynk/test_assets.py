@@ -342,7 +342,7 @@ def test_changes_batch_cap_never_splits_a_millisecond(api, client, monkeypatch) 
 
 def test_update_rewrites_only_the_index_rows_that_change(api, asset_factory, client) -> None:
     """The term index ends up exactly `term_rows` of the new values (a row an older indexing left
-    behind goes too), and an update writes only the rows that differ."""
+    behind goes too), and an update writes only the rows that differ, in one statement each way."""
     from sqlalchemy import event, insert, select
 
     from lynkflow.db.models import UplynkAssetTerm
@@ -352,20 +352,21 @@ def test_update_rewrites_only_the_index_rows_that_change(api, asset_factory, cli
     aid = asset_factory(desc="red green blue", external_id="x-1", meta={"genre": "news"})
     with ctx.session() as db:  # a row no indexing of these values makes
         db.execute(insert(UplynkAssetTerm), {"asset_id": aid, "field": "name", "term": "stale"})
-    writes: list[tuple[str, int]] = []
+    writes: list[tuple[str, bool, int]] = []
 
-    def remember(_conn, _cursor, statement, parameters, _context, executemany) -> None:  # noqa: ANN001
+    def remember(_conn, cursor, statement, _parameters, _context, executemany) -> None:  # noqa: ANN001
         verb = statement.lstrip().split()[0].upper()
         if "uplynk_asset_terms" in statement and verb in ("DELETE", "INSERT"):
-            writes.append((verb, len(parameters) if executemany else 1))
+            writes.append((verb, executemany, cursor.rowcount))
 
-    event.listen(ctx.engine, "before_cursor_execute", remember)
+    event.listen(ctx.engine, "after_cursor_execute", remember)
     try:
         a = api.ok("asset/update", id=aid, desc="red green yellow")["asset"]
     finally:
-        event.remove(ctx.engine, "before_cursor_execute", remember)
-    # Gone: "stale", "blue", the pair "green blue"; new: "yellow", the pair "green yellow".
-    assert sorted(writes) == [("DELETE", 3), ("INSERT", 2)]
+        event.remove(ctx.engine, "after_cursor_execute", remember)
+    # Gone: "stale", "blue", the pair "green blue"; new: "yellow", the pair "green yellow". One
+    # statement (no executemany) each way, whatever the number of rows.
+    assert writes == [("DELETE", False, 3), ("INSERT", False, 2)]
     with ctx.read_session() as db:
         stored = {(r.field, r.term) for r in db.scalars(select(UplynkAssetTerm).where(UplynkAssetTerm.asset_id == aid))}
     assert stored == {(r["field"], r["term"]) for r in term_rows(aid, a["desc"], a["external_id"], a["meta"])}
