@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import BindParameter, Row, Select, Update, bindparam, select, text
+from sqlalchemy import BindParameter, Select, Update, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from lynkflow import ids
@@ -33,7 +33,7 @@ from lynkflow.db.models import (
     UplynkTestPlayer,
 )
 from lynkflow.domain import uplynk_posters
-from lynkflow.domain.uplynk_asset_reads import is_live_of
+from lynkflow.domain.uplynk_asset_reads import is_live_of, rows_in_transaction
 from lynkflow.domain.uplynk_changes import record_change
 from lynkflow.domain.uplynk_errors import AssetError
 from lynkflow.domain.uplynk_search import pair_rows
@@ -311,14 +311,16 @@ _LIVE_ROW_BY_EXTERNAL_ID = (select(_ASSET).where(*is_live_of(bindparam("owner"))
                             .order_by(*NEWEST_FIRST).limit(1))
 
 
-def live_row_by_id(db: Session, owner_id: str, asset_id: str) -> Row | None:
-    """The owner's live asset with this id, as a Core row (for `update_asset`), or None."""
-    return db.execute(_LIVE_ROW_BY_ID, {"owner": owner_id, "id": asset_id}).first()
+def live_row_by_id(db: Session, owner_id: str, asset_id: str) -> Any | None:
+    """The owner's live asset with this id, as a read-only row (for `update_asset`), or None."""
+    rows = rows_in_transaction(db, _LIVE_ROW_BY_ID, {"owner": owner_id, "id": asset_id})
+    return rows[0] if rows else None
 
 
-def live_row_by_external_id(db: Session, owner_id: str, external_id: str) -> Row | None:
+def live_row_by_external_id(db: Session, owner_id: str, external_id: str) -> Any | None:
     """The owner's live asset with this external id (the most recently created one), or None."""
-    return db.execute(_LIVE_ROW_BY_EXTERNAL_ID, {"owner": owner_id, "external_id": external_id}).first()
+    rows = rows_in_transaction(db, _LIVE_ROW_BY_EXTERNAL_ID, {"owner": owner_id, "external_id": external_id})
+    return rows[0] if rows else None
 
 
 @functools.lru_cache(maxsize=64)
@@ -330,12 +332,13 @@ def _update_row(columns: tuple[str, ...]) -> Update:
         {c: bindparam(c) for c in columns})
 
 
-def update_asset(db: Session, ctx: AppContext, row: Row, changes: dict[str, Any]) -> UplynkAsset:
+def update_asset(db: Session, ctx: AppContext, row: Any, changes: dict[str, Any]) -> UplynkAsset:
     """Apply already-parsed changes (keys: external_id, desc, meta, require_drm, require_studio_drm,
     autoexpire, test_player, embed_player, poster) to the asset `row` (`live_row_by_id`) in one
     transaction. Returns the asset as it now is, for rendering: a transient object, never added to
     the session (the row is written by one Core UPDATE of the changed columns)."""
-    asset = UplynkAsset(**row._mapping)
+    was = row._asdict()
+    asset = UplynkAsset(**was)
     reindex_needed = False
     if "external_id" in changes:
         asset.external_id = changes["external_id"]
@@ -361,7 +364,7 @@ def update_asset(db: Session, ctx: AppContext, row: Row, changes: dict[str, Any]
     if "poster" in changes:
         uplynk_posters.store_poster(ctx, asset, changes["poster"])
     asset.lastmod = max(ctx.clock.now_ms(), asset.lastmod)
-    written = {c: getattr(asset, c) for c in _UPDATABLE if getattr(asset, c) != row._mapping[c]}
+    written = {c: getattr(asset, c) for c in _UPDATABLE if getattr(asset, c) != was[c]}
     if written:
         db.execute(_update_row(tuple(sorted(written))), {**written, "asset_id": asset.id})
     if reindex_needed:
