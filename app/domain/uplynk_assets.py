@@ -94,8 +94,8 @@ def term_rows(asset_id: str, desc: str, external_id: str, meta: dict[str, Any] |
 # a DELETE of the rows not wanted and an INSERT of the wanted ones that skips those present. So the
 # statement text never changes, nothing counts against SQLite's limit on bound parameters, the rows
 # present are not read first, and rows that stay are not touched. On PostgreSQL both run as one
-# statement (a writable CTE: one round trip). Read, then one DELETE and one INSERT per row (an
-# executemany), it cost ~28 % of an asset/update's CPU on PostgreSQL (~28 rows written each).
+# statement (a writable CTE: one round trip). Read first, then written one statement per row (an
+# executemany each way), it cost ~28 % of an asset/update's CPU on PostgreSQL (~28 rows per update).
 _WANTED = {"postgresql": "SELECT * FROM unnest(CAST(:fields AS VARCHAR[]), CAST(:terms AS VARCHAR[]))",
            "sqlite": "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(:pairs)"}
 _DELETE_UNWANTED = ("DELETE FROM uplynk_asset_terms WHERE asset_id = :asset_id "
