@@ -11,8 +11,9 @@ from lynkflow.context import AppContext
 from lynkflow.db.models import UplynkAsset, UplynkChange
 
 # Built once, on the Core table: every asset write appends a row, and a Core insert skips the ORM's
-# unit of work for an object nothing reads back (no identity map entry, no fetch of the new id).
-_APPEND = UplynkChange.__table__.insert()
+# unit of work for an object nothing reads back (no identity map entry). Inline: nothing reads the new
+# id either, so PostgreSQL is not asked to return it (no RETURNING and no result to set up).
+_APPEND = UplynkChange.__table__.insert().inline()
 
 
 def record_change(db: Session, ctx: AppContext, asset: UplynkAsset, action: str, at_ms: int | None = None) -> None:
