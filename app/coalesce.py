@@ -24,12 +24,9 @@ Answer = TypeVar("Answer")
 
 
 class _Batch(Generic[Item, Answer]):
-    """The items of one batch and, for each, the future its caller awaits (its own: a caller that goes
-    away cancels only its future, never the batch the others wait for)."""
-
-    def __init__(self) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.items: list[Item] = []
-        self.answers: list[asyncio.Future[Answer]] = []
+        self.done: asyncio.Future[list[Answer]] = loop.create_future()
 
 
 class _LoopState(Generic[Item, Answer]):
@@ -59,13 +56,13 @@ class Coalescer(Generic[Item, Answer]):
                 state = self._loops[loop] = _LoopState()
         batch = state.waiting
         if batch is None:
-            batch = state.waiting = _Batch()
-        answer: asyncio.Future[Answer] = loop.create_future()
+            batch = state.waiting = _Batch(loop)
+        index = len(batch.items)
         batch.items.append(item)
-        batch.answers.append(answer)
         if not state.running:
             self._start(loop, state)
-        return await answer
+        # A caller that goes away does not cancel the batch: the others' answers come from it too.
+        return (await asyncio.shield(batch.done))[index]
 
     def _start(self, loop: asyncio.AbstractEventLoop, state: _LoopState[Item, Answer]) -> None:
         batch, state.waiting = state.waiting, None
@@ -78,15 +75,10 @@ class Coalescer(Generic[Item, Answer]):
                   state: _LoopState[Item, Answer], batch: _Batch[Item, Answer]) -> None:
         state.running = False
         if task.cancelled():
-            for answer in batch.answers:
-                answer.cancel()
-        elif (error := task.exception()) is not None:
-            for answer in batch.answers:
-                if not answer.done():  # its caller went away
-                    answer.set_exception(error)
+            batch.done.cancel()
+        elif task.exception() is not None:
+            batch.done.set_exception(task.exception())  # type: ignore[arg-type]
         else:
-            for answer, result in zip(batch.answers, task.result(), strict=True):
-                if not answer.done():
-                    answer.set_result(result)
+            batch.done.set_result(task.result())
         if state.waiting is not None:  # callers that came while this batch ran: the next batch is theirs
             self._start(loop, state)
