@@ -4,7 +4,7 @@ The flushing thread's CPU time (`time.thread_time`) around `flush()` of N typica
 20 warm-up flushes; median, p10 and p90 of `--flushes` flushes. Compare two versions side by side with
 PYTHONPATH set to an exported revision (bench/peers.py) for "before".
 
-    .venv/bin/python bench/journal_flush.py --url postgresql://postgres@127.0.0.1:5432/lynkflow_c --entries 25 50
+    .venv/bin/python bench/journal_flush.py --url postgresql://postgres@127.0.0.1:5432/lynkflow_bench --entries 25 50
 
 Measured on this 2-core machine (2026-12-06, shared with other work), 3 rounds interleaved with 538988f,
 PostgreSQL: 25 entries 0.83-1.38 -> 0.49-0.80 ms, 50 entries 1.23-1.44 -> 0.64-1.02 ms (docs/architecture.md,

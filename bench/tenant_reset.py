@@ -6,7 +6,7 @@ first with the big tenant empty, then with it full, then with it emptied again: 
 must not grow with the other tenant's data (every delete is driven by the owner / key indexes, and
 the plans are checked for full scans of the big tables). Goal: ≤ 50 ms.
 
-    .venv/bin/python bench/tenant_reset.py [--url postgresql://postgres@127.0.0.1:5432/lynkflow_e] [--runs 20]
+    .venv/bin/python bench/tenant_reset.py [--url postgresql://postgres@127.0.0.1:5432/lynkflow_bench] [--runs 20]
 
 Measured on this 2-core machine (load average 1-3, 2026-12-04), p50 of 20 resets:
 

@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Select, delete, select
 
+from lynkflow.db.engine import NO_FLUSH_WAIT
 from lynkflow.db.models import ControlJournal, ControlState
 from lynkflow.logging import get_logger
 from lynkflow.shared import JOURNAL_ROW, SharedState
@@ -115,11 +116,10 @@ _encode = json.JSONEncoder(separators=(",", ":"), default=str).encode
 # every element with a regex substitution per `"` of the JSON docs, which cost more than the statements
 # it saved (1.49 ms a flush of 25). Against one INSERT per entry through psycopg's pipeline: 0.83-1.38 ->
 # 0.49-0.80 ms of CPU a flush of 25 (docs/architecture.md, "The journal's flush on PostgreSQL").
-# `relaxed` lets the flush's transaction commit without waiting for its WAL flush (`set_config(…, true)`
-# is SET LOCAL; inside this statement it costs no statement of its own: 0.05-0.2 ms of CPU less a
-# flush): a flush every 20 ms under load need not wait for an fsync.
+# `relaxed` (db.engine.NO_FLUSH_WAIT): a flush every 20 ms under load need not wait for an fsync; in
+# the statement rather than a SET LOCAL of its own, 0.05-0.2 ms of CPU less a flush.
 _BUMP_AND_INSERT_PG = (
-    "WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true)), "
+    f"WITH {NO_FLUSH_WAIT}, "
     "counter AS (UPDATE control_state SET version = version + %s FROM relaxed WHERE name = %s RETURNING version), "
     "added AS (INSERT INTO control_journal (n, time_ms, api, method, status, doc) "
     "SELECT counter.version - %s + t.i, t.time_ms, t.api, t.method, t.status, t.doc FROM counter, "

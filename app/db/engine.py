@@ -218,6 +218,16 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
+# PostgreSQL: a CTE (`WITH {NO_FLUSH_WAIT} ...`, then `FROM relaxed` where the statement must run it
+# first) that lets the statement's transaction commit without waiting for its WAL flush. For
+# bookkeeping written very often that may lose its last few milliseconds if PostgreSQL itself crashes
+# (the replay memory, the journal; docs/architecture.md, "Durability of the replay memory and the
+# journal"). `set_config(..., true)` is SET LOCAL: the setting ends with the transaction, and inside
+# the statement it costs no round trip of its own. SQLite needs nothing: in WAL mode with
+# synchronous=NORMAL a commit does not wait for an fsync anyway.
+NO_FLUSH_WAIT = "relaxed AS (SELECT set_config('synchronous_commit', 'off', true))"
+
+
 @contextmanager
 def autocommit_cursor(engine: Engine) -> Iterator[Any]:
     """A DB-API cursor on a pooled connection in autocommit mode, for one hot statement.

@@ -52,7 +52,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from lynkflow.coalesce import Coalescer
-from lynkflow.db.engine import OwnConnection, autocommit_cursor, sqlite_write_lock, write_lock
+from lynkflow.db.engine import NO_FLUSH_WAIT, OwnConnection, autocommit_cursor, sqlite_write_lock, write_lock
 from lynkflow.db.replay_file import replay_engine
 
 if TYPE_CHECKING:
@@ -69,15 +69,15 @@ _TAKE_OVER = ("ON CONFLICT (key) DO UPDATE SET expires_ms = excluded.expires_ms 
               "WHERE control_replay.expires_ms < {p}")
 _REMEMBER = "INSERT INTO control_replay (key, expires_ms) VALUES ({p}, {p}) " + _TAKE_OVER
 # PostgreSQL: the same statement, with `synchronous_commit` off for its implicit transaction
-# (`set_config(..., true)` is SET LOCAL; an autocommit statement is a transaction of its own, so
-# the setting ends with it and never reaches other work on the pooled connection).
-_REMEMBER_RELAXED = ("WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true)) "
+# (an autocommit statement is a transaction of its own, so the setting ends with it and never
+# reaches other work on the pooled connection).
+_REMEMBER_RELAXED = (f"WITH {NO_FLUSH_WAIT} "
                      "INSERT INTO control_replay (key, expires_ms) SELECT {p}, {p} FROM relaxed "
                      + _TAKE_OVER)
 _PRUNE = "DELETE FROM control_replay WHERE expires_ms < {p}"
 # PostgreSQL: a batch of pairs of one window in one statement (arrays of keys and expiries, then the
 # window), answering with the keys it inserted or took over; relaxed like `_REMEMBER_RELAXED`.
-_REMEMBER_MANY = ("WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true)) "
+_REMEMBER_MANY = (f"WITH {NO_FLUSH_WAIT} "
                   "INSERT INTO control_replay (key, expires_ms) "
                   "SELECT k, e FROM relaxed, unnest(%s::varchar[], %s::bigint[]) AS t(k, e) ORDER BY k "
                   "ON CONFLICT (key) DO UPDATE SET expires_ms = excluded.expires_ms "
